@@ -1,0 +1,506 @@
+//! Who is calling: token validation in three modes and the [`Caller`] extractor.
+//!
+//! - `signed` (default): the token's HMAC is checked with the shared key, then its expiry
+//!   against the virtual clock and its id against the store's revocations. No round trip.
+//! - `remote`: the token is sent to an Identity (this project's or a real Keystone, v2 or
+//!   v3) and the answer is cached for `cache_ttl_ms`; a cached answer keeps working while
+//!   that Identity is away.
+//! - `open`: any token, or none, is accepted and the tenant is taken from the URL, as
+//!   Mimic does.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::parse_timestamp;
+use crate::error::ApiError;
+use crate::settings::SettingsError;
+use crate::startup::ServiceContext;
+use crate::store::{Scope, Store, Table};
+use crate::token::{Claims, TokenCodec};
+
+/// The text real Rackspace services answer with a 401.
+pub const UNAUTHORIZED_MESSAGE: &str =
+    "No valid token provided. Please use the 'X-Auth-Token' header with a valid token.";
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    Signed,
+    Remote,
+    Open,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub mode: AuthMode,
+    /// Key every mock of a stack shares to sign and check tokens.
+    pub signing_key: String,
+    /// Lifetime of issued tokens.
+    pub token_ttl_s: u64,
+    pub remote: RemoteSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteSettings {
+    /// Base URL of the Identity that validates tokens (`http://keystone:5000`).
+    pub url: String,
+    /// `v2` (`GET /v2.0/tokens/{id}`) or `v3` (`GET /v3/auth/tokens`).
+    pub version: String,
+    /// Token sent as `X-Auth-Token` when validating; when empty, one is obtained with
+    /// `username`/`password`, or the token validates itself.
+    pub admin_token: String,
+    pub username: String,
+    pub password: String,
+    pub cache_ttl_ms: u64,
+    pub timeout_ms: u64,
+}
+
+impl AuthSettings {
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.signing_key.is_empty() {
+            return Err(SettingsError::Invalid(
+                "auth.signing_key must not be empty".into(),
+            ));
+        }
+        if self.mode == AuthMode::Remote {
+            if !(self.remote.url.starts_with("http://") || self.remote.url.starts_with("https://"))
+            {
+                return Err(SettingsError::Invalid(format!(
+                    "auth.remote.url must be an http(s) URL when auth.mode is remote, got {:?}",
+                    self.remote.url
+                )));
+            }
+            if !matches!(self.remote.version.as_str(), "v2" | "v3") {
+                return Err(SettingsError::Invalid(format!(
+                    "auth.remote.version must be v2 or v3, got {:?}",
+                    self.remote.version
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The authenticated caller of an emulated route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub roles: Vec<String>,
+    /// The raw token, when one was sent.
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    #[error("no token")]
+    Missing,
+    #[error("token is invalid")]
+    Invalid,
+    #[error("token has expired")]
+    Expired,
+    #[error("token was revoked")]
+    Revoked,
+    #[error("identity is unreachable: {0}")]
+    Unreachable(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Revocation {
+    pub expires_at: i64,
+}
+
+/// Validates tokens the way settings say.
+#[derive(Clone)]
+pub struct Authenticator {
+    mode: AuthMode,
+    codec: TokenCodec,
+    store: Store,
+    revoked: Table<Revocation>,
+    remote: Option<Arc<RemoteValidator>>,
+}
+
+impl Authenticator {
+    pub fn new(settings: &AuthSettings, store: Store) -> Authenticator {
+        let remote = (settings.mode == AuthMode::Remote)
+            .then(|| Arc::new(RemoteValidator::new(&settings.remote)));
+        Authenticator {
+            mode: settings.mode,
+            codec: TokenCodec::new(&settings.signing_key),
+            revoked: store.table("revoked_tokens"),
+            store,
+            remote,
+        }
+    }
+
+    pub fn mode(&self) -> AuthMode {
+        self.mode
+    }
+
+    pub fn codec(&self) -> &TokenCodec {
+        &self.codec
+    }
+
+    /// Checks a token issued by this stack: signature, expiry, revocation. Identity uses
+    /// this for its own validation routes whatever the mode.
+    pub async fn verify_local(&self, token: &str) -> Result<Claims, AuthFailure> {
+        let claims = self.codec.verify(token).map_err(|_| AuthFailure::Invalid)?;
+        if claims.is_expired(self.store.clock().now()) {
+            return Err(AuthFailure::Expired);
+        }
+        if self
+            .revoked
+            .get(&Scope::global(), &claims.id)
+            .await
+            .map_err(|e| AuthFailure::Unreachable(e.to_string()))?
+            .is_some()
+        {
+            return Err(AuthFailure::Revoked);
+        }
+        Ok(claims)
+    }
+
+    /// Marks a token as revoked until it would have expired anyway.
+    pub async fn revoke(&self, claims: &Claims) -> Result<(), crate::store::StoreError> {
+        self.revoked
+            .put(
+                &Scope::global(),
+                &claims.id,
+                Revocation {
+                    expires_at: claims.exp,
+                },
+            )
+            .await
+    }
+
+    /// Validates a token according to the mode. In `open` mode a token that is not ours
+    /// gives a caller with only the tenant from the URL.
+    pub async fn validate(
+        &self,
+        token: Option<&str>,
+        url_tenant: Option<&str>,
+    ) -> Result<Caller, AuthFailure> {
+        match self.mode {
+            AuthMode::Open => {
+                let from_token = match token {
+                    Some(t) => self.verify_local(t).await.ok(),
+                    None => None,
+                };
+                Ok(match from_token {
+                    Some(c) => Caller {
+                        tenant_id: url_tenant.unwrap_or(&c.tenant_id).to_string(),
+                        user_id: c.user_id,
+                        user_name: c.user_name,
+                        roles: c.roles,
+                        token: token.map(str::to_string),
+                    },
+                    None => Caller {
+                        tenant_id: url_tenant.unwrap_or_default().to_string(),
+                        user_id: String::new(),
+                        user_name: String::new(),
+                        roles: Vec::new(),
+                        token: token.map(str::to_string),
+                    },
+                })
+            }
+            AuthMode::Signed => {
+                let token = token.ok_or(AuthFailure::Missing)?;
+                let c = self.verify_local(token).await?;
+                Ok(caller_from_claims(c, token))
+            }
+            AuthMode::Remote => {
+                let token = token.ok_or(AuthFailure::Missing)?;
+                match &self.remote {
+                    Some(r) => r.validate(token).await,
+                    None => Err(AuthFailure::Invalid),
+                }
+            }
+        }
+    }
+}
+
+fn caller_from_claims(c: Claims, token: &str) -> Caller {
+    Caller {
+        tenant_id: c.tenant_id,
+        user_id: c.user_id,
+        user_name: c.user_name,
+        roles: c.roles,
+        token: Some(token.to_string()),
+    }
+}
+
+/// Pulls the caller out of a request for emulated routes whose path has `{tenant_id}`.
+/// A token whose tenant is not the URL's tenant is refused.
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ctx = req.app_data::<web::Data<ServiceContext>>().cloned();
+        let token = req
+            .headers()
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let url_tenant = req.match_info().get("tenant_id").map(str::to_string);
+        Box::pin(async move {
+            let Some(ctx) = ctx else {
+                return Err(ApiError::new(
+                    crate::error::ErrorStyle::CONTROL,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "service context missing",
+                ));
+            };
+            let unauthorized = || {
+                ApiError::new(ctx.style, StatusCode::UNAUTHORIZED, UNAUTHORIZED_MESSAGE)
+                    .kind("unauthorized")
+            };
+            let caller = match ctx
+                .auth
+                .validate(token.as_deref(), url_tenant.as_deref())
+                .await
+            {
+                Ok(c) => c,
+                Err(AuthFailure::Unreachable(why)) => {
+                    tracing::warn!(%why, "token validation failed: identity unreachable");
+                    return Err(unauthorized());
+                }
+                Err(_) => return Err(unauthorized()),
+            };
+            if let Some(t) = url_tenant {
+                if t != caller.tenant_id {
+                    return Err(ApiError::new(
+                        ctx.style,
+                        StatusCode::UNAUTHORIZED,
+                        format!("Token doesn't belong to Tenant with Id/Name: '{t}'"),
+                    )
+                    .kind("unauthorized"));
+                }
+            }
+            Ok(caller)
+        })
+    }
+}
+
+/// Asks a remote Identity about tokens and remembers its answers.
+pub struct RemoteValidator {
+    settings: RemoteSettings,
+    http: reqwest::Client,
+    cache: Mutex<HashMap<String, (Instant, Caller)>>,
+    admin_token: Mutex<Option<String>>,
+}
+
+impl RemoteValidator {
+    pub fn new(settings: &RemoteSettings) -> RemoteValidator {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(settings.timeout_ms.max(1)))
+            .build()
+            .unwrap_or_default();
+        RemoteValidator {
+            settings: settings.clone(),
+            http,
+            cache: Mutex::new(HashMap::new()),
+            admin_token: Mutex::new(
+                (!settings.admin_token.is_empty()).then(|| settings.admin_token.clone()),
+            ),
+        }
+    }
+
+    fn base(&self) -> &str {
+        let url = self.settings.url.trim_end_matches('/');
+        url.strip_suffix("/v2.0")
+            .or_else(|| url.strip_suffix("/v3"))
+            .unwrap_or(url)
+    }
+
+    pub async fn validate(&self, token: &str) -> Result<Caller, AuthFailure> {
+        let ttl = Duration::from_millis(self.settings.cache_ttl_ms);
+        if let Some((at, caller)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned()
+        {
+            if at.elapsed() < ttl {
+                return Ok(caller);
+            }
+        }
+        let caller = self.ask(token).await?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|_, (at, _)| at.elapsed() < ttl);
+        cache.insert(token.to_string(), (Instant::now(), caller.clone()));
+        Ok(caller)
+    }
+
+    async fn ask(&self, token: &str) -> Result<Caller, AuthFailure> {
+        let admin = self
+            .admin_token()
+            .await?
+            .unwrap_or_else(|| token.to_string());
+        let unreachable = |e: reqwest::Error| AuthFailure::Unreachable(e.to_string());
+        let res = if self.settings.version == "v3" {
+            self.http
+                .get(format!("{}/v3/auth/tokens", self.base()))
+                .header("X-Auth-Token", admin)
+                .header("X-Subject-Token", token)
+                .send()
+                .await
+                .map_err(unreachable)?
+        } else {
+            self.http
+                .get(format!("{}/v2.0/tokens/{token}", self.base()))
+                .header("X-Auth-Token", admin)
+                .send()
+                .await
+                .map_err(unreachable)?
+        };
+        if res.status().as_u16() == 401 {
+            // Our admin token may have expired: get a fresh one next time.
+            if !self.settings.username.is_empty() {
+                *self.admin_token.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            }
+            return Err(AuthFailure::Invalid);
+        }
+        if !res.status().is_success() {
+            return Err(if res.status().is_server_error() {
+                AuthFailure::Unreachable(format!("identity answered {}", res.status()))
+            } else {
+                AuthFailure::Invalid
+            });
+        }
+        let body: serde_json::Value = res.json().await.map_err(unreachable)?;
+        let caller = if self.settings.version == "v3" {
+            caller_from_v3(&body, token)
+        } else {
+            caller_from_v2(&body, token)
+        }
+        .ok_or(AuthFailure::Invalid)?;
+        Ok(caller)
+    }
+
+    async fn admin_token(&self) -> Result<Option<String>, AuthFailure> {
+        if let Some(t) = self
+            .admin_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Ok(Some(t));
+        }
+        if self.settings.username.is_empty() {
+            return Ok(None);
+        }
+        let unreachable = |e: reqwest::Error| AuthFailure::Unreachable(e.to_string());
+        let token = if self.settings.version == "v3" {
+            let res = self
+                .http
+                .post(format!("{}/v3/auth/tokens", self.base()))
+                .json(
+                    &serde_json::json!({"auth": {"identity": {"methods": ["password"],
+                    "password": {"user": {"name": self.settings.username,
+                        "domain": {"id": "default"}, "password": self.settings.password}}}}}),
+                )
+                .send()
+                .await
+                .map_err(unreachable)?;
+            res.headers()
+                .get("x-subject-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        } else {
+            let res = self
+                .http
+                .post(format!("{}/v2.0/tokens", self.base()))
+                .json(&serde_json::json!({"auth": {"passwordCredentials": {
+                    "username": self.settings.username, "password": self.settings.password}}}))
+                .send()
+                .await
+                .map_err(unreachable)?;
+            let body: serde_json::Value = res.json().await.map_err(unreachable)?;
+            body.pointer("/access/token/id")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let token = token.ok_or_else(|| {
+            AuthFailure::Unreachable("identity refused the validator's own credentials".into())
+        })?;
+        *self.admin_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+        Ok(Some(token))
+    }
+}
+
+fn not_expired(expires: Option<&str>) -> bool {
+    expires
+        .and_then(parse_timestamp)
+        .is_none_or(|t| t > Utc::now())
+}
+
+fn caller_from_v2(body: &serde_json::Value, token: &str) -> Option<Caller> {
+    let access = body.get("access")?;
+    let t = access.get("token")?;
+    if !not_expired(t.get("expires").and_then(|v| v.as_str())) {
+        return None;
+    }
+    let user = access.get("user")?;
+    Some(Caller {
+        tenant_id: t.pointer("/tenant/id")?.as_str()?.to_string(),
+        user_id: user
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        user_name: user
+            .get("name")
+            .or_else(|| user.get("username"))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        roles: role_names(user.get("roles")),
+        token: Some(token.to_string()),
+    })
+}
+
+fn caller_from_v3(body: &serde_json::Value, token: &str) -> Option<Caller> {
+    let t = body.get("token")?;
+    if !not_expired(t.get("expires_at").and_then(|v| v.as_str())) {
+        return None;
+    }
+    Some(Caller {
+        tenant_id: t.pointer("/project/id")?.as_str()?.to_string(),
+        user_id: t
+            .pointer("/user/id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        user_name: t
+            .pointer("/user/name")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        roles: role_names(t.get("roles")),
+        token: Some(token.to_string()),
+    })
+}
+
+fn role_names(roles: Option<&serde_json::Value>) -> Vec<String> {
+    roles
+        .and_then(|r| r.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("name").and_then(|n| n.as_str()).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,509 @@
+//! The service catalog: generated from settings, rendered for Keystone v2 and v3, and
+//! fetched by the mocks (through [`CatalogClient`]) to find each other.
+//!
+//! Settings list services (name, type, regions) with URL templates; `{tenant_id}`,
+//! `{region}` and `{region_lower}` are filled per tenant and region. Mocked services and
+//! external real services are listed the same way; `external = true` only keeps a service
+//! out of control-plane fan-out.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::settings::SettingsError;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogSettings {
+    /// Where Identity answers; mocks fetch the catalog from here.
+    pub identity_url: String,
+    /// Regions of every service that does not list its own, upper-case.
+    pub regions: Vec<String>,
+    /// How long a fetched catalog is reused.
+    pub cache_ttl_ms: u64,
+    pub services: Vec<ServiceEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceEntry {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Regions of this service; empty means the catalog's regions. `""` is a global
+    /// endpoint with no region.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    pub public_url: String,
+    /// Defaults to `public_url`.
+    #[serde(default)]
+    pub internal_url: Option<String>,
+    #[serde(default)]
+    pub admin_url: Option<String>,
+    /// A real service, not a mock of this stack: no control fan-out.
+    #[serde(default)]
+    pub external: bool,
+}
+
+impl CatalogSettings {
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        for r in &self.regions {
+            if r.is_empty() || *r != r.to_uppercase() {
+                return Err(SettingsError::Invalid(format!(
+                    "catalog.regions must be upper-case names, got {r:?}"
+                )));
+            }
+        }
+        for s in &self.services {
+            for url in [
+                Some(&s.public_url),
+                s.internal_url.as_ref(),
+                s.admin_url.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(SettingsError::Invalid(format!(
+                        "catalog service {} has a URL that is not http(s): {url:?}",
+                        s.name
+                    )));
+                }
+            }
+            if let Some(r) = s.regions.iter().find(|r| **r != r.to_uppercase()) {
+                return Err(SettingsError::Invalid(format!(
+                    "catalog service {} has a region that is not upper-case: {r:?}",
+                    s.name
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One endpoint of one service for one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Endpoint {
+    pub id: String,
+    pub service_name: String,
+    pub service_type: String,
+    pub region: String,
+    pub tenant_id: String,
+    pub public_url: String,
+    pub internal_url: String,
+    pub admin_url: Option<String>,
+}
+
+/// The catalog, ready to render for any tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalog {
+    settings: CatalogSettings,
+}
+
+impl Catalog {
+    pub fn new(settings: CatalogSettings) -> Catalog {
+        Catalog { settings }
+    }
+
+    pub fn settings(&self) -> &CatalogSettings {
+        &self.settings
+    }
+
+    fn regions_of<'a>(&'a self, s: &'a ServiceEntry) -> &'a [String] {
+        if s.regions.is_empty() {
+            &self.settings.regions
+        } else {
+            &s.regions
+        }
+    }
+
+    /// Every endpoint a tenant sees, service by service, region by region.
+    pub fn endpoints(&self, tenant_id: &str) -> Vec<Endpoint> {
+        let mut out = Vec::new();
+        for s in &self.settings.services {
+            for region in self.regions_of(s) {
+                let fill = |t: &str| render_template(t, tenant_id, region);
+                let public_url = fill(&s.public_url);
+                out.push(Endpoint {
+                    id: endpoint_id(&s.name, region),
+                    service_name: s.name.clone(),
+                    service_type: s.kind.clone(),
+                    region: region.clone(),
+                    tenant_id: tenant_id.to_string(),
+                    internal_url: s
+                        .internal_url
+                        .as_deref()
+                        .map(fill)
+                        .unwrap_or_else(|| public_url.clone()),
+                    public_url,
+                    admin_url: s.admin_url.as_deref().map(fill),
+                });
+            }
+        }
+        out
+    }
+
+    /// Keystone v2 `serviceCatalog`.
+    pub fn render_v2(&self, tenant_id: &str) -> Value {
+        let endpoints = self.endpoints(tenant_id);
+        let services: Vec<Value> = self
+            .settings
+            .services
+            .iter()
+            .map(|s| {
+                let eps: Vec<Value> = endpoints
+                    .iter()
+                    .filter(|e| e.service_name == s.name)
+                    .map(|e| {
+                        let mut v = json!({
+                            "region": e.region,
+                            "tenantId": e.tenant_id,
+                            "publicURL": e.public_url,
+                            "internalURL": e.internal_url,
+                        });
+                        if let Some(a) = &e.admin_url {
+                            v["adminURL"] = json!(a);
+                        }
+                        v
+                    })
+                    .collect();
+                json!({"name": s.name, "type": s.kind, "endpoints": eps, "endpoints_links": []})
+            })
+            .collect();
+        Value::Array(services)
+    }
+
+    /// Keystone v2 `GET /tokens/{id}/endpoints`: the catalog flattened.
+    pub fn render_v2_endpoints(&self, tenant_id: &str) -> Value {
+        Value::Array(
+            self.endpoints(tenant_id)
+                .into_iter()
+                .map(|e| {
+                    let mut v = json!({
+                        "id": e.id,
+                        "name": e.service_name,
+                        "type": e.service_type,
+                        "region": e.region,
+                        "tenantId": e.tenant_id,
+                        "publicURL": e.public_url,
+                        "internalURL": e.internal_url,
+                    });
+                    if let Some(a) = &e.admin_url {
+                        v["adminURL"] = json!(a);
+                    }
+                    v
+                })
+                .collect(),
+        )
+    }
+
+    /// Keystone v3 `catalog`.
+    pub fn render_v3(&self, tenant_id: &str) -> Value {
+        let endpoints = self.endpoints(tenant_id);
+        Value::Array(
+            self.settings
+                .services
+                .iter()
+                .map(|s| {
+                    let mut eps = Vec::new();
+                    for e in endpoints.iter().filter(|e| e.service_name == s.name) {
+                        let urls = [
+                            ("public", Some(&e.public_url)),
+                            ("internal", Some(&e.internal_url)),
+                            ("admin", e.admin_url.as_ref()),
+                        ];
+                        for (interface, url) in urls {
+                            if let Some(url) = url {
+                                eps.push(json!({
+                                    "id": format!("{}-{interface}", e.id),
+                                    "interface": interface,
+                                    "region": e.region,
+                                    "region_id": e.region,
+                                    "url": url,
+                                }));
+                            }
+                        }
+                    }
+                    json!({"id": service_id(&s.name), "name": s.name, "type": s.kind, "endpoints": eps})
+                })
+                .collect(),
+        )
+    }
+
+    /// The public URL of the first service of `kind` (or named `kind`) in `region`.
+    pub fn url_for(
+        &self,
+        kind: &str,
+        region: &str,
+        tenant_id: &str,
+        internal: bool,
+    ) -> Option<String> {
+        self.endpoints(tenant_id)
+            .into_iter()
+            .find(|e| (e.service_type == kind || e.service_name == kind) && e.region == region)
+            .map(|e| {
+                if internal {
+                    e.internal_url
+                } else {
+                    e.public_url
+                }
+            })
+    }
+
+    /// Origins (`scheme://host:port`) of every mocked service, by internal URL, plus
+    /// Identity's: where stack-wide control calls fan out.
+    pub fn control_origins(&self) -> Vec<String> {
+        let mut set = BTreeSet::new();
+        if let Some(o) = origin(&self.settings.identity_url) {
+            set.insert(o);
+        }
+        for s in self.settings.services.iter().filter(|s| !s.external) {
+            let url = s.internal_url.as_ref().unwrap_or(&s.public_url);
+            if let Some(o) = origin(&render_template(url, "t", "R")) {
+                set.insert(o);
+            }
+        }
+        set.into_iter().collect()
+    }
+}
+
+/// Fills `{tenant_id}`, `{region}` and `{region_lower}`.
+pub fn render_template(template: &str, tenant_id: &str, region: &str) -> String {
+    template
+        .replace("{tenant_id}", tenant_id)
+        .replace("{region_lower}", &region.to_lowercase())
+        .replace("{region}", region)
+}
+
+/// `scheme://host[:port]` of a URL.
+pub fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+fn short_hash(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn endpoint_id(service: &str, region: &str) -> String {
+    short_hash(&["endpoint", service, region])
+}
+
+fn service_id(service: &str) -> String {
+    short_hash(&["service", service])
+}
+
+/// Fetches the catalog from Identity's control API and keeps it for a while. When the
+/// local settings already list services (the launcher, or a fully configured mock),
+/// those are used and nothing is fetched.
+pub struct CatalogClient {
+    local: CatalogSettings,
+    http: reqwest::Client,
+    cache: Mutex<Option<(Instant, Arc<Catalog>)>>,
+}
+
+impl CatalogClient {
+    pub fn new(settings: &CatalogSettings) -> CatalogClient {
+        CatalogClient {
+            local: settings.clone(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .unwrap_or_default(),
+            cache: Mutex::new(None),
+        }
+    }
+
+    /// Whether this mock knows its catalog without asking Identity.
+    pub fn is_local(&self) -> bool {
+        !self.local.services.is_empty()
+    }
+
+    pub fn identity_url(&self) -> &str {
+        &self.local.identity_url
+    }
+
+    /// The catalog, or why it cannot be had. A stale copy is used when Identity is away.
+    pub async fn get(&self) -> Result<Arc<Catalog>, String> {
+        if self.is_local() {
+            return Ok(Arc::new(Catalog::new(self.local.clone())));
+        }
+        let ttl = Duration::from_millis(self.local.cache_ttl_ms);
+        let cached = self.cache.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some((at, c)) = &cached {
+            if at.elapsed() < ttl {
+                return Ok(c.clone());
+            }
+        }
+        match self.fetch().await {
+            Ok(c) => {
+                let c = Arc::new(c);
+                *self.cache.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((Instant::now(), c.clone()));
+                Ok(c)
+            }
+            Err(e) => cached.map(|(_, c)| c).ok_or(e),
+        }
+    }
+
+    async fn fetch(&self) -> Result<Catalog, String> {
+        let url = format!(
+            "{}/_understudy/v1/catalog",
+            self.local.identity_url.trim_end_matches('/')
+        );
+        let res = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("catalog at {url} is unreachable: {e}"))?;
+        if !res.status().is_success() {
+            return Err(format!("catalog at {url} answered {}", res.status()));
+        }
+        let settings: CatalogSettings = res
+            .json()
+            .await
+            .map_err(|e| format!("catalog at {url} is not a catalog: {e}"))?;
+        Ok(Catalog::new(settings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> CatalogSettings {
+        CatalogSettings {
+            identity_url: "http://localhost:5000".into(),
+            regions: vec!["ORD".into(), "DFW".into()],
+            cache_ttl_ms: 1000,
+            services: vec![
+                ServiceEntry {
+                    name: "cloudServersOpenStack".into(),
+                    kind: "compute".into(),
+                    regions: vec![],
+                    public_url: "http://localhost:8774/{region}/v2/{tenant_id}".into(),
+                    internal_url: Some("http://compute:8774/{region}/v2/{tenant_id}".into()),
+                    admin_url: None,
+                    external: false,
+                },
+                ServiceEntry {
+                    name: "cloudOrchestration".into(),
+                    kind: "orchestration".into(),
+                    regions: vec!["ORD".into()],
+                    public_url: "https://{region_lower}.orchestration.example.com/v1/{tenant_id}"
+                        .into(),
+                    internal_url: None,
+                    admin_url: None,
+                    external: true,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn each_service_has_one_endpoint_per_region() {
+        let eps = Catalog::new(settings()).endpoints("123");
+        let compute: Vec<_> = eps.iter().filter(|e| e.service_type == "compute").collect();
+        assert_eq!(compute.len(), 2);
+        assert_eq!(compute[0].public_url, "http://localhost:8774/ORD/v2/123");
+        assert_eq!(compute[0].internal_url, "http://compute:8774/ORD/v2/123");
+        let heat: Vec<_> = eps
+            .iter()
+            .filter(|e| e.service_type == "orchestration")
+            .collect();
+        assert_eq!(
+            heat.len(),
+            1,
+            "a service's own regions win over the catalog's"
+        );
+        assert_eq!(
+            heat[0].public_url,
+            "https://ord.orchestration.example.com/v1/123"
+        );
+        assert_eq!(
+            heat[0].internal_url, heat[0].public_url,
+            "internal defaults to public"
+        );
+    }
+
+    #[test]
+    fn v2_rendering_groups_endpoints_by_service() {
+        let v2 = Catalog::new(settings()).render_v2("123");
+        assert_eq!(v2[0]["name"], "cloudServersOpenStack");
+        assert_eq!(v2[0]["type"], "compute");
+        assert_eq!(v2[0]["endpoints"][1]["region"], "DFW");
+        assert_eq!(v2[0]["endpoints"][1]["tenantId"], "123");
+        assert_eq!(
+            v2[0]["endpoints"][1]["publicURL"],
+            "http://localhost:8774/DFW/v2/123"
+        );
+        assert!(v2[0]["endpoints"][0].get("adminURL").is_none());
+    }
+
+    #[test]
+    fn v3_rendering_lists_one_endpoint_per_interface() {
+        let v3 = Catalog::new(settings()).render_v3("123");
+        let eps = v3[0]["endpoints"].as_array().unwrap();
+        assert_eq!(eps.len(), 4, "two regions × public and internal");
+        assert_eq!(eps[1]["interface"], "internal");
+        assert_eq!(eps[1]["url"], "http://compute:8774/ORD/v2/123");
+        assert_eq!(eps[0]["region_id"], "ORD");
+        assert!(v3[0]["id"].as_str().is_some_and(|s| !s.is_empty()));
+    }
+
+    #[test]
+    fn flattened_endpoints_have_stable_ids() {
+        let c = Catalog::new(settings());
+        assert_eq!(c.render_v2_endpoints("1"), c.render_v2_endpoints("1"));
+        assert_eq!(
+            c.render_v2_endpoints("1")[0]["name"],
+            "cloudServersOpenStack"
+        );
+    }
+
+    #[test]
+    fn fan_out_reaches_identity_and_mocks_but_not_external_services() {
+        let origins = Catalog::new(settings()).control_origins();
+        assert_eq!(
+            origins,
+            vec!["http://compute:8774", "http://localhost:5000"]
+        );
+    }
+
+    #[test]
+    fn lookup_by_type_or_name() {
+        let c = Catalog::new(settings());
+        assert_eq!(
+            c.url_for("compute", "DFW", "9", false).as_deref(),
+            Some("http://localhost:8774/DFW/v2/9")
+        );
+        assert!(c
+            .url_for("cloudServersOpenStack", "SYD", "9", false)
+            .is_none());
+    }
+
+    #[test]
+    fn validation_refuses_lower_case_regions_and_bad_urls() {
+        let mut s = settings();
+        s.regions.push("ord".into());
+        assert!(s.validate().is_err());
+        let mut s = settings();
+        s.services[0].public_url = "localhost:1".into();
+        assert!(s.validate().is_err());
+        assert!(settings().validate().is_ok());
+    }
+}

@@ -1,0 +1,201 @@
+//! The request journal: a bounded ring buffer of recent requests, newest last.
+//!
+//! Each entry says what was asked, what was answered, how long it took and which fault
+//! rule (if any) fired, so a test can assert on what its system under test really sent.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct JournalEntry {
+    pub seq: u64,
+    /// Virtual time when the request arrived.
+    pub time: DateTime<Utc>,
+    pub service: String,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub status: u16,
+    pub tenant: Option<String>,
+    pub region: Option<String>,
+    pub latency_us: u64,
+    pub request_id: String,
+    /// Id of the fault rule that fired, if one did.
+    pub rule: Option<String>,
+}
+
+/// What to look for in the journal; every field that is set must match.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalQuery {
+    pub service: Option<String>,
+    pub tenant: Option<String>,
+    pub method: Option<String>,
+    /// A prefix of the path.
+    pub path: Option<String>,
+    pub status: Option<u16>,
+    pub rule: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many entries, the newest ones.
+    pub limit: Option<usize>,
+}
+
+impl JournalQuery {
+    pub fn matches(&self, e: &JournalEntry) -> bool {
+        self.service.as_ref().is_none_or(|s| *s == e.service)
+            && self
+                .tenant
+                .as_ref()
+                .is_none_or(|t| Some(t) == e.tenant.as_ref())
+            && self
+                .method
+                .as_ref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
+            && self
+                .path
+                .as_ref()
+                .is_none_or(|p| e.path.starts_with(p.as_str()))
+            && self.status.is_none_or(|s| s == e.status)
+            && self
+                .rule
+                .as_ref()
+                .is_none_or(|r| Some(r) == e.rule.as_ref())
+            && self.since.is_none_or(|t| e.time >= t)
+            && self.until.is_none_or(|t| e.time < t)
+    }
+}
+
+#[derive(Clone)]
+pub struct Journal {
+    inner: Arc<Mutex<Ring>>,
+}
+
+struct Ring {
+    capacity: usize,
+    next_seq: u64,
+    entries: VecDeque<JournalEntry>,
+}
+
+impl Journal {
+    pub fn new(capacity: usize) -> Journal {
+        Journal {
+            inner: Arc::new(Mutex::new(Ring {
+                capacity: capacity.max(1),
+                next_seq: 0,
+                entries: VecDeque::with_capacity(capacity.clamp(1, 4096)),
+            })),
+        }
+    }
+
+    /// Adds an entry, numbering it and dropping the oldest when full.
+    pub fn record(&self, mut entry: JournalEntry) {
+        let mut ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        ring.next_seq += 1;
+        entry.seq = ring.next_seq;
+        if ring.entries.len() >= ring.capacity {
+            ring.entries.pop_front();
+        }
+        ring.entries.push_back(entry);
+    }
+
+    /// Matching entries, oldest first (the newest `limit` of them).
+    pub fn query(&self, q: &JournalQuery) -> Vec<JournalEntry> {
+        let ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = ring
+            .entries
+            .iter()
+            .rev()
+            .filter(|e| q.matches(e))
+            .take(q.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        out.reverse();
+        out
+    }
+
+    pub fn clear(&self) {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entries
+            .clear();
+    }
+
+    pub fn set_capacity(&self, capacity: usize) {
+        let mut ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        ring.capacity = capacity.max(1);
+        while ring.entries.len() > ring.capacity {
+            ring.entries.pop_front();
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .capacity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, status: u16) -> JournalEntry {
+        JournalEntry {
+            seq: 0,
+            time: Utc::now(),
+            service: "compute".into(),
+            method: "GET".into(),
+            path: path.into(),
+            query: String::new(),
+            status,
+            tenant: Some("t1".into()),
+            region: None,
+            latency_us: 1,
+            request_id: "r".into(),
+            rule: None,
+        }
+    }
+
+    #[test]
+    fn the_ring_keeps_only_the_newest_entries() {
+        let j = Journal::new(3);
+        for i in 0..5 {
+            j.record(entry(&format!("/{i}"), 200));
+        }
+        let all = j.query(&JournalQuery::default());
+        assert_eq!(
+            all.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
+            ["/2", "/3", "/4"]
+        );
+        assert_eq!(all[2].seq, 5);
+    }
+
+    #[test]
+    fn queries_filter_and_limit() {
+        let j = Journal::new(10);
+        j.record(entry("/v2/t1/servers", 202));
+        j.record(entry("/v2/t1/servers/x", 404));
+        j.record(entry("/v2/t1/flavors", 200));
+        let q = JournalQuery {
+            path: Some("/v2/t1/servers".into()),
+            ..Default::default()
+        };
+        assert_eq!(j.query(&q).len(), 2);
+        let q = JournalQuery {
+            status: Some(404),
+            ..Default::default()
+        };
+        assert_eq!(j.query(&q)[0].path, "/v2/t1/servers/x");
+        let q = JournalQuery {
+            limit: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(j.query(&q)[0].path, "/v2/t1/flavors");
+    }
+}

@@ -1,0 +1,28 @@
+//! Shared machinery of the Understudy mocks. Nothing here knows an emulated API.
+//!
+//! - [`settings`]: layered typed settings; [`cli`]: the thin `main` every mock shares.
+//! - [`startup`]: bind, pipeline (request id, body limit, faults, journal, metrics), serve.
+//! - [`control`]: the control API under `/_understudy/v1`.
+//! - [`clock`], [`store`]: the virtual clock and the state behind one abstraction.
+//! - [`token`], [`auth`]: signed tokens and the `Caller` extractor (signed, remote, open).
+//! - [`catalog`]: catalog model, generation, v2/v3 rendering, and the client mocks use.
+//! - [`faults`], [`behaviors`]: generic fault rules and Mimic's semantic behaviours.
+//! - [`journal`], [`metrics`], [`telemetry`]: what happened, counted and logged.
+//! - [`error`], [`json`]: answers in the emulated API's own error format.
+
+pub mod auth;
+pub mod behaviors;
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod control;
+pub mod error;
+pub mod faults;
+pub mod journal;
+pub mod json;
+pub mod metrics;
+pub mod settings;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod token;

@@ -1,0 +1,452 @@
+//! Start-up of one mock: bind first (port 0 works), wrap the mock's routes in the shared
+//! pipeline, serve until SIGINT/SIGTERM.
+//!
+//! The pipeline, in order, for every request: request id; oversized-body check; fault
+//! rules (never on the control API); the mock's handler; journal and metrics. Unknown
+//! routes and the control API are added here too, so every mock has them.
+
+use std::net::TcpListener;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use bytes::Bytes;
+
+use crate::auth::Authenticator;
+use crate::behaviors::Behaviors;
+use crate::catalog::CatalogClient;
+use crate::error::{ApiError, ErrorStyle};
+use crate::faults::{delay_ms, Action, Decision, FaultEngine, RequestFacts, MAX_HOLD_MS};
+use crate::journal::{Journal, JournalEntry};
+use crate::metrics::Metrics;
+use crate::settings::BaseSettings;
+use crate::store::{Store, StoreError};
+
+/// The prefix of the control API every mock serves; no emulated route starts with it.
+pub const CONTROL_PREFIX: &str = "/_understudy/v1";
+
+/// Tenant and region a path is about, as far as a mock can tell from the path alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouteInfo {
+    pub tenant: Option<String>,
+    pub region: Option<String>,
+}
+
+/// What a mock tells `common` about itself.
+#[derive(Clone, Copy)]
+pub struct ServiceSpec {
+    /// `identity`, `compute` or `lb`: the name fault rules and the journal use.
+    pub name: &'static str,
+    pub style: ErrorStyle,
+    /// The API's text for a body that is not valid JSON.
+    pub bad_json: &'static str,
+    /// The API's text for an unknown route.
+    pub not_found: &'static str,
+    pub route_info: fn(&str) -> RouteInfo,
+    /// Path prefixes generic faults never touch (Mimic's control routes).
+    pub fault_exempt: &'static [&'static str],
+}
+
+/// What one process shares between the mocks it runs: state, journal, metrics.
+#[derive(Clone)]
+pub struct Shared {
+    pub store: Store,
+    pub journal: Journal,
+    pub metrics: Metrics,
+}
+
+impl Shared {
+    pub fn new(base: &BaseSettings) -> Result<Shared, StoreError> {
+        Ok(Shared {
+            store: Store::from_settings(&base.store)?,
+            journal: Journal::new(base.journal.capacity),
+            metrics: Metrics::default(),
+        })
+    }
+}
+
+/// Everything a handler of one mock may need from `common`; app data of every worker.
+pub struct ServiceContext {
+    pub spec: ServiceSpec,
+    pub style: ErrorStyle,
+    pub base: BaseSettings,
+    pub store: Store,
+    pub journal: Journal,
+    pub metrics: Metrics,
+    pub auth: Authenticator,
+    pub faults: FaultEngine,
+    pub behaviors: Behaviors,
+    pub catalog: Arc<CatalogClient>,
+    pub http: reqwest::Client,
+}
+
+impl ServiceContext {
+    pub fn new(spec: ServiceSpec, base: &BaseSettings, shared: &Shared) -> ServiceContext {
+        ServiceContext {
+            spec,
+            style: spec.style,
+            base: base.clone(),
+            store: shared.store.clone(),
+            journal: shared.journal.clone(),
+            metrics: shared.metrics.clone(),
+            auth: Authenticator::new(&base.auth, shared.store.clone()),
+            faults: FaultEngine::new(spec.name, &shared.store),
+            behaviors: Behaviors::new(&shared.store),
+            catalog: Arc::new(CatalogClient::new(&base.catalog)),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// An error in this API's format.
+    pub fn error(&self, status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError::new(self.style, status, message)
+    }
+}
+
+/// A bound, not yet running, mock.
+pub struct Application {
+    port: u16,
+    server: Server,
+    context: web::Data<ServiceContext>,
+}
+
+impl Application {
+    /// Binds `base.server.host:port` and prepares the server; `routes` adds the mock's
+    /// own routes (and its own app data, built once by the caller).
+    pub fn build(
+        spec: ServiceSpec,
+        base: &BaseSettings,
+        shared: Shared,
+        routes: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    ) -> std::io::Result<Application> {
+        let listener = TcpListener::bind((base.server.host.as_str(), base.server.port))?;
+        let port = listener.local_addr()?.port();
+        let context = web::Data::new(ServiceContext::new(spec, base, &shared));
+        let ctx = context.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(ctx.clone())
+                .wrap(from_fn(pipeline))
+                .service(crate::control::scope())
+                .configure(routes.clone())
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(base.server.shutdown_timeout_s);
+        if base.server.workers > 0 {
+            server = server.workers(base.server.workers);
+        }
+        tracing::info!(service = spec.name, port, "listening");
+        Ok(Application {
+            port,
+            server: server.run(),
+            context,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn context(&self) -> web::Data<ServiceContext> {
+        self.context.clone()
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM, or the handle), letting requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let ctx = req.app_data::<web::Data<ServiceContext>>();
+    let (style, message) = ctx
+        .map(|c| (c.style, c.spec.not_found))
+        .unwrap_or((ErrorStyle::CONTROL, "not found"));
+    ApiError::new(style, StatusCode::NOT_FOUND, message)
+        .kind("itemNotFound")
+        .to_response()
+}
+
+/// The request pipeline every mock shares (see the module docs).
+async fn pipeline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(ctx) = req.app_data::<web::Data<ServiceContext>>().cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    let started = Instant::now();
+    let time = ctx.store.clock().now();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 200)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("req-{}", uuid::Uuid::new_v4()));
+    let path = req.path().to_string();
+    let info = (ctx.spec.route_info)(&path);
+    let method = req.method().clone();
+
+    let mut fired: Option<String> = None;
+    let limit = ctx.base.server.request_body_limit_bytes;
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut res = if declared.is_some_and(|n| n > limit) {
+        req.into_response(crate::json::too_large(ctx.style, limit).to_response())
+    } else if path.starts_with(CONTROL_PREFIX)
+        || ctx.spec.fault_exempt.iter().any(|p| path.starts_with(p))
+    {
+        next.call(req).await?.map_into_boxed_body()
+    } else {
+        let decision = decide(&ctx, &mut req, &info).await;
+        match decision {
+            Decision::Fire { rule, action } => {
+                ctx.metrics.fault_fired(ctx.spec.name, &rule);
+                fired = Some(rule);
+                apply(&ctx, action, req, next).await?
+            }
+            _ => next.call(req).await?.map_into_boxed_body(),
+        }
+    };
+
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), v);
+    }
+    let latency = started.elapsed();
+    let status = res.status().as_u16();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    ctx.metrics.observe(
+        ctx.spec.name,
+        &route,
+        method.as_str(),
+        status,
+        latency.as_secs_f64(),
+    );
+    let tenant = info.tenant.or_else(|| {
+        res.request()
+            .match_info()
+            .get("tenant_id")
+            .map(str::to_string)
+    });
+    ctx.journal.record(JournalEntry {
+        seq: 0,
+        time,
+        service: ctx.spec.name.to_string(),
+        method: method.to_string(),
+        path,
+        query: res.request().query_string().to_string(),
+        status,
+        tenant,
+        region: info.region,
+        latency_us: latency.as_micros() as u64,
+        request_id,
+        rule: fired,
+    });
+    Ok(res)
+}
+
+async fn decide(ctx: &ServiceContext, req: &mut ServiceRequest, info: &RouteInfo) -> Decision {
+    let claims = if ctx.faults.needs_user().await {
+        req.headers()
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| ctx.auth.codec().verify(t).ok())
+    } else {
+        None
+    };
+    let now = ctx.store.clock().now();
+    let facts = RequestFacts {
+        service: ctx.spec.name,
+        method: req.method(),
+        path: req.path(),
+        tenant: info.tenant.as_deref(),
+        region: info.region.as_deref(),
+        headers: req.headers(),
+        user: claims
+            .as_ref()
+            .map(|c| (c.user_name.as_str(), c.user_id.as_str())),
+    };
+    let first = ctx.faults.decide(&facts, None, now).await;
+    let decision = match first {
+        Ok(Decision::NeedBody) => {
+            let body = match req.extract::<crate::json::Body>().await {
+                Ok(b) => b.0,
+                Err(_) => Bytes::new(),
+            };
+            let facts = RequestFacts {
+                service: ctx.spec.name,
+                method: req.method(),
+                path: req.path(),
+                tenant: info.tenant.as_deref(),
+                region: info.region.as_deref(),
+                headers: req.headers(),
+                user: claims
+                    .as_ref()
+                    .map(|c| (c.user_name.as_str(), c.user_id.as_str())),
+            };
+            let d = ctx.faults.decide(&facts, Some(&body), now).await;
+            req.set_payload(actix_web::dev::Payload::from(body));
+            d
+        }
+        other => other,
+    };
+    decision.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "fault rules unavailable; answering normally");
+        Decision::Pass
+    })
+}
+
+async fn apply(
+    ctx: &ServiceContext,
+    action: Action,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let style = ctx.style;
+    let error = |status: u16, kind: Option<String>, message: Option<String>| {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = message.unwrap_or_else(|| {
+            status
+                .canonical_reason()
+                .unwrap_or("Injected fault")
+                .to_string()
+        });
+        let e = ApiError::new(style, status, message);
+        match kind {
+            Some(k) => e.kind(k),
+            None => e,
+        }
+    };
+    Ok(match action {
+        Action::Error {
+            status,
+            kind,
+            message,
+            body,
+            content_type,
+        } => {
+            let e = match body {
+                Some(raw) => ApiError::raw(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    content_type.as_deref().unwrap_or("application/json"),
+                    raw,
+                ),
+                None => error(status, kind, message),
+            };
+            req.into_response(e.to_response())
+        }
+        Action::RateLimit {
+            status,
+            retry_after_s,
+            message,
+        } => {
+            let e = error(
+                status,
+                Some("overLimit".into()),
+                Some(message.unwrap_or_else(|| "Rate limit exceeded. Try again later.".into())),
+            )
+            .retry_after(retry_after_s);
+            req.into_response(e.to_response())
+        }
+        Action::Delay(d) => {
+            tokio::time::sleep(Duration::from_millis(delay_ms(&d))).await;
+            next.call(req).await?.map_into_boxed_body()
+        }
+        Action::Drop => req.into_response(HttpResponse::Ok().body(BoxBody::new(Abort))),
+        Action::Hang { ms } => {
+            tokio::time::sleep(Duration::from_millis(ms.min(MAX_HOLD_MS))).await;
+            req.into_response(HttpResponse::Ok().body(BoxBody::new(Abort)))
+        }
+        Action::FalseNegative {
+            status,
+            kind,
+            message,
+        } => {
+            let res = next.call(req).await?;
+            let (req, _) = res.into_parts();
+            let e = error(status, kind, message);
+            ServiceResponse::new(req, e.to_response())
+        }
+        Action::Truncate { bytes } => {
+            let res = next.call(req).await?.map_into_boxed_body();
+            rewrite_body(res, |b| {
+                let keep = bytes.unwrap_or(b.len() / 2).min(b.len().saturating_sub(1));
+                b.slice(..keep)
+            })
+            .await?
+        }
+        Action::Malformed => {
+            let res = next.call(req).await?.map_into_boxed_body();
+            rewrite_body(res, |b| {
+                let mut out = b"{\"malformed\": ".to_vec();
+                out.extend_from_slice(&b[..b.len() / 2]);
+                Bytes::from(out)
+            })
+            .await?
+        }
+    })
+}
+
+async fn rewrite_body(
+    res: ServiceResponse<BoxBody>,
+    f: impl FnOnce(Bytes) -> Bytes,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let (req, res) = res.into_parts();
+    let (mut head, body) = res.into_parts();
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let new = f(bytes);
+    head.headers_mut().remove(CONTENT_LENGTH);
+    if !head.headers().contains_key(CONTENT_TYPE) {
+        head.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    Ok(ServiceResponse::new(req, head.set_body(BoxBody::new(new))))
+}
+
+/// A body that fails before its first byte: the server closes the connection without
+/// an answer, which is how a dropped connection looks to a client.
+struct Abort;
+
+impl MessageBody for Abort {
+    type Error = std::io::Error;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "connection dropped by a fault rule",
+        ))))
+    }
+}

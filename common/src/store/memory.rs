@@ -1,0 +1,295 @@
+//! The in-memory backend: one lock per table, partitions ordered by insertion.
+
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::{Record, Scope, StoreError};
+
+pub(super) struct MemoryBackend {
+    pub(super) id: String,
+    tables: Mutex<HashMap<&'static str, Arc<dyn ErasedTable>>>,
+    counters: Mutex<HashMap<String, u64>>,
+}
+
+/// What the backend needs of a table without knowing its record type.
+trait ErasedTable: Send + Sync {
+    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    fn clear(&self, tenant: Option<&str>);
+    fn snapshot(&self) -> serde_json::Value;
+}
+
+impl Default for MemoryBackend {
+    fn default() -> Self {
+        MemoryBackend {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            tables: Mutex::default(),
+            counters: Mutex::default(),
+        }
+    }
+}
+
+impl MemoryBackend {
+    pub(super) fn counter(&self, counter: &str) -> u64 {
+        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        counters.get(counter).copied().unwrap_or(0)
+    }
+
+    pub(super) fn table<T: Record>(&self, name: &'static str) -> Arc<MemoryTable<T>> {
+        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        let erased = tables
+            .entry(name)
+            .or_insert_with(|| Arc::new(MemoryTable::<T>::default()))
+            .clone();
+        match erased.as_any().downcast::<MemoryTable<T>>() {
+            Ok(table) => table,
+            Err(_) => panic!("table {name} was opened with two record types"),
+        }
+    }
+
+    pub(super) fn next_id(&self, counter: &str) -> u64 {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counters.entry(counter.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    pub(super) fn reset(&self, tenant: Option<&str>) {
+        let tables: Vec<_> = self
+            .tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for t in tables {
+            t.clear(tenant);
+        }
+        if tenant.is_none() {
+            self.counters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+        }
+    }
+
+    pub(super) fn snapshot(&self) -> serde_json::Value {
+        let tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = serde_json::Map::new();
+        for (name, t) in tables.iter() {
+            out.insert((*name).to_string(), t.snapshot());
+        }
+        serde_json::Value::Object(out)
+    }
+}
+
+pub(super) struct MemoryTable<T> {
+    partitions: RwLock<HashMap<Scope, Partition<T>>>,
+    version: AtomicU64,
+}
+
+impl<T> Default for MemoryTable<T> {
+    fn default() -> Self {
+        MemoryTable {
+            partitions: RwLock::new(HashMap::new()),
+            version: AtomicU64::new(0),
+        }
+    }
+}
+
+struct Partition<T> {
+    next_seq: u64,
+    seq_of: HashMap<String, u64>,
+    rows: BTreeMap<u64, (String, T)>,
+}
+
+impl<T> Default for Partition<T> {
+    fn default() -> Self {
+        Partition {
+            next_seq: 0,
+            seq_of: HashMap::new(),
+            rows: BTreeMap::new(),
+        }
+    }
+}
+
+/// Exclusive access to one partition inside [`super::Table::transact`].
+pub struct Rows<'a, T> {
+    partition: &'a mut Partition<T>,
+    changed: bool,
+}
+
+impl<T: Record> Rows<'_, T> {
+    pub fn get(&self, id: &str) -> Option<&T> {
+        let seq = self.partition.seq_of.get(id)?;
+        self.partition.rows.get(seq).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
+        let seq = *self.partition.seq_of.get(id)?;
+        self.changed = true;
+        self.partition.rows.get_mut(&seq).map(|(_, v)| v)
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.partition.seq_of.contains_key(id)
+    }
+
+    pub fn insert(&mut self, id: &str, value: T) -> Result<(), StoreError> {
+        if self.contains(id) {
+            return Err(StoreError::Exists(id.to_string()));
+        }
+        self.put(id, value);
+        Ok(())
+    }
+
+    /// Adds or replaces; a replaced record keeps its place in the order.
+    pub fn put(&mut self, id: &str, value: T) {
+        self.changed = true;
+        let p = &mut *self.partition;
+        if let Some(seq) = p.seq_of.get(id) {
+            if let Some(row) = p.rows.get_mut(seq) {
+                row.1 = value;
+                return;
+            }
+        }
+        p.next_seq += 1;
+        p.seq_of.insert(id.to_string(), p.next_seq);
+        p.rows.insert(p.next_seq, (id.to_string(), value));
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<T> {
+        let seq = self.partition.seq_of.remove(id)?;
+        self.changed = true;
+        self.partition.rows.remove(&seq).map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.partition.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.partition.rows.is_empty()
+    }
+
+    /// Records oldest first, with their ids.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
+        self.partition.rows.values().map(|(id, v)| (id.as_str(), v))
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut T)> {
+        self.changed = true;
+        self.partition
+            .rows
+            .values_mut()
+            .map(|(id, v)| (id.as_str(), v))
+    }
+}
+
+impl<T: Record> MemoryTable<T> {
+    pub(super) fn get(&self, scope: &Scope, id: &str) -> Option<T> {
+        let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        let p = parts.get(scope)?;
+        let seq = p.seq_of.get(id)?;
+        p.rows.get(seq).map(|(_, v)| v.clone())
+    }
+
+    pub(super) fn transact<R>(&self, scope: &Scope, f: impl FnOnce(&mut Rows<'_, T>) -> R) -> R {
+        let mut parts = self.partitions.write().unwrap_or_else(|e| e.into_inner());
+        let partition = parts.entry(scope.clone()).or_default();
+        let mut rows = Rows {
+            partition,
+            changed: false,
+        };
+        let out = f(&mut rows);
+        if rows.changed {
+            self.version.fetch_add(1, Ordering::Release);
+        }
+        if parts.get(scope).is_some_and(|p| p.rows.is_empty()) {
+            parts.remove(scope);
+        }
+        out
+    }
+
+    pub(super) fn page(
+        &self,
+        scope: &Scope,
+        after: Option<&str>,
+        limit: usize,
+        mut keep: impl FnMut(&T) -> bool,
+    ) -> Result<Vec<T>, StoreError> {
+        let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        let Some(p) = parts.get(scope) else {
+            return match after {
+                Some(m) => Err(StoreError::MarkerNotFound(m.to_string())),
+                None => Ok(Vec::new()),
+            };
+        };
+        let start = match after {
+            Some(m) => match p.seq_of.get(m) {
+                Some(seq) => std::ops::Bound::Excluded(*seq),
+                None => return Err(StoreError::MarkerNotFound(m.to_string())),
+            },
+            None => std::ops::Bound::Unbounded,
+        };
+        Ok(p.rows
+            .range((start, std::ops::Bound::Unbounded))
+            .map(|(_, (_, v))| v)
+            .filter(|v| keep(v))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    pub(super) fn count(&self, scope: &Scope) -> usize {
+        let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        parts.get(scope).map_or(0, |p| p.rows.len())
+    }
+
+    pub(super) fn scopes(&self) -> Vec<Scope> {
+        let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        let mut scopes: Vec<_> = parts.keys().cloned().collect();
+        scopes.sort();
+        scopes
+    }
+
+    pub(super) fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+}
+
+impl<T: Record> ErasedTable for MemoryTable<T> {
+    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+
+    fn clear(&self, tenant: Option<&str>) {
+        let mut parts = self.partitions.write().unwrap_or_else(|e| e.into_inner());
+        match tenant {
+            Some(t) => parts.retain(|scope, _| scope.tenant != t),
+            None => parts.clear(),
+        }
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        let mut scopes: Vec<_> = parts.iter().collect();
+        scopes.sort_by(|a, b| a.0.cmp(b.0));
+        serde_json::Value::Array(
+            scopes
+                .into_iter()
+                .map(|(scope, p)| {
+                    serde_json::json!({
+                        "tenant": scope.tenant,
+                        "region": scope.region,
+                        "records": p.rows.values().map(|(id, v)| {
+                            serde_json::json!({"id": id, "value": v})
+                        }).collect::<Vec<_>>(),
+                    })
+                })
+                .collect(),
+        )
+    }
+}
