@@ -1,0 +1,136 @@
+//! The launcher: Identity, Compute and Load Balancers in one process.
+//!
+//! It reuses each mock's library (`build(settings, Some(shared))`), gives all three one
+//! [`Shared`] (one store, so one clock, one fault table, one journal) and Identity's
+//! catalog, so Compute and Load Balancers find each other without asking over HTTP.
+
+use std::path::Path;
+
+use common::settings::{self, Env, Settings, SettingsError};
+use common::startup::{Application, Shared};
+
+/// The settings of the three mocks, loaded from the same layers.
+pub struct StackSettings {
+    pub identity: identity_mock::configuration::Settings,
+    pub compute: compute_mock::configuration::Settings,
+    pub lb: lb_mock::configuration::Settings,
+}
+
+/// Ports to bind, when not the mocks' defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Ports {
+    pub identity: Option<u16>,
+    pub compute: Option<u16>,
+    pub lb: Option<u16>,
+}
+
+impl StackSettings {
+    /// Each mock's defaults, then `file`, then `env`; then the ports asked for, and
+    /// Identity's catalog handed to the other two.
+    pub fn load(file: Option<&Path>, env: impl Fn() -> Env, ports: &Ports) -> Result<StackSettings, SettingsError> {
+        let mut s = StackSettings {
+            identity: settings::load(file, env())?,
+            compute: settings::load(file, env())?,
+            lb: settings::load(file, env())?,
+        };
+        s.apply_ports(ports);
+        Ok(s)
+    }
+
+    /// Defaults only, every port 0: for tests.
+    pub fn for_tests() -> Result<StackSettings, SettingsError> {
+        let mut s = StackSettings::load(None, || Env::None, &Ports::default())?;
+        s.apply_ports(&Ports {
+            identity: Some(0),
+            compute: Some(0),
+            lb: Some(0),
+        });
+        Ok(s)
+    }
+
+    fn apply_ports(&mut self, ports: &Ports) {
+        if let Some(p) = ports.identity {
+            self.identity.base_mut().server.port = p;
+        }
+        if let Some(p) = ports.compute {
+            self.compute.base_mut().server.port = p;
+        }
+        if let Some(p) = ports.lb {
+            self.lb.base_mut().server.port = p;
+        }
+    }
+}
+
+/// The three mocks, bound and ready to run.
+pub struct Stack {
+    pub identity: Application,
+    pub compute: Application,
+    pub lb: Application,
+    pub shared: Shared,
+}
+
+impl Stack {
+    /// Binds all three. The catalog every mock uses is Identity's, with the ports that
+    /// were really bound (so port 0 works) filled into its URLs.
+    pub fn build(mut s: StackSettings) -> std::io::Result<Stack> {
+        let shared = Shared::new(&s.identity.base().clone()).map_err(std::io::Error::other)?;
+        let defaults = [
+            (5000u16, s.identity.base().server.port),
+            (8774, s.compute.base().server.port),
+            (9876, s.lb.base().server.port),
+        ];
+        // Bind first, so the catalog can name the real ports.
+        let identity_listener = bind(&s.identity.base().server)?;
+        let compute_listener = bind(&s.compute.base().server)?;
+        let lb_listener = bind(&s.lb.base().server)?;
+        let bound = [
+            identity_listener.local_addr()?.port(),
+            compute_listener.local_addr()?.port(),
+            lb_listener.local_addr()?.port(),
+        ];
+        let mut catalog = s.identity.base().catalog.clone();
+        for ((default, _), real) in defaults.iter().zip(bound) {
+            let from = format!(":{default}/");
+            let to = format!(":{real}/");
+            catalog.identity_url = format!("{}/", catalog.identity_url).replace(&from, &to).trim_end_matches('/').to_string();
+            for svc in &mut catalog.services {
+                if svc.external {
+                    continue;
+                }
+                svc.public_url = svc.public_url.replace(&from, &to);
+                svc.internal_url = svc.internal_url.as_ref().map(|u| u.replace(&from, &to));
+                svc.admin_url = svc.admin_url.as_ref().map(|u| u.replace(&from, &to));
+            }
+        }
+        for (base, port) in [
+            (s.identity.base_mut(), bound[0]),
+            (s.compute.base_mut(), bound[1]),
+            (s.lb.base_mut(), bound[2]),
+        ] {
+            base.catalog = catalog.clone();
+            base.server.port = port;
+        }
+        drop((identity_listener, compute_listener, lb_listener));
+        Ok(Stack {
+            identity: identity_mock::build(s.identity, Some(shared.clone()))?,
+            compute: compute_mock::build(s.compute, Some(shared.clone()))?,
+            lb: lb_mock::build(s.lb, Some(shared.clone()))?,
+            shared,
+        })
+    }
+
+    /// Serves all three until the process is told to stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let (a, b, c) = futures_util::future::join3(
+            self.identity.run_until_stopped(),
+            self.compute.run_until_stopped(),
+            self.lb.run_until_stopped(),
+        )
+        .await;
+        a.and(b).and(c)
+    }
+}
+
+fn bind(server: &common::settings::ServerSettings) -> std::io::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind((server.host.as_str(), server.port))
+}
