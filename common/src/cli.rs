@@ -27,9 +27,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Ask a running mock whether it is healthy; exit 0 if it is.
+    /// Ask a running mock whether it is ready (its catalog reachable); exit 0 if it is.
     Healthcheck {
-        /// Health URL; defaults to this mock's own port on 127.0.0.1.
+        /// URL to probe; defaults to this mock's readiness on 127.0.0.1.
         #[arg(long)]
         url: Option<String>,
     },
@@ -67,7 +67,7 @@ where
         let port = settings.base().server.port;
         let url = url.unwrap_or_else(|| {
             format!(
-                "http://127.0.0.1:{port}{}/health",
+                "http://127.0.0.1:{port}{}/ready",
                 crate::startup::CONTROL_PREFIX
             )
         });
