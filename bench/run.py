@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""Understudy benchmarks: every mock measured against a bare actix-web handler, in one run.
+
+The server under test is pinned to core 0 with one worker; wrk is pinned to core 1.
+Targets are ratios to the bare handler measured in the same run, so a noisy machine
+moves both sides. Results are printed and appended to bench/RESULTS.md.
+
+    python3 bench/run.py            # everything (builds release binaries first)
+    python3 bench/run.py identity   # one section: bare, identity, faults, compute, lb
+"""
+import datetime
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release")
+LUA = os.path.join(ROOT, "bench", "lua")
+DURATION = int(os.environ.get("BENCH_SECONDS", "8"))
+CONNS = 64
+results = []          # (section, metric, value, target, ok)
+procs = []
+
+
+def say(msg):
+    print(msg, flush=True)
+
+
+def record(section, metric, value, target="", ok=None):
+    results.append((section, metric, value, target, ok))
+    mark = "" if ok is None else ("  ok" if ok else "  MISSED")
+    say(f"    {metric}: {value} {('(target ' + target + ')') if target else ''}{mark}")
+
+
+def http(method, url, body=None, token=None, timeout=30):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("X-Auth-Token", token)
+    with urllib.request.urlopen(req, timeout=timeout) as res:
+        raw = res.read()
+        return res.status, (json.loads(raw) if raw else None)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(argv, env=None, ready_path="/_understudy/v1/health", port=None):
+    """Starts a server on core 0; returns (proc, seconds from spawn to first good answer)."""
+    full_env = dict(os.environ, RUST_LOG="warn", **(env or {}))
+    t0 = time.perf_counter()
+    p = subprocess.Popen(["taskset", "-c", "0"] + argv, env=full_env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(p)
+    request = f"GET {ready_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    while time.perf_counter() - t0 < 30:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(request)
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return p, time.perf_counter() - t0
+        except OSError:
+            pass
+        time.sleep(0.0005)
+    raise RuntimeError(f"{argv[0]} did not answer on port {port}")
+
+
+def stop(p):
+    p.terminate()
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+
+def rss_mb(p):
+    with open(f"/proc/{p.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wrk(url, script=None, conns=CONNS, duration=DURATION, env=None):
+    argv = ["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency"]
+    if script:
+        argv += ["-s", os.path.join(LUA, script)]
+    out = subprocess.run(argv + [url], env=dict(os.environ, **(env or {})),
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99_ms = None
+    if p99:
+        v, unit = float(p99.group(1)), p99.group(2)
+        p99_ms = v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+    return {"rps": rps, "total": total, "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "errors": errors.group(1) if errors else "", "p99_ms": p99_ms}
+
+
+def mock_env(port, extra=None):
+    env = {"UNDERSTUDY__SERVER__PORT": str(port), "UNDERSTUDY__SERVER__WORKERS": "1",
+           "UNDERSTUDY__TELEMETRY__LEVEL": "warn"}
+    env.update(extra or {})
+    return env
+
+
+def token_for(identity, tenant):
+    _, body = http("POST", f"{identity}/v2.0/tokens",
+                   {"auth": {"passwordCredentials": {"username": f"bench-{tenant}", "password": "x"},
+                             "tenantId": tenant}})
+    return body["access"]["token"]["id"]
+
+
+def build():
+    say("==> building release binaries")
+    subprocess.run(["cargo", "build", "--release", "-p", "identity-mock", "-p", "compute-mock",
+                    "-p", "lb-mock", "-p", "common", "--example", "bare_hello"], cwd=ROOT, check=True)
+
+
+def bench_bare():
+    say("==> bare actix-web handler")
+    port = free_port()
+    p, _ = start([os.path.join(BIN, "examples", "bare_hello"), str(port)], ready_path="/hello", port=port)
+    r = wrk(f"http://127.0.0.1:{port}/hello")
+    stop(p)
+    record("bare", "GET /hello req/s", round(r["rps"]))
+    record("bare", "GET /hello p99 ms", r["p99_ms"])
+    return r["rps"]
+
+
+def bench_identity(bare):
+    say("==> identity-mock")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    p, startup = start([os.path.join(BIN, "identity-mock")], mock_env(port), port=port)
+    record("identity", "start to first answer ms", round(startup * 1000, 1), "< 50", startup < 0.05)
+    time.sleep(0.5)
+    record("identity", "idle RSS MB", round(rss_mb(p), 1), "< 15", rss_mb(p) < 15)
+    body_file = os.path.join("/tmp", "bench-token-body.json")
+    with open(body_file, "w") as f:
+        json.dump({"auth": {"passwordCredentials": {"username": "bench", "password": "x"},
+                            "tenantId": "000001"}}, f)
+    r = wrk(f"{base}/v2.0/tokens", "post_json.lua", env={"BODY_FILE": body_file})
+    ratio = r["rps"] / bare
+    record("identity", "POST /v2.0/tokens req/s", round(r["rps"]), f"{round(0.3 * bare)} (30% of bare)", ratio >= 0.3)
+    record("identity", "POST /v2.0/tokens ratio to bare", f"{ratio:.0%}", ">= 30%", ratio >= 0.3)
+    record("identity", "POST /v2.0/tokens p99 ms", r["p99_ms"], "< 5", r["p99_ms"] < 5)
+    record("identity", "POST /v2.0/tokens vs Mimic (43/s)", f"{r['rps'] / 43:.0f}x")
+    token = token_for(base, "000001")
+    r = wrk(f"{base}/v2.0/tokens/{token}", "get_token.lua", env={"TOKEN": token})
+    ratio = r["rps"] / bare
+    record("identity", "GET /v2.0/tokens/{id} req/s", round(r["rps"]), f"{round(0.5 * bare)} (50% of bare)", ratio >= 0.5)
+    record("identity", "GET /v2.0/tokens/{id} ratio to bare", f"{ratio:.0%}", ">= 50%", ratio >= 0.5)
+    record("identity", "GET /v2.0/tokens/{id} p99 ms", r["p99_ms"], "< 5", r["p99_ms"] < 5)
+    stop(p)
+
+
+def bench_faults(bare):
+    say("==> fault rules: 100 that do not match, on a plain route")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    p, _ = start([os.path.join(BIN, "identity-mock")], mock_env(port), port=port)
+    plain = f"{base}/v2.0"
+    before = wrk(plain)
+    methods = ["GET", "POST", "PUT", "DELETE"]
+    for i in range(100):
+        rule = {"match": {"path": f"/nowhere/{i}/**", "method": methods[i % 4]},
+                "action": {"type": "error", "status": 500}}
+        if i % 10 == 0:
+            rule = {"match": {"tenant": f"nobody-{i}"}, "action": {"type": "drop"}}
+        http("POST", f"{base}/_understudy/v1/faults", rule)
+    after = wrk(plain)
+    drop = 1 - after["rps"] / before["rps"]
+    record("faults", "GET /v2.0 req/s, no rules", round(before["rps"]))
+    record("faults", "GET /v2.0 req/s, 100 rules", round(after["rps"]))
+    record("faults", "throughput drop with 100 rules", f"{drop:.1%}", "<= 10%", drop <= 0.10)
+    stop(p)
+
+
+def bench_compute(bare):
+    say("==> compute-mock")
+    iport, cport = free_port(), free_port()
+    identity = f"http://127.0.0.1:{iport}"
+    compute = f"http://127.0.0.1:{cport}"
+    ip, _ = start([os.path.join(BIN, "identity-mock")], mock_env(iport), port=iport)
+    env = mock_env(cport, {"UNDERSTUDY__CATALOG__IDENTITY_URL": identity,
+                           "UNDERSTUDY__COMPUTE__QUOTA__INSTANCES": "-1",
+                           "UNDERSTUDY__COMPUTE__QUOTA__RAM_MB": "-1",
+                           "UNDERSTUDY__COMPUTE__QUOTA__CORES": "-1"})
+    p, _ = start([os.path.join(BIN, "compute-mock")], env, port=cport)
+    t1 = "100001"
+    tok1 = token_for(identity, t1)
+    _, images = http("GET", f"{compute}/v2/{t1}/images", token=tok1)
+    image = next(i["id"] for i in images["images"] if i["name"].startswith("Ubuntu"))
+    _, created = http("POST", f"{compute}/v2/{t1}/servers",
+                      {"server": {"name": "one", "imageRef": image, "flavorRef": "2"}}, token=tok1)
+    sid = created["server"]["id"]
+    r = wrk(f"{compute}/v2/{t1}/servers/{sid}", "get_token.lua", env={"TOKEN": tok1})
+    ratio = r["rps"] / bare
+    record("compute", "GET one server req/s", round(r["rps"]), ">= 50% of bare", ratio >= 0.5)
+    record("compute", "GET one server ratio to bare", f"{ratio:.0%}", ">= 50%", ratio >= 0.5)
+
+    t2 = "100002"
+    tok2 = token_for(identity, t2)
+    for i in range(1000):
+        http("POST", f"{compute}/v2/{t2}/servers",
+             {"server": {"name": f"s{i}", "imageRef": image, "flavorRef": "2"}}, token=tok2)
+    _, listed = http("GET", f"{compute}/v2/{t2}/servers/detail?limit=1000", token=tok2)
+    assert len(listed["servers"]) == 1000, len(listed["servers"])
+    r = wrk(f"{compute}/v2/{t2}/servers/detail?limit=1000", "get_token.lua", conns=8, env={"TOKEN": tok2})
+    record("compute", "servers/detail (1,000 servers) req/s", round(r["rps"]), ">= 700 (50x Mimic's 14)", r["rps"] >= 700)
+
+    say("    creating 100,000 servers in one tenant")
+    t3 = "100003"
+    tok3 = token_for(identity, t3)
+    env = {"TOKEN": tok3, "IMAGE": image}
+    first = wrk(f"{compute}/v2/{t3}/servers", "create_servers.lua", duration=3, env=env)
+    total = first["total"] - first["non2xx"]
+    while total < 100_000:
+        r = wrk(f"{compute}/v2/{t3}/servers", "create_servers.lua", duration=5, env=env)
+        total += r["total"] - r["non2xx"]
+    last = wrk(f"{compute}/v2/{t3}/servers", "create_servers.lua", duration=3, env=env)
+    total += last["total"] - last["non2xx"]
+    slowdown = first["rps"] / last["rps"]
+    record("compute", "creates req/s, first window", round(first["rps"]))
+    record("compute", f"creates req/s, after {total - last['total']:,} servers", round(last["rps"]))
+    record("compute", "create slowdown (first / last)", f"{slowdown:.2f}x", "<= 1.2x", slowdown <= 1.2)
+    mb = rss_mb(p)
+    record("compute", f"RSS with {total + 1001:,} servers MB", round(mb, 1), "< 150", mb < 150)
+    stop(p)
+    stop(ip)
+
+
+def bench_lb(bare):
+    say("==> lb-mock")
+    iport, lport = free_port(), free_port()
+    identity = f"http://127.0.0.1:{iport}"
+    lb = f"http://127.0.0.1:{lport}"
+    ip, _ = start([os.path.join(BIN, "identity-mock")], mock_env(iport), port=iport)
+    env = mock_env(lport, {"UNDERSTUDY__CATALOG__IDENTITY_URL": identity,
+                           "UNDERSTUDY__LB__LOADBALANCER_LIMIT": "100000"})
+    p, _ = start([os.path.join(BIN, "lb-mock")], env, port=lport)
+    t1 = "200001"
+    tok1 = token_for(identity, t1)
+    nodes = [{"address": f"10.3.0.{i}", "port": 80, "condition": "ENABLED"} for i in range(1, 26)]
+    _, created = http("POST", f"{lb}/v1.0/{t1}/loadbalancers",
+                      {"loadBalancer": {"name": "bench", "port": 80, "protocol": "HTTP",
+                                        "virtualIps": [{"type": "PUBLIC"}], "nodes": nodes}}, token=tok1)
+    lb_id = created["loadBalancer"]["id"]
+    r = wrk(f"{lb}/v1.0/{t1}/loadbalancers/{lb_id}", "get_token.lua", env={"TOKEN": tok1})
+    ratio = r["rps"] / bare
+    record("lb", "GET one balancer (25 nodes) req/s", round(r["rps"]), ">= 40% of bare", ratio >= 0.4)
+    record("lb", "GET one balancer ratio to bare", f"{ratio:.0%}", ">= 40%", ratio >= 0.4)
+
+    _, created = http("POST", f"{lb}/v1.0/{t1}/loadbalancers",
+                      {"loadBalancer": {"name": "cycle", "port": 80, "protocol": "HTTP",
+                                        "virtualIps": [{"type": "PUBLIC"}]}}, token=tok1)
+    cycle_id = created["loadBalancer"]["id"]
+    r = wrk(f"{lb}/v1.0/{t1}/loadbalancers/{cycle_id}/nodes", "node_cycle.lua", conns=8, env={"TOKEN": tok1})
+    ok_rps = r["rps"] * (1 - r["non2xx"] / max(r["total"], 1))
+    ratio = ok_rps / bare
+    record("lb", "add + delete node calls/s (2xx)", round(ok_rps), ">= 20% of bare", ratio >= 0.2)
+    record("lb", "add + delete node ratio to bare", f"{ratio:.0%}", ">= 20%", ratio >= 0.2)
+
+    say("    creating 10,000 balancers of 25 nodes")
+    t2 = "200002"
+    tok2 = token_for(identity, t2)
+    total = 0
+    while total < 10_000:
+        r = wrk(f"{lb}/v1.0/{t2}/loadbalancers", "create_lbs.lua", conns=8, duration=2, env={"TOKEN": tok2})
+        total += r["total"] - r["non2xx"]
+        if r["total"] - r["non2xx"] == 0:
+            raise RuntimeError("load balancer creates are refused; is lb.loadbalancer_limit high enough?")
+    mb = rss_mb(p)
+    record("lb", f"RSS with {total:,} balancers x 25 nodes MB", round(mb, 1), "< 200", mb < 200)
+    stop(p)
+    stop(ip)
+
+
+def write_results():
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    lines = [f"\n## Run of {stamp}\n", f"Machine: {os.cpu_count()} cores, {cpu}. "
+             f"Server on core 0 (one worker), wrk on core 1, {CONNS} connections, {DURATION} s per measurement.\n",
+             "| section | metric | value | target | met |", "|---|---|---|---|---|"]
+    for section, metric, value, target, ok in results:
+        met = "" if ok is None else ("yes" if ok else "**no**")
+        lines.append(f"| {section} | {metric} | {value} | {target} | {met} |")
+    path = os.path.join(ROOT, "bench", "RESULTS.md")
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write("# Benchmark results\n\nProduced by `python3 bench/run.py`; newest run last.\n")
+    with open(path, "a") as f:
+        f.write("\n".join(lines) + "\n")
+    say(f"==> appended to {path}")
+
+
+def main():
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    wanted = set(sys.argv[1:]) or {"identity", "faults", "compute", "lb"}
+    if os.environ.get("BENCH_NO_BUILD") != "1":
+        build()
+    try:
+        bare = bench_bare()
+        for name, fn in [("identity", bench_identity), ("faults", bench_faults),
+                         ("compute", bench_compute), ("lb", bench_lb)]:
+            if name in wanted:
+                fn(bare)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                stop(p)
+    write_results()
+
+
+if __name__ == "__main__":
+    main()
