@@ -1,1 +1,92 @@
-//! placeholder
+//! Understudy's Identity: a stand-in for Keystone v2.0 with Rackspace's extensions
+//! (`RAX-KSKEY` API keys, `RAX-AUTH` impersonation, `/v1.1/mosso`), Keystone v3, and
+//! Mimic's identity control API (`/mimic/v1.1/tick`, auth behaviours).
+//!
+//! How the parts fit:
+//! - [`configuration`]: settings (`[identity]`: `open` or `strict` users) and defaults,
+//!   including the catalog every token carries.
+//! - [`directory`]: who the users are, in either mode.
+//! - [`domain`]: pure logic: request parsing, derived ids, token bodies.
+//! - [`routes`]: the HTTP handlers, one module per API area.
+//! - [`error`]: the v2 and v3 error formats.
+//!
+//! Tokens are `common::token` signed tokens: any mock of the stack validates them with
+//! the shared key, v2 and v3 read the same claims, and revocation goes into the store.
+
+pub mod configuration;
+pub mod directory;
+pub mod domain;
+pub mod error;
+pub mod routes;
+
+use actix_web::web;
+
+use common::catalog::Catalog;
+use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
+
+use crate::configuration::Settings;
+use crate::directory::Directory;
+
+/// What identity tells `common` about itself.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: "identity",
+    style: error::V2_STYLE,
+    bad_json: domain::credentials::UNPARSABLE,
+    not_found: "Resource not found",
+    route_info,
+    fault_exempt: &["/mimic/"],
+};
+
+/// The state of identity's handlers, built once and shared by every worker.
+pub struct IdentityState {
+    pub directory: Directory,
+    pub catalog: Catalog,
+    pub token_ttl_s: i64,
+}
+
+/// Binds the listener and prepares the server; `shared` lets the launcher give several
+/// mocks one store.
+pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Application> {
+    let shared = match shared {
+        Some(s) => s,
+        None => Shared::new(&settings.base).map_err(std::io::Error::other)?,
+    };
+    let state = web::Data::new(IdentityState {
+        directory: Directory::new(&settings.identity, &shared.store),
+        catalog: Catalog::new(settings.base.catalog.clone()),
+        token_ttl_s: i64::try_from(settings.base.auth.token_ttl_s).unwrap_or(i64::MAX / 2),
+    });
+    Application::build(SPEC, &settings.base, shared, move |cfg| {
+        cfg.app_data(web::Data::clone(&state));
+        routes::configure(cfg);
+    })
+}
+
+/// The tenant a path is about: only `/v1.1/mosso/{tenant}` names one.
+fn route_info(path: &str) -> RouteInfo {
+    let tenant = path
+        .strip_prefix("/identity")
+        .unwrap_or(path)
+        .strip_prefix("/v1.1/mosso/")
+        .map(|t| t.trim_end_matches('/').to_string())
+        .filter(|t| !t.is_empty());
+    RouteInfo {
+        tenant,
+        region: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_mosso_paths_name_a_tenant() {
+        assert_eq!(route_info("/v1.1/mosso/123").tenant.as_deref(), Some("123"));
+        assert_eq!(
+            route_info("/identity/v1.1/mosso/123/").tenant.as_deref(),
+            Some("123")
+        );
+        assert_eq!(route_info("/v2.0/tokens").tenant, None);
+    }
+}

@@ -1,0 +1,96 @@
+//! Settings of identity-mock: common's sections plus `[identity]` (user mode and users).
+
+use serde::{Deserialize, Serialize};
+
+use common::settings::{BaseSettings, SettingsError};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub base: BaseSettings,
+    pub identity: IdentitySettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    pub user_mode: UserMode,
+    /// `RAX-AUTH:defaultRegion` of users whose entry names none.
+    pub default_region: String,
+    /// Roles of open-mode users, and of strict users that list none.
+    pub default_roles: Vec<String>,
+    /// The users of `strict` mode (ignored in `open` mode).
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
+}
+
+/// Whether any credentials are accepted (`open`) or only the configured users (`strict`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UserMode {
+    Open,
+    Strict,
+}
+
+/// One user of `strict` mode.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub username: String,
+    /// When absent, password credentials are refused for this user.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// When absent, API-key credentials are refused for this user.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Derived from the username when absent.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// The user's (mosso) tenant; derived from the username when absent.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Defaults to the tenant id, as Rackspace's mosso tenants do.
+    #[serde(default)]
+    pub tenant_name: Option<String>,
+    /// Defaults to `identity.default_roles`.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    #[serde(default)]
+    pub default_region: Option<String>,
+}
+
+impl common::settings::Settings for Settings {
+    const DEFAULTS: &'static str = include_str!("defaults.toml");
+
+    fn base(&self) -> &BaseSettings {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut BaseSettings {
+        &mut self.base
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        self.base.validate()?;
+        let mut names = std::collections::HashSet::new();
+        for u in &self.identity.users {
+            if u.username.is_empty() {
+                return Err(SettingsError::Invalid(
+                    "identity.users entries need a username".into(),
+                ));
+            }
+            if !names.insert(u.username.as_str()) {
+                return Err(SettingsError::Invalid(format!(
+                    "identity.users lists {:?} twice",
+                    u.username
+                )));
+            }
+        }
+        if self.identity.default_region.is_empty() {
+            return Err(SettingsError::Invalid(
+                "identity.default_region must not be empty".into(),
+            ));
+        }
+        Ok(())
+    }
+}

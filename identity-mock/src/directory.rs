@@ -1,0 +1,375 @@
+//! Who the users are: the configured users of `strict` mode, or anyone at all in `open`
+//! mode, where a username's tenant and ids are derived from it (see [`crate::domain::derive`]).
+//!
+//! Open mode needs no state to authenticate. It remembers two small facts in the store so
+//! the lookup routes can answer: which username a user id belongs to (credentials
+//! routes) and which username a tenant belongs to (`/v1.1/mosso/{tenant}`), plus the
+//! tenant a user last chose, so later calls without a tenant land in the same one.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use common::store::{Scope, Store, StoreError, Table};
+
+use crate::configuration::{IdentitySettings, UserMode};
+use crate::domain::credentials::{TenantRef, UserRef};
+use crate::domain::derive;
+
+/// A user as the routes see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub password: Option<String>,
+    pub api_key: Option<String>,
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub roles: Vec<String>,
+    pub default_region: String,
+}
+
+/// What open mode remembers about a user, keyed by user id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownUser {
+    pub name: String,
+    pub tenant: String,
+}
+
+/// Why credentials were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    WrongPassword,
+    WrongApiKey,
+}
+
+/// The users of this identity.
+pub struct Directory {
+    mode: UserMode,
+    default_region: String,
+    default_roles: Vec<String>,
+    users: Vec<User>,
+    by_name: HashMap<String, usize>,
+    by_id: HashMap<String, usize>,
+    by_tenant: HashMap<String, usize>,
+    known: Table<KnownUser>,
+    tenant_users: Table<String>,
+}
+
+impl Directory {
+    pub fn new(settings: &IdentitySettings, store: &Store) -> Directory {
+        let users: Vec<User> = settings
+            .users
+            .iter()
+            .map(|u| {
+                let tenant_id = u
+                    .tenant_id
+                    .clone()
+                    .unwrap_or_else(|| derive::tenant_id(&u.username));
+                User {
+                    id: u
+                        .user_id
+                        .clone()
+                        .unwrap_or_else(|| derive::user_id(&u.username)),
+                    name: u.username.clone(),
+                    password: u.password.clone(),
+                    api_key: u.api_key.clone(),
+                    tenant_name: u.tenant_name.clone().unwrap_or_else(|| tenant_id.clone()),
+                    tenant_id,
+                    roles: u
+                        .roles
+                        .clone()
+                        .unwrap_or_else(|| settings.default_roles.clone()),
+                    default_region: u
+                        .default_region
+                        .clone()
+                        .unwrap_or_else(|| settings.default_region.clone()),
+                }
+            })
+            .collect();
+        let mut by_name = HashMap::new();
+        let mut by_id = HashMap::new();
+        let mut by_tenant = HashMap::new();
+        for (i, u) in users.iter().enumerate() {
+            by_name.insert(u.name.clone(), i);
+            by_id.insert(u.id.clone(), i);
+            by_tenant.entry(u.tenant_id.clone()).or_insert(i);
+        }
+        Directory {
+            mode: settings.user_mode,
+            default_region: settings.default_region.clone(),
+            default_roles: settings.default_roles.clone(),
+            users,
+            by_name,
+            by_id,
+            by_tenant,
+            known: store.table("identity_users"),
+            tenant_users: store.table("identity_tenant_users"),
+        }
+    }
+
+    pub fn mode(&self) -> UserMode {
+        self.mode
+    }
+
+    pub fn is_strict(&self) -> bool {
+        self.mode == UserMode::Strict
+    }
+
+    /// An open-mode user: ids derived from the name, tenant as last chosen or derived.
+    async fn open_user(&self, name: &str, id: Option<&str>) -> Result<User, StoreError> {
+        let id = id
+            .map(str::to_string)
+            .unwrap_or_else(|| derive::user_id(name));
+        let tenant = match self.known.get(&Scope::global(), &id).await? {
+            Some(k) => k.tenant,
+            None => derive::tenant_id(name),
+        };
+        Ok(User {
+            api_key: Some(derive::api_key(name)),
+            id,
+            name: name.to_string(),
+            password: None,
+            tenant_name: tenant.clone(),
+            tenant_id: tenant,
+            roles: self.default_roles.clone(),
+            default_region: self.default_region.clone(),
+        })
+    }
+
+    /// The user these password credentials prove, or why not.
+    pub async fn by_password(
+        &self,
+        user: &UserRef,
+        password: &str,
+    ) -> Result<Result<User, Refusal>, StoreError> {
+        if self.is_strict() {
+            let found = match user {
+                UserRef::Name(n) => self.by_name.get(n),
+                UserRef::Id(i) => self.by_id.get(i),
+            }
+            .map(|i| &self.users[*i])
+            .filter(|u| u.password.as_deref() == Some(password));
+            return Ok(found.cloned().ok_or(Refusal::WrongPassword));
+        }
+        Ok(Ok(match user {
+            UserRef::Name(n) => self.open_user(n, None).await?,
+            UserRef::Id(id) => match self.known.get(&Scope::global(), id).await? {
+                Some(k) => self.open_user(&k.name, Some(id)).await?,
+                None => self.open_user(id, Some(id)).await?,
+            },
+        }))
+    }
+
+    /// The user these API-key credentials prove, or why not.
+    pub async fn by_api_key(
+        &self,
+        username: &str,
+        api_key: &str,
+    ) -> Result<Result<User, Refusal>, StoreError> {
+        if self.is_strict() {
+            let found = self
+                .by_name
+                .get(username)
+                .map(|i| &self.users[*i])
+                .filter(|u| u.api_key.as_deref() == Some(api_key));
+            return Ok(found.cloned().ok_or(Refusal::WrongApiKey));
+        }
+        Ok(Ok(self.open_user(username, None).await?))
+    }
+
+    /// A user by name: any name in open mode, a configured one in strict mode.
+    pub async fn by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
+        if self.is_strict() {
+            return Ok(self.by_name.get(username).map(|i| self.users[*i].clone()));
+        }
+        Ok(Some(self.open_user(username, None).await?))
+    }
+
+    /// A user by id: configured in strict mode, seen before in open mode.
+    pub async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        if self.is_strict() {
+            return Ok(self.by_id.get(id).map(|i| self.users[*i].clone()));
+        }
+        match self.known.get(&Scope::global(), id).await? {
+            Some(k) => Ok(Some(self.open_user(&k.name, Some(id)).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The user a tenant belongs to. Open mode answers for any tenant: the user who used
+    /// it, else a user named after it (remembered, so later calls agree).
+    pub async fn by_tenant(&self, tenant: &str) -> Result<Option<User>, StoreError> {
+        if self.is_strict() {
+            return Ok(self.by_tenant.get(tenant).map(|i| self.users[*i].clone()));
+        }
+        let name = match self.tenant_users.get(&Scope::global(), tenant).await? {
+            Some(name) => name,
+            None => {
+                let name = format!("user_{tenant}");
+                self.remember(&name, &derive::user_id(&name), tenant)
+                    .await?;
+                name
+            }
+        };
+        Ok(Some(self.open_user(&name, None).await?))
+    }
+
+    /// Every user: the configured ones, or those open mode has seen.
+    pub async fn list(&self) -> Result<Vec<User>, StoreError> {
+        if self.is_strict() {
+            return Ok(self.users.clone());
+        }
+        let mut out = Vec::new();
+        for (id, k) in self
+            .known
+            .transact(&Scope::global(), |rows| {
+                rows.iter()
+                    .map(|(id, k)| (id.to_string(), k.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .await?
+        {
+            out.push(self.open_user(&k.name, Some(&id)).await?);
+        }
+        Ok(out)
+    }
+
+    /// The tenant (id, name) a user gets for a requested tenant, or `None` when the user
+    /// may not use it. Open mode honours any tenant; tenant names are tenant ids there.
+    pub fn tenant_for(
+        &self,
+        user: &User,
+        requested: Option<&TenantRef>,
+    ) -> Option<(String, String)> {
+        match (self.mode, requested) {
+            (_, None) => Some((user.tenant_id.clone(), user.tenant_name.clone())),
+            (UserMode::Open, Some(t)) => Some((t.as_str().to_string(), t.as_str().to_string())),
+            (UserMode::Strict, Some(TenantRef::Id(id))) => {
+                (*id == user.tenant_id).then(|| (user.tenant_id.clone(), user.tenant_name.clone()))
+            }
+            (UserMode::Strict, Some(TenantRef::Name(n))) => {
+                (*n == user.tenant_name).then(|| (user.tenant_id.clone(), user.tenant_name.clone()))
+            }
+        }
+    }
+
+    /// Open mode: remembers a user's name and chosen tenant (a no-op when unchanged, and
+    /// in strict mode).
+    pub async fn remember(&self, name: &str, id: &str, tenant: &str) -> Result<(), StoreError> {
+        if self.is_strict() || tenant.is_empty() {
+            return Ok(());
+        }
+        let record = KnownUser {
+            name: name.to_string(),
+            tenant: tenant.to_string(),
+        };
+        if self.known.get(&Scope::global(), id).await?.as_ref() != Some(&record) {
+            self.known.put(&Scope::global(), id, record).await?;
+        }
+        if self
+            .tenant_users
+            .get(&Scope::global(), tenant)
+            .await?
+            .is_none()
+        {
+            self.tenant_users
+                .put(&Scope::global(), tenant, name.to_string())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The region a user's token names as `RAX-AUTH:defaultRegion`.
+    pub fn default_region(&self, username: &str) -> &str {
+        self.by_name
+            .get(username)
+            .filter(|_| self.is_strict())
+            .map(|i| self.users[*i].default_region.as_str())
+            .unwrap_or(&self.default_region)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::configuration::UserEntry;
+
+    fn settings(mode: UserMode) -> IdentitySettings {
+        IdentitySettings {
+            user_mode: mode,
+            default_region: "ORD".into(),
+            default_roles: vec!["identity:user-admin".into()],
+            users: vec![UserEntry {
+                username: "alice".into(),
+                password: Some("secret".into()),
+                api_key: Some("key".into()),
+                user_id: Some("u-alice".into()),
+                tenant_id: Some("1000".into()),
+                tenant_name: Some("alice-tenant".into()),
+                roles: None,
+                default_region: Some("LON".into()),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn open_mode_accepts_anyone_with_stable_ids() {
+        let d = Directory::new(&settings(UserMode::Open), &Store::memory());
+        let u = d
+            .by_password(&UserRef::Name("joe".into()), "anything")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.tenant_id, derive::tenant_id("joe"));
+        assert_eq!(u.id, derive::user_id("joe"));
+        assert_eq!(
+            d.tenant_for(&u, Some(&TenantRef::Name("999".into()))),
+            Some(("999".into(), "999".into())),
+            "a requested tenant is honoured"
+        );
+        d.remember(&u.name, &u.id, "999").await.unwrap();
+        let again = d.by_api_key("joe", "whatever").await.unwrap().unwrap();
+        assert_eq!(again.tenant_id, "999", "the chosen tenant is remembered");
+        assert_eq!(d.by_id(&u.id).await.unwrap().unwrap().name, "joe");
+        assert_eq!(d.by_tenant("999").await.unwrap().unwrap().name, "joe");
+        assert_eq!(
+            d.by_tenant("555").await.unwrap().unwrap().name,
+            "user_555",
+            "an unseen tenant gets a user named after it"
+        );
+    }
+
+    #[tokio::test]
+    async fn strict_mode_checks_passwords_keys_and_tenants() {
+        let d = Directory::new(&settings(UserMode::Strict), &Store::memory());
+        let alice = UserRef::Name("alice".into());
+        assert_eq!(
+            d.by_password(&alice, "wrong").await.unwrap(),
+            Err(Refusal::WrongPassword)
+        );
+        assert_eq!(
+            d.by_password(&UserRef::Name("bob".into()), "secret")
+                .await
+                .unwrap(),
+            Err(Refusal::WrongPassword)
+        );
+        assert_eq!(
+            d.by_api_key("alice", "nope").await.unwrap(),
+            Err(Refusal::WrongApiKey)
+        );
+        let u = d.by_password(&alice, "secret").await.unwrap().unwrap();
+        assert_eq!(u.default_region, "LON");
+        assert_eq!(
+            d.tenant_for(&u, Some(&TenantRef::Name("alice-tenant".into()))),
+            Some(("1000".into(), "alice-tenant".into()))
+        );
+        assert_eq!(d.tenant_for(&u, Some(&TenantRef::Id("2000".into()))), None);
+        assert!(d.by_tenant("2000").await.unwrap().is_none());
+        assert!(d
+            .by_password(&UserRef::Id("u-alice".into()), "secret")
+            .await
+            .unwrap()
+            .is_ok());
+    }
+}

@@ -1,0 +1,237 @@
+//! Keystone v2.0 `POST /tokens` bodies, parsed by hand so each missing piece gets the
+//! text Rackspace answers (the body is lenient: JSON nulls and numbers for ids pass).
+
+use serde_json::{Map, Value};
+
+/// Rackspace's text for a body it cannot read as an authentication request.
+pub const UNPARSABLE: &str =
+    "Invalid request body: unable to parse Auth data. Please review XML or JSON formatting.";
+
+/// Rackspace's text when a request names the tenant twice.
+pub const BOTH_TENANTS: &str = "Invalid request. Specify tenantId OR tenantName, not both.";
+
+/// What proves who the caller is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// `passwordCredentials` with `username` (or keystoneauth's `userId`).
+    Password { user: UserRef, password: String },
+    /// `RAX-KSKEY:apiKeyCredentials`.
+    ApiKey { username: String, api_key: String },
+    /// `token.id`: an existing token.
+    Token { id: String },
+}
+
+/// A user named by name or by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserRef {
+    Name(String),
+    Id(String),
+}
+
+/// The tenant a request asks to be scoped to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantRef {
+    Id(String),
+    Name(String),
+}
+
+impl TenantRef {
+    pub fn as_str(&self) -> &str {
+        match self {
+            TenantRef::Id(s) | TenantRef::Name(s) => s,
+        }
+    }
+}
+
+/// A parsed `POST /v2.0/tokens` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRequest {
+    pub credential: Credential,
+    pub tenant: Option<TenantRef>,
+}
+
+impl Credential {
+    /// Rackspace's `RAX-AUTH:authenticatedBy` value for this credential.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Credential::Password { .. } => "PASSWORD",
+            Credential::ApiKey { .. } => "APIKEY",
+            Credential::Token { .. } => "TOKEN",
+        }
+    }
+}
+
+/// Why a body is refused; the text is the one the API answers with a 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CredentialError(pub String);
+
+fn err(message: &str) -> CredentialError {
+    CredentialError(message.to_string())
+}
+
+/// A string field, or a number written as one; empty strings and nulls are absent.
+pub fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    match obj.get(key)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl AuthRequest {
+    pub fn parse(body: &[u8]) -> Result<AuthRequest, CredentialError> {
+        let value: Value = serde_json::from_slice(body).map_err(|_| err(UNPARSABLE))?;
+        Self::from_value(&value)
+    }
+
+    pub fn from_value(value: &Value) -> Result<AuthRequest, CredentialError> {
+        let auth = value
+            .get("auth")
+            .and_then(Value::as_object)
+            .ok_or_else(|| err(UNPARSABLE))?;
+        let tenant = match (text(auth, "tenantId"), text(auth, "tenantName")) {
+            (Some(_), Some(_)) => return Err(err(BOTH_TENANTS)),
+            (Some(id), None) => Some(TenantRef::Id(id)),
+            (None, Some(name)) => Some(TenantRef::Name(name)),
+            (None, None) => None,
+        };
+        let object = |key: &str| auth.get(key).and_then(Value::as_object);
+        let credential = if let Some(c) = object("passwordCredentials") {
+            let user = match (text(c, "username"), text(c, "userId")) {
+                (Some(name), _) => UserRef::Name(name),
+                (None, Some(id)) => UserRef::Id(id),
+                (None, None) => return Err(err("Expecting username")),
+            };
+            let password = text(c, "password").ok_or_else(|| err("Expecting password"))?;
+            Credential::Password { user, password }
+        } else if let Some(c) = object("RAX-KSKEY:apiKeyCredentials") {
+            let username = text(c, "username").ok_or_else(|| err("Expecting username"))?;
+            let api_key = text(c, "apiKey").ok_or_else(|| err("Expecting apiKey"))?;
+            Credential::ApiKey { username, api_key }
+        } else if let Some(c) = object("token") {
+            let id = text(c, "id").ok_or_else(|| err("Expecting token"))?;
+            Credential::Token { id }
+        } else {
+            return Err(err(UNPARSABLE));
+        };
+        Ok(AuthRequest { credential, tenant })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<AuthRequest, CredentialError> {
+        AuthRequest::from_value(&v)
+    }
+
+    #[test]
+    fn each_credential_type_parses_with_its_tenant() {
+        assert_eq!(
+            parse(json!({"auth": {"passwordCredentials": {"username": "joe", "password": "p"}}})),
+            Ok(AuthRequest {
+                credential: Credential::Password {
+                    user: UserRef::Name("joe".into()),
+                    password: "p".into()
+                },
+                tenant: None
+            })
+        );
+        assert_eq!(
+            parse(
+                json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": "joe", "apiKey": "k"},
+                "tenantId": "1100111"}})
+            ),
+            Ok(AuthRequest {
+                credential: Credential::ApiKey {
+                    username: "joe".into(),
+                    api_key: "k".into()
+                },
+                tenant: Some(TenantRef::Id("1100111".into()))
+            })
+        );
+        assert_eq!(
+            parse(json!({"auth": {"token": {"id": "t"}, "tenantName": "demo"}})),
+            Ok(AuthRequest {
+                credential: Credential::Token { id: "t".into() },
+                tenant: Some(TenantRef::Name("demo".into()))
+            })
+        );
+    }
+
+    #[test]
+    fn keystoneauth_user_ids_and_numeric_tenants_are_accepted() {
+        let r = parse(
+            json!({"auth": {"passwordCredentials": {"userId": "u1", "password": "p"},
+            "tenantId": 123456}}),
+        )
+        .unwrap();
+        assert_eq!(
+            r.credential,
+            Credential::Password {
+                user: UserRef::Id("u1".into()),
+                password: "p".into()
+            }
+        );
+        assert_eq!(r.tenant, Some(TenantRef::Id("123456".into())));
+    }
+
+    #[test]
+    fn nulls_and_empty_tenants_count_as_absent() {
+        let r = parse(
+            json!({"auth": {"passwordCredentials": {"username": "joe", "password": "p"},
+            "tenantId": null, "tenantName": ""}}),
+        )
+        .unwrap();
+        assert_eq!(r.tenant, None);
+    }
+
+    #[test]
+    fn malformed_bodies_get_rackspace_texts() {
+        let cases = [
+            (json!({}), UNPARSABLE, "no auth"),
+            (json!({"auth": []}), UNPARSABLE, "auth not an object"),
+            (json!({"auth": {}}), UNPARSABLE, "no credentials"),
+            (
+                json!({"auth": {"secretCredentials": {"username": "joe"}}}),
+                UNPARSABLE,
+                "unknown credential type",
+            ),
+            (
+                json!({"auth": {"passwordCredentials": {"password": "p"}}}),
+                "Expecting username",
+                "no username",
+            ),
+            (
+                json!({"auth": {"passwordCredentials": {"username": "joe", "password": null}}}),
+                "Expecting password",
+                "null password",
+            ),
+            (
+                json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": "joe"}}}),
+                "Expecting apiKey",
+                "no api key",
+            ),
+            (
+                json!({"auth": {"token": {}}}),
+                "Expecting token",
+                "no token id",
+            ),
+            (
+                json!({"auth": {"token": {"id": "t"}, "tenantId": "1", "tenantName": "n"}}),
+                BOTH_TENANTS,
+                "both tenants",
+            ),
+        ];
+        for (body, text, why) in cases {
+            assert_eq!(parse(body), Err(CredentialError(text.into())), "{why}");
+        }
+        assert_eq!(
+            AuthRequest::parse(b"{not json"),
+            Err(CredentialError(UNPARSABLE.into()))
+        );
+    }
+}

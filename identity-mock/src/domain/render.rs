@@ -1,0 +1,167 @@
+//! Token bodies, rendered from the claims a token carries. v2 and v3 read the same
+//! claims, which is why a token issued by one validates on the other.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use common::clock::iso_micros;
+use common::token::Claims;
+
+use super::derive;
+use super::v3::{DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME};
+
+/// `expires` as Rackspace writes it today: UTC, milliseconds, a literal `Z` (gophercloud
+/// parses it with a literal `Z`, so an offset would break it).
+pub fn v2_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// `access.token`.
+pub fn v2_token(token: &str, c: &Claims) -> Value {
+    let mut t = json!({
+        "id": token,
+        "expires": v2_time(c.expires_at()),
+        "RAX-AUTH:authenticatedBy": c.methods,
+    });
+    if !c.tenant_id.is_empty() {
+        t["tenant"] = json!({"id": c.tenant_id, "name": c.tenant_name});
+    }
+    t
+}
+
+/// `user.roles`: tenant roles (`compute:default`) carry the tenant, global ones do not.
+pub fn v2_roles(c: &Claims) -> Value {
+    Value::Array(
+        c.roles
+            .iter()
+            .map(|name| {
+                let mut r = json!({"id": derive::role_id(name), "name": name});
+                if let Some(d) = role_description(name) {
+                    r["description"] = json!(d);
+                }
+                if !name.starts_with("identity:") && !c.tenant_id.is_empty() {
+                    r["tenantId"] = json!(c.tenant_id);
+                }
+                r
+            })
+            .collect(),
+    )
+}
+
+fn role_description(name: &str) -> Option<&'static str> {
+    match name {
+        "identity:user-admin" => Some("User Admin Role."),
+        "identity:default" => Some("Default Role."),
+        _ => None,
+    }
+}
+
+/// `access.user`.
+pub fn v2_user(c: &Claims, default_region: &str) -> Value {
+    json!({
+        "id": c.user_id,
+        "name": c.user_name,
+        "roles": v2_roles(c),
+        "RAX-AUTH:defaultRegion": default_region,
+    })
+}
+
+/// `access.RAX-AUTH:impersonator`, for impersonation tokens.
+pub fn v2_impersonator(c: &Claims) -> Option<Value> {
+    c.impersonator
+        .as_ref()
+        .map(|(id, name)| json!({"id": id, "name": name, "roles": [{"id": "9", "name": "Racker"}]}))
+}
+
+/// v3 `methods`: keystone's lower-case names for the v2 methods a token records.
+pub fn v3_methods(c: &Claims) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in &c.methods {
+        let name = match m.as_str() {
+            "PASSWORD" | "APIKEY" => "password".to_string(),
+            other => other.to_lowercase(),
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// The v3 `token` object; `catalog` is given for project-scoped tokens only.
+pub fn v3_token(c: &Claims, catalog: Option<Value>) -> Value {
+    let domain = json!({"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME});
+    let mut t = json!({
+        "methods": v3_methods(c),
+        "user": {"domain": domain, "id": c.user_id, "name": c.user_name, "password_expires_at": null},
+        "audit_ids": [derive::audit_id(&c.id)],
+        "expires_at": iso_micros(c.expires_at()),
+        "issued_at": iso_micros(c.issued_at()),
+    });
+    if !c.tenant_id.is_empty() {
+        t["project"] = json!({"domain": domain, "id": c.tenant_id, "name": c.tenant_name});
+        t["is_domain"] = json!(false);
+        t["roles"] = Value::Array(
+            c.roles
+                .iter()
+                .map(|n| json!({"id": derive::role_id(n), "name": n}))
+                .collect(),
+        );
+        if let Some(catalog) = catalog {
+            t["catalog"] = catalog;
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn claims(tenant: &str) -> Claims {
+        Claims {
+            id: "abc".into(),
+            tenant_id: tenant.into(),
+            tenant_name: tenant.into(),
+            user_id: "u1".into(),
+            user_name: "joe".into(),
+            roles: vec!["identity:user-admin".into(), "compute:default".into()],
+            methods: vec!["APIKEY".into()],
+            iat: 1_000,
+            exp: 87_400,
+            impersonator: None,
+        }
+    }
+
+    #[test]
+    fn v2_expires_has_milliseconds_and_a_literal_z() {
+        let t = Utc.timestamp_opt(1_433_521_497, 637_000_000).unwrap();
+        assert_eq!(v2_time(t), "2015-06-05T16:24:57.637Z");
+        assert_eq!(
+            v2_token("t", &claims("1"))["expires"],
+            "1970-01-02T00:16:40.000Z"
+        );
+    }
+
+    #[test]
+    fn unscoped_tokens_have_no_tenant_and_global_roles_no_tenant_id() {
+        assert!(v2_token("t", &claims("")).get("tenant").is_none());
+        let roles = v2_roles(&claims("42"));
+        assert!(roles[0].get("tenantId").is_none());
+        assert_eq!(roles[1]["tenantId"], "42");
+        assert_eq!(roles[0]["id"], "3");
+    }
+
+    #[test]
+    fn v3_tokens_have_a_project_only_when_scoped() {
+        let scoped = v3_token(&claims("42"), Some(json!([])));
+        assert_eq!(scoped["project"]["id"], "42");
+        assert_eq!(scoped["methods"], json!(["password"]));
+        assert_eq!(scoped["expires_at"], "1970-01-02T00:16:40.000000Z");
+        let unscoped = v3_token(&claims(""), Some(json!([])));
+        for key in ["project", "catalog", "roles"] {
+            assert!(unscoped.get(key).is_none(), "unscoped has no {key}");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The identity-mock binary: settings, telemetry and the command line come from `common`.
+
+use identity_mock::configuration::Settings;
+
+fn main() -> std::process::ExitCode {
+    common::cli::main::<Settings, _, _>("identity-mock", |s| async move {
+        identity_mock::build(s, None)?.run_until_stopped().await
+    })
+}

@@ -1,0 +1,359 @@
+//! Keystone v2.0 tokens: `POST /tokens` (password, API key, token), validation
+//! (`GET`/`HEAD /tokens/{id}` with `belongsTo`), revocation, the flattened catalog of a
+//! token, and Rackspace impersonation.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use common::auth::UNAUTHORIZED_MESSAGE;
+use common::json::Body;
+use common::token::Claims;
+
+use super::mimic::auth_failure;
+use super::{caller, guard_v2, query_param, Ctx, Query, State};
+use crate::directory::{Refusal, User};
+use crate::domain::credentials::{AuthRequest, Credential, TenantRef, UserRef, UNPARSABLE};
+use crate::domain::render;
+use crate::error::IdentityError;
+
+const WRONG_PASSWORD: &str = "Unable to authenticate user with credentials provided.";
+const WRONG_API_KEY: &str = "Username or api key is invalid.";
+const BAD_TOKEN: &str = "Token not authenticated.";
+const TOKEN_NOT_FOUND: &str = "Token not found.";
+/// Rackspace's revoke says it without the period.
+const REVOKE_NOT_FOUND: &str = "Token not found";
+/// Lifetime of an impersonation token when the request names none (Mimic's default).
+const DEFAULT_IMPERSONATION_S: i64 = 86_400;
+
+/// Signs a new token for a user in a tenant; `exp` defaults to now + the TTL.
+pub(crate) fn issue(
+    ctx: &Ctx,
+    state: &State,
+    user: &User,
+    tenant: (String, String),
+    methods: Vec<String>,
+    exp: Option<i64>,
+    impersonator: Option<(String, String)>,
+) -> (String, Claims) {
+    let now = ctx.store.clock().now().timestamp();
+    let claims = Claims {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        tenant_id: tenant.0,
+        tenant_name: tenant.1,
+        user_id: user.id.clone(),
+        user_name: user.name.clone(),
+        roles: user.roles.clone(),
+        methods,
+        iat: now,
+        exp: exp.unwrap_or_else(|| now.saturating_add(state.token_ttl_s)),
+        impersonator,
+    };
+    (ctx.auth.codec().issue(&claims), claims)
+}
+
+fn tenant_mismatch(t: &TenantRef, user: &User) -> IdentityError {
+    IdentityError::unauthorized(format!(
+        "Tenant with Name/Id: '{}' is not valid for User '{}' (id: '{}')",
+        t.as_str(),
+        user.name,
+        user.id
+    ))
+}
+
+fn token_tenant_mismatch(t: &str) -> String {
+    format!("Token doesn't belong to Tenant with Id/Name: '{t}'")
+}
+
+/// The user behind a live token, as the directory knows them now.
+pub(crate) async fn user_of(state: &State, claims: &Claims) -> Result<Option<User>, IdentityError> {
+    Ok(state
+        .directory
+        .by_name(&claims.user_name)
+        .await?
+        .map(|u| User {
+            id: claims.user_id.clone(),
+            roles: claims.roles.clone(),
+            ..u
+        }))
+}
+
+/// `POST /v2.0/tokens`: 200 with `access.{token,user,serviceCatalog}`.
+pub async fn create_token(
+    ctx: Ctx,
+    state: State,
+    body: Body,
+) -> Result<HttpResponse, IdentityError> {
+    let request = AuthRequest::parse(&body.0).map_err(|e| IdentityError::bad_request(e.0))?;
+    let presented = match &request.credential {
+        Credential::Token { id } => Some(ctx.auth.verify_local(id).await),
+        _ => None,
+    };
+    let username = match (&request.credential, &presented) {
+        (
+            Credential::Password {
+                user: UserRef::Name(n),
+                ..
+            },
+            _,
+        ) => Some(n.as_str()),
+        (Credential::ApiKey { username, .. }, _) => Some(username.as_str()),
+        (_, Some(Ok(claims))) => Some(claims.user_name.as_str()),
+        _ => None,
+    };
+    let tenant = request.tenant.as_ref().map(TenantRef::as_str);
+    if let Some(f) = auth_failure(&ctx, username, tenant).await? {
+        return Err(f.into_v2());
+    }
+
+    let (token, claims) = match (&request.credential, presented) {
+        (Credential::Token { id }, Some(verified)) => {
+            let original = verified.map_err(|_| IdentityError::unauthorized(BAD_TOKEN))?;
+            let same_tenant = request.tenant.as_ref().is_none_or(|t| {
+                t.as_str() == original.tenant_id || t.as_str() == original.tenant_name
+            });
+            if same_tenant {
+                // Rackspace answers token credentials with the very token presented.
+                (id.clone(), original)
+            } else {
+                let user = user_of(&state, &original)
+                    .await?
+                    .ok_or_else(|| IdentityError::unauthorized(BAD_TOKEN))?;
+                let t = request.tenant.as_ref();
+                let scope = state.directory.tenant_for(&user, t).ok_or_else(|| {
+                    IdentityError::unauthorized(token_tenant_mismatch(
+                        t.map(TenantRef::as_str).unwrap_or(""),
+                    ))
+                })?;
+                issue(
+                    &ctx,
+                    &state,
+                    &user,
+                    scope,
+                    original.methods.clone(),
+                    Some(original.exp),
+                    original.impersonator.clone(),
+                )
+            }
+        }
+        (credential, _) => {
+            let found = match credential {
+                Credential::Password { user, password } => {
+                    state.directory.by_password(user, password).await?
+                }
+                Credential::ApiKey { username, api_key } => {
+                    state.directory.by_api_key(username, api_key).await?
+                }
+                Credential::Token { .. } => return Err(IdentityError::bad_request(UNPARSABLE)),
+            };
+            let user = found.map_err(|r| {
+                IdentityError::unauthorized(match r {
+                    Refusal::WrongPassword => WRONG_PASSWORD,
+                    Refusal::WrongApiKey => WRONG_API_KEY,
+                })
+            })?;
+            let scope = match state.directory.tenant_for(&user, request.tenant.as_ref()) {
+                Some(s) => s,
+                None => {
+                    let t = request.tenant.as_ref().map(|t| tenant_mismatch(t, &user));
+                    return Err(t.unwrap_or_else(|| IdentityError::unauthorized(WRONG_PASSWORD)));
+                }
+            };
+            issue(
+                &ctx,
+                &state,
+                &user,
+                scope,
+                vec![credential.method().to_string()],
+                None,
+                None,
+            )
+        }
+    };
+    state
+        .directory
+        .remember(&claims.user_name, &claims.user_id, &claims.tenant_id)
+        .await?;
+    let catalog = if claims.tenant_id.is_empty() {
+        json!([])
+    } else {
+        state.catalog.render_v2(&claims.tenant_id)
+    };
+    Ok(HttpResponse::Ok().json(json!({"access": {
+        "token": render::v2_token(&token, &claims),
+        "user": render::v2_user(&claims, state.directory.default_region(&claims.user_name)),
+        "serviceCatalog": catalog,
+    }})))
+}
+
+/// Validation shared by `GET` and `HEAD`: the token's claims, or the 404.
+async fn validate(
+    ctx: &Ctx,
+    state: &State,
+    req: &HttpRequest,
+    token: &str,
+    query: &Query,
+) -> Result<Claims, IdentityError> {
+    guard_v2(ctx, state, req).await?;
+    let claims = ctx
+        .auth
+        .verify_local(token)
+        .await
+        .map_err(|_| IdentityError::not_found(TOKEN_NOT_FOUND))?;
+    if let Some(t) = query_param(query, "belongsTo").filter(|t| !t.is_empty()) {
+        if t != claims.tenant_id && t != claims.tenant_name {
+            return Err(IdentityError::not_found(token_tenant_mismatch(t)));
+        }
+    }
+    Ok(claims)
+}
+
+/// `GET /v2.0/tokens/{token_id}[?belongsTo=T]`: the token and its user, no catalog.
+pub async fn get_token(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: Query,
+) -> Result<HttpResponse, IdentityError> {
+    let token = path.into_inner();
+    let claims = validate(&ctx, &state, &req, &token, &query).await?;
+    let mut access = json!({
+        "token": render::v2_token(&token, &claims),
+        "user": render::v2_user(&claims, state.directory.default_region(&claims.user_name)),
+    });
+    if let Some(imp) = render::v2_impersonator(&claims) {
+        access["RAX-AUTH:impersonator"] = imp;
+    }
+    Ok(HttpResponse::Ok().json(json!({ "access": access })))
+}
+
+/// `HEAD /v2.0/tokens/{token_id}`: the status of `GET`, with no body.
+pub async fn check_token(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: Query,
+) -> HttpResponse {
+    let status = match validate(&ctx, &state, &req, &path.into_inner(), &query).await {
+        Ok(_) => StatusCode::OK,
+        Err(e) => actix_web::ResponseError::status_code(&e),
+    };
+    HttpResponse::build(status).finish()
+}
+
+/// `DELETE /v2.0/tokens/{token_id}`: 204; the token fails validation everywhere after.
+pub async fn delete_token(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, IdentityError> {
+    guard_v2(&ctx, &state, &req).await?;
+    let claims = ctx
+        .auth
+        .verify_local(&path.into_inner())
+        .await
+        .map_err(|_| IdentityError::not_found(REVOKE_NOT_FOUND))?;
+    ctx.auth.revoke(&claims).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `DELETE /v2.0/tokens`: revokes the caller's own `X-Auth-Token`.
+pub async fn delete_own_token(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, IdentityError> {
+    let claims = caller(&ctx, &req)
+        .await
+        .ok_or_else(|| IdentityError::unauthorized(UNAUTHORIZED_MESSAGE))?;
+    ctx.auth.revoke(&claims).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /v2.0/tokens/{token_id}/endpoints`: the token's catalog, flattened.
+pub async fn list_token_endpoints(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, IdentityError> {
+    guard_v2(&ctx, &state, &req).await?;
+    let claims = ctx
+        .auth
+        .verify_local(&path.into_inner())
+        .await
+        .map_err(|_| IdentityError::not_found(TOKEN_NOT_FOUND))?;
+    let endpoints = if claims.tenant_id.is_empty() {
+        json!([])
+    } else {
+        state.catalog.render_v2_endpoints(&claims.tenant_id)
+    };
+    Ok(HttpResponse::Ok().json(json!({"endpoints": endpoints, "endpoints_links": []})))
+}
+
+/// `POST /v2.0/RAX-AUTH/impersonation-tokens`: a token for another user, carrying the
+/// impersonator (the caller's `X-Auth-Token`; required in strict mode, optional in open
+/// mode as in Mimic).
+pub async fn create_impersonation_token(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    body: Body,
+) -> Result<HttpResponse, IdentityError> {
+    let value: Value =
+        serde_json::from_slice(&body.0).map_err(|_| IdentityError::bad_request(UNPARSABLE))?;
+    let imp = value
+        .get("RAX-AUTH:impersonation")
+        .and_then(Value::as_object)
+        .ok_or_else(|| IdentityError::bad_request(UNPARSABLE))?;
+    let username = imp
+        .get("user")
+        .and_then(|u| u.get("username"))
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| IdentityError::bad_request("Expecting username"))?;
+    let lifetime = match imp.get("expire-in-seconds") {
+        None | Some(Value::Null) => DEFAULT_IMPERSONATION_S,
+        Some(v) => v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                IdentityError::bad_request("expire-in-seconds must be a positive whole number")
+            })?,
+    };
+    let impersonator = caller(&ctx, &req).await;
+    if impersonator.is_none() && state.directory.is_strict() {
+        return Err(IdentityError::unauthorized(UNAUTHORIZED_MESSAGE));
+    }
+    if let Some(f) = auth_failure(&ctx, Some(username), None).await? {
+        return Err(f.into_v2());
+    }
+    let user = state
+        .directory
+        .by_name(username)
+        .await?
+        .ok_or_else(|| IdentityError::not_found("User not found"))?;
+    let by = impersonator
+        .map(|c| (c.user_id, c.user_name))
+        .unwrap_or_else(|| (String::new(), "anonymous".to_string()));
+    let now = ctx.store.clock().now().timestamp();
+    let tenant = (user.tenant_id.clone(), user.tenant_name.clone());
+    let (token, claims) = issue(
+        &ctx,
+        &state,
+        &user,
+        tenant,
+        vec!["IMPERSONATE".to_string()],
+        Some(now.saturating_add(lifetime)),
+        Some(by),
+    );
+    state
+        .directory
+        .remember(&claims.user_name, &claims.user_id, &claims.tenant_id)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"access": {"token": {
+        "id": token,
+        "expires": render::v2_time(claims.expires_at()),
+        "RAX-AUTH:authenticatedBy": claims.methods,
+    }}})))
+}
