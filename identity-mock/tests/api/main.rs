@@ -1,0 +1,12 @@
+//! Black-box tests of identity-mock: the real app on port 0, driven over HTTP.
+#![allow(clippy::unwrap_used)]
+
+mod errors;
+mod helpers;
+mod impersonation;
+mod mimic;
+mod strict;
+mod tokens;
+mod users;
+mod v3;
+mod versions;

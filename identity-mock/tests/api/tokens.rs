@@ -1,0 +1,381 @@
+//! Keystone v2.0 tokens: authenticate, validate, revoke, endpoints.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{password_body, spawn_app, status_and_json};
+
+#[tokio::test]
+async fn password_auth_returns_200_with_token_user_and_catalog() {
+    let app = spawn_app().await;
+
+    let (status, body) = status_and_json(app.authenticate("joe", None).await).await;
+
+    assert_eq!(status, 200);
+    let token = &body["access"]["token"];
+    assert!(token["id"].as_str().unwrap().starts_with("uu1."));
+    assert_eq!(token["RAX-AUTH:authenticatedBy"], json!(["PASSWORD"]));
+    let tenant = token["tenant"]["id"].as_str().unwrap();
+    assert!(
+        tenant.chars().all(|c| c.is_ascii_digit()),
+        "a numeric tenant"
+    );
+    assert_eq!(token["tenant"]["name"], tenant);
+    let user = &body["access"]["user"];
+    assert_eq!(user["name"], "joe");
+    assert_eq!(user["id"].as_str().unwrap().len(), 32);
+    assert_eq!(user["RAX-AUTH:defaultRegion"], "DFW");
+    assert_eq!(user["roles"][0]["name"], "identity:user-admin");
+    let catalog = body["access"]["serviceCatalog"].as_array().unwrap();
+    let names: Vec<&str> = catalog
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "cloudServersOpenStack",
+            "cloudServersBehavior",
+            "cloudLoadBalancers",
+            "cloudLoadBalancerControl",
+            "cloudOrchestration",
+            "rackconnect"
+        ]
+    );
+    let ord = catalog[0]["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["region"] == "ORD")
+        .unwrap();
+    assert_eq!(
+        ord["publicURL"],
+        format!("http://localhost:8774/ORD/v2/{tenant}")
+    );
+    assert_eq!(ord["tenantId"], tenant);
+    let heat = &catalog[4]["endpoints"][1];
+    assert_eq!(
+        heat["publicURL"],
+        format!(
+            "https://{}.orchestration.api.rackspacecloud.com/v1/{tenant}",
+            heat["region"].as_str().unwrap().to_lowercase()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_username_always_maps_to_the_same_tenant_and_user_across_apps() {
+    let first = spawn_app().await;
+    let second = spawn_app().await;
+
+    let (_, a) = first.token_for("stable-user", None).await;
+    let (_, b) = second.token_for("stable-user", None).await;
+
+    assert_eq!(
+        a["access"]["token"]["tenant"],
+        b["access"]["token"]["tenant"]
+    );
+    assert_eq!(a["access"]["user"]["id"], b["access"]["user"]["id"]);
+}
+
+#[tokio::test]
+async fn expires_is_utc_with_milliseconds_and_a_literal_z() {
+    let app = spawn_app().await;
+
+    let (_, body) = app.token_for("joe", None).await;
+
+    let expires = body["access"]["token"]["expires"].as_str().unwrap();
+    let re = regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$").unwrap();
+    assert!(re.is_match(expires), "{expires}");
+}
+
+#[tokio::test]
+async fn a_requested_tenant_id_or_name_is_honoured_in_open_mode() {
+    let app = spawn_app().await;
+
+    let (_, by_id) = app.token_for("joe", Some("000001")).await;
+    let (status, by_name) = status_and_json(
+        app.post_json(
+            "/v2.0/tokens",
+            &json!({"auth": {"passwordCredentials": {"username": "joe", "password": "x"}, "tenantName": "demo"}}),
+        )
+        .await,
+    )
+    .await;
+
+    assert_eq!(
+        by_id["access"]["token"]["tenant"],
+        json!({"id": "000001", "name": "000001"})
+    );
+    assert_eq!(
+        by_id["access"]["serviceCatalog"][0]["endpoints"][0]["tenantId"],
+        "000001"
+    );
+    assert_eq!(status, 200);
+    assert_eq!(by_name["access"]["token"]["tenant"]["id"], "demo");
+}
+
+#[tokio::test]
+async fn api_key_auth_is_reported_as_apikey() {
+    let app = spawn_app().await;
+
+    let (status, body) = status_and_json(
+        app.post_json(
+            "/v2.0/tokens",
+            &json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": "joe", "apiKey": "k"}, "tenantId": "1100111"}}),
+        )
+        .await,
+    )
+    .await;
+
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["access"]["token"]["RAX-AUTH:authenticatedBy"],
+        json!(["APIKEY"])
+    );
+    assert_eq!(body["access"]["token"]["tenant"]["id"], "1100111");
+}
+
+#[tokio::test]
+async fn token_auth_returns_the_presented_token() {
+    let app = spawn_app().await;
+    let (token, _) = app.token_for("joe", Some("555")).await;
+
+    let (status, body) = status_and_json(
+        app.post_json(
+            "/v2.0/tokens",
+            &json!({"auth": {"token": {"id": token}, "tenantId": "555"}}),
+        )
+        .await,
+    )
+    .await;
+
+    assert_eq!(status, 200);
+    assert_eq!(body["access"]["token"]["id"], token.as_str());
+    assert_eq!(body["access"]["user"]["name"], "joe");
+}
+
+#[tokio::test]
+async fn token_auth_with_an_unknown_token_is_401() {
+    let app = spawn_app().await;
+
+    let (status, body) = status_and_json(
+        app.post_json("/v2.0/tokens", &json!({"auth": {"token": {"id": "nope"}}}))
+            .await,
+    )
+    .await;
+
+    assert_eq!(status, 401);
+    assert_eq!(
+        body,
+        json!({"unauthorized": {"code": 401, "message": "Token not authenticated."}})
+    );
+}
+
+#[tokio::test]
+async fn malformed_auth_bodies_are_400_bad_request() {
+    let app = spawn_app().await;
+    let cases: [(&str, &str); 6] = [
+        ("{not json", "not JSON"),
+        ("[]", "not an object"),
+        (r#"{"auth": {}}"#, "no credentials"),
+        (
+            r#"{"auth": {"secretCredentials": {"username": "joe"}}}"#,
+            "unknown credential type",
+        ),
+        (
+            r#"{"auth": {"passwordCredentials": {"username": "joe"}}}"#,
+            "missing password",
+        ),
+        (
+            r#"{"auth": {"passwordCredentials": {"username": "joe", "password": "p"}, "tenantId": "1", "tenantName": "x"}}"#,
+            "both tenantId and tenantName",
+        ),
+    ];
+    for (body, why) in cases {
+        let (status, json) = status_and_json(app.post_raw("/v2.0/tokens", body).await).await;
+        assert_eq!(status, 400, "{why}");
+        assert_eq!(json["badRequest"]["code"], 400, "{why}: {json}");
+        assert!(json["badRequest"]["message"].as_str().is_some(), "{why}");
+    }
+}
+
+#[tokio::test]
+async fn the_same_routes_answer_under_the_identity_prefix() {
+    let app = spawn_app().await;
+
+    let res = app
+        .post_json(
+            "/identity/v2.0/tokens",
+            &password_body("joe", "p", Some("1")),
+        )
+        .await;
+    let (status, body) = status_and_json(res).await;
+    let token = body["access"]["token"]["id"].as_str().unwrap();
+    let validated = app.get(&format!("/identity/v2.0/tokens/{token}")).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(validated.status(), 200);
+}
+
+#[tokio::test]
+async fn validate_returns_token_and_user_without_catalog() {
+    let app = spawn_app().await;
+    let (token, _) = app.token_for("joe", Some("4242")).await;
+
+    let (status, body) = status_and_json(app.get(&format!("/v2.0/tokens/{token}")).await).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(body["access"]["token"]["id"], token.as_str());
+    assert_eq!(body["access"]["token"]["tenant"]["id"], "4242");
+    assert_eq!(body["access"]["user"]["name"], "joe");
+    assert!(body["access"].get("serviceCatalog").is_none());
+}
+
+#[tokio::test]
+async fn validate_with_belongs_to_checks_the_tenant() {
+    let app = spawn_app().await;
+    let (token, _) = app.token_for("joe", Some("4242")).await;
+
+    let ok = app
+        .get(&format!("/v2.0/tokens/{token}?belongsTo=4242"))
+        .await;
+    let (status, body) = status_and_json(
+        app.get(&format!("/v2.0/tokens/{token}?belongsTo=999"))
+            .await,
+    )
+    .await;
+
+    assert_eq!(ok.status(), 200);
+    assert_eq!(status, 404);
+    assert_eq!(
+        body["itemNotFound"]["message"],
+        "Token doesn't belong to Tenant with Id/Name: '999'"
+    );
+}
+
+#[tokio::test]
+async fn head_validates_without_a_body() {
+    let app = spawn_app().await;
+    let (token, _) = app.token_for("joe", None).await;
+
+    let good = app
+        .client
+        .head(app.url(&format!("/v2.0/tokens/{token}")))
+        .send()
+        .await
+        .unwrap();
+    let bad = app
+        .client
+        .head(app.url("/v2.0/tokens/unknown"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(good.status(), 200);
+    assert_eq!(bad.status(), 404);
+    assert!(bad.text().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_tampered_expired_and_revoked_tokens_are_404_on_validation() {
+    let app = spawn_app().await;
+    let (live, _) = app.token_for("joe", None).await;
+    let (revoked, _) = app.token_for("jane", None).await;
+    // Another token's payload under this token's signature, and a token signed with
+    // another key.
+    let (other, _) = app.token_for("mallory", None).await;
+    let payload = other.split('.').nth(1).unwrap();
+    let signature = live.rsplit('.').next().unwrap();
+    let tampered = format!("uu1.{payload}.{signature}");
+    let foreign = common::token::TokenCodec::new("another-key").issue(&app.claims(&other));
+
+    let revoke = app.delete(&format!("/v2.0/tokens/{revoked}")).await;
+    assert_eq!(revoke.status(), 204);
+    for (token, why) in [
+        ("token_123".to_string(), "unknown"),
+        (tampered, "tampered"),
+        (foreign, "signed with another key"),
+        (revoked.clone(), "revoked"),
+    ] {
+        let (status, body) = status_and_json(app.get(&format!("/v2.0/tokens/{token}")).await).await;
+        assert_eq!(status, 404, "{why}");
+        assert_eq!(
+            body,
+            json!({"itemNotFound": {"code": 404, "message": "Token not found."}}),
+            "{why}"
+        );
+    }
+
+    assert_eq!(app.get(&format!("/v2.0/tokens/{live}")).await.status(), 200);
+    app.advance_clock(86_401).await;
+    let (status, _) = status_and_json(app.get(&format!("/v2.0/tokens/{live}")).await).await;
+    assert_eq!(status, 404, "expired after the clock passes the TTL");
+}
+
+#[tokio::test]
+async fn revoking_an_unknown_token_is_404() {
+    let app = spawn_app().await;
+
+    let (status, body) = status_and_json(app.delete("/v2.0/tokens/unknown").await).await;
+
+    assert_eq!(status, 404);
+    assert_eq!(body["itemNotFound"]["message"], "Token not found");
+}
+
+#[tokio::test]
+async fn delete_without_an_id_revokes_the_callers_own_token() {
+    let app = spawn_app().await;
+    let (token, _) = app.token_for("joe", None).await;
+
+    let res = app
+        .client
+        .delete(app.url("/v2.0/tokens"))
+        .header("X-Auth-Token", &token)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        app.get(&format!("/v2.0/tokens/{token}")).await.status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn endpoints_of_a_token_are_the_flattened_catalog() {
+    let app = spawn_app().await;
+    let (token, _) = app.token_for("joe", Some("000001")).await;
+
+    let (status, body) =
+        status_and_json(app.get(&format!("/v2.0/tokens/{token}/endpoints")).await).await;
+
+    assert_eq!(status, 200);
+    let endpoints = body["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 6 * 6, "six services in six regions");
+    let lb_ord: Vec<&Value> = endpoints
+        .iter()
+        .filter(|e| e["name"] == "cloudLoadBalancers" && e["region"] == "ORD")
+        .collect();
+    assert_eq!(lb_ord.len(), 1);
+    assert_eq!(lb_ord[0]["type"], "rax:load-balancer");
+    assert_eq!(
+        lb_ord[0]["publicURL"],
+        "http://localhost:9876/ORD/v1.0/000001"
+    );
+    let unknown = app.get("/v2.0/tokens/unknown/endpoints").await;
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn tokens_issued_here_validate_with_the_shared_development_key() {
+    let app = spawn_app().await;
+    let (token, _) = app.token_for("joe", Some("777")).await;
+
+    let claims = common::token::TokenCodec::new("understudy-development-key-not-secret")
+        .verify(&token)
+        .unwrap();
+
+    assert_eq!(claims.tenant_id, "777");
+    assert_eq!(claims.user_name, "joe");
+}
