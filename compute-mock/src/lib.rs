@@ -1,1 +1,97 @@
-//! placeholder
+//! compute-mock: a stand-in for Nova v2 as Rackspace ran it (Cloud Servers), with Mimic's
+//! compute control routes.
+//!
+//! - [`configuration`]: settings (`[compute]`: regions, timings, quotas, flavors, images).
+//! - [`domain`]: the server record and its status machine (a pure function of the record
+//!   and the virtual clock), quotas, key pairs, paging, Mimic's creation plans.
+//! - [`state`]: the repositories over `common`'s store, built once per process.
+//! - [`routes`]: handlers named `verb_resource`, wire formats, links built from the
+//!   request's Host, and Mimic's `behaviors/creation` and `attributes` control routes.
+//! - [`error`]: Nova's error body and the mock's error type.
+//!
+//! Routes are served at `/{region}/v2/{tenant_id}` (the catalog's form) and at
+//! `/v2/{tenant_id}` (the default region); Mimic's control routes at
+//! `/mimic/{region}/v2/{tenant_id}`.
+
+use std::sync::OnceLock;
+
+use actix_web::web;
+use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
+
+pub mod configuration;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod state;
+
+use configuration::Settings;
+use state::ComputeState;
+
+/// What the compute mock tells `common` about itself.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: "compute",
+    style: error::NOVA,
+    bad_json: "Malformed request body",
+    not_found: error::NOT_FOUND,
+    route_info,
+    fault_exempt: &["/mimic/"],
+};
+
+/// The default region of the first app built in this process, for [`route_info`] on the
+/// unprefixed routes (a plain `fn` cannot see settings).
+static DEFAULT_REGION: OnceLock<String> = OnceLock::new();
+
+/// Tenant and region of `/{region}/v2/{tenant}/...`, `/v2/{tenant}/...` and
+/// `/mimic/{region}/v2/{tenant}/...`.
+pub fn route_info(path: &str) -> RouteInfo {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let segs = match segs.first() {
+        Some(&"mimic") => &segs[1..],
+        _ => &segs[..],
+    };
+    match segs {
+        ["v2", tenant, ..] if !tenant.is_empty() => RouteInfo {
+            tenant: Some((*tenant).to_string()),
+            region: DEFAULT_REGION.get().cloned(),
+        },
+        [region, "v2", tenant, ..] if !tenant.is_empty() => RouteInfo {
+            tenant: Some((*tenant).to_string()),
+            region: Some(region.to_uppercase()),
+        },
+        _ => RouteInfo::default(),
+    }
+}
+
+/// Builds the compute mock (bound, not yet running). `shared` lets a launcher run several
+/// mocks over one store; `None` makes a store from settings.
+pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Application> {
+    let shared = match shared {
+        Some(s) => s,
+        None => Shared::new(&settings.base).map_err(std::io::Error::other)?,
+    };
+    let _ = DEFAULT_REGION.set(settings.compute.default_region.clone());
+    let state = web::Data::new(ComputeState::new(settings.compute.clone(), &shared.store));
+    Application::build(SPEC, &settings.base, shared, move |cfg| {
+        cfg.app_data(web::Data::clone(&state));
+        routes::configure(cfg);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_info_reads_tenant_and_region() {
+        let r = route_info("/DFW/v2/123/servers");
+        assert_eq!(r.tenant.as_deref(), Some("123"));
+        assert_eq!(r.region.as_deref(), Some("DFW"));
+        let r = route_info("/mimic/IAD/v2/9/attributes");
+        assert_eq!(
+            (r.tenant.as_deref(), r.region.as_deref()),
+            (Some("9"), Some("IAD"))
+        );
+        assert_eq!(route_info("/v2/77/servers").tenant.as_deref(), Some("77"));
+        assert_eq!(route_info("/"), RouteInfo::default());
+    }
+}

@@ -1,0 +1,640 @@
+//! Servers: create, list (brief and detail, with filters and paging), show, update,
+//! delete, and addresses.
+
+use std::collections::HashMap;
+
+use actix_web::http::header::LOCATION;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use common::behaviors::Attribute;
+use common::error::ApiError;
+use common::json::Body;
+use common::startup::ServiceContext;
+use common::store::{Scope, StoreError};
+use regex::Regex;
+use serde_json::{json, Map, Value};
+
+use super::views::{self, host_id, server_brief, server_detail, server_links};
+use super::{json, parse_json, seg, uuid_like, wrapped_body, State, Tenant};
+use crate::domain::mimic::{self, Creation, Failure, DELETE_FAILURE_KEY};
+use crate::domain::paging::{parse_limit, Query};
+use crate::domain::server::{
+    generate_password, id_from_href, metadata_limit_message, parse_disk_config, parse_metadata,
+    parse_name, MetadataError, ServerRecord,
+};
+use crate::domain::status::{Lifecycle, Pending, Settled, Shows, View};
+use crate::error::{ComputeError, INTERNAL};
+
+type Ctx = web::Data<ServiceContext>;
+
+/// The server's record and what it shows now; 404 when unknown or gone.
+pub(crate) async fn load(
+    state: &State,
+    scope: &Scope,
+    id: &str,
+) -> Result<(ServerRecord, View), ComputeError> {
+    let now = state.now_ms();
+    let rec = state
+        .servers
+        .get(scope, id)
+        .await?
+        .ok_or_else(|| ComputeError::instance_not_found(id))?;
+    let view = rec.life.view(now, rec.updated_ms);
+    if view.gone {
+        return Err(ComputeError::instance_not_found(id));
+    }
+    Ok((rec, view))
+}
+
+/// Changes one live server atomically: `f` sees the record (its finished transitions
+/// folded in) and what it shows now.
+pub(crate) async fn mutate<R>(
+    state: &State,
+    scope: &Scope,
+    id: &str,
+    f: impl FnOnce(&mut ServerRecord, &View, i64) -> Result<R, ComputeError>,
+) -> Result<R, ComputeError> {
+    let now = state.now_ms();
+    state
+        .servers
+        .transact(scope, |rows| {
+            let rec = rows
+                .get_mut(id)
+                .ok_or_else(|| ComputeError::instance_not_found(id))?;
+            if rec.life.is_gone(now) {
+                return Err(ComputeError::instance_not_found(id));
+            }
+            if let Some(done) = rec.life.settle(now) {
+                rec.updated_ms = rec.updated_ms.max(done);
+            }
+            let view = rec.life.view(now, rec.updated_ms);
+            f(rec, &view, now)
+        })
+        .await?
+}
+
+pub(crate) fn metadata_error(e: MetadataError) -> ComputeError {
+    match e {
+        MetadataError::Invalid(m) => ComputeError::bad_request(m),
+        MetadataError::TooLong(m) => ComputeError::new(StatusCode::PAYLOAD_TOO_LARGE, m),
+    }
+}
+
+fn non_null<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
+/// An injected failure, answered as Mimic does: `{type: {message, code}}`, or the
+/// message as the raw body when `type` is `"string"`.
+fn failure_error(f: &Failure) -> ComputeError {
+    let status = StatusCode::from_u16(f.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if f.kind == "string" {
+        ComputeError::Api(ApiError::raw(
+            status,
+            "application/json",
+            f.message.clone().into_bytes(),
+        ))
+    } else {
+        ComputeError::Api(ApiError::json(
+            status,
+            json!({ f.kind.as_str(): {"message": f.message, "code": f.code} }),
+        ))
+    }
+}
+
+fn parse_count(v: Option<&Value>, name: &str) -> Result<Option<u64>, ComputeError> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let n = v
+        .as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        .ok_or_else(|| {
+            ComputeError::bad_request(format!("Invalid input received: {name} must be an integer"))
+        })?;
+    if n < 1 {
+        return Err(ComputeError::bad_request(format!(
+            "Invalid input received: {name} must be >= 1"
+        )));
+    }
+    Ok(Some(n as u64))
+}
+
+fn check_networks(v: Option<&Value>) -> Result<(), ComputeError> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    let list = v
+        .as_array()
+        .ok_or_else(|| ComputeError::bad_request("Bad networks format"))?;
+    let mut seen = Vec::new();
+    for n in list {
+        let uuid = n.get("uuid").and_then(Value::as_str);
+        if let Some(u) = uuid {
+            if !uuid_like(u) {
+                return Err(ComputeError::bad_request(format!(
+                    "Bad networks format: network uuid is not in proper format ({u})"
+                )));
+            }
+            if seen.contains(&u) {
+                return Err(ComputeError::bad_request(format!(
+                    "Duplicate networks ({u}) are not allowed"
+                )));
+            }
+            seen.push(u);
+        } else if !n.is_object() {
+            return Err(ComputeError::bad_request("Bad networks format"));
+        }
+    }
+    Ok(())
+}
+
+fn check_personality(v: Option<&Value>) -> Result<(), ComputeError> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    let list = v
+        .as_array()
+        .ok_or_else(|| ComputeError::bad_request("Bad personality format"))?;
+    for item in list {
+        for key in ["path", "contents"] {
+            if item.get(key).is_none() {
+                return Err(ComputeError::bad_request(format!(
+                    "Bad personality format: missing '{key}'"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_access_ip(
+    obj: &Map<String, Value>,
+    key: &str,
+    v6: bool,
+) -> Result<Option<String>, ComputeError> {
+    let Some(v) = non_null(obj, key) else {
+        return Ok(None);
+    };
+    let s = v.as_str().unwrap_or_default();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let ok = if v6 {
+        s.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        s.parse::<std::net::Ipv4Addr>().is_ok()
+    };
+    if ok {
+        Ok(Some(s.to_string()))
+    } else {
+        Err(ComputeError::bad_request(format!(
+            "{key} is not proper IPv{} format",
+            if v6 { 6 } else { 4 }
+        )))
+    }
+}
+
+pub async fn create_server(
+    t: Tenant,
+    state: State,
+    ctx: Ctx,
+    body: Body,
+) -> Result<HttpResponse, ComputeError> {
+    let parsed = parse_json(&body.0)?;
+    let server = wrapped_body(&parsed, "server")?;
+    let disk_auto = parse_disk_config(server.get("OS-DCF:diskConfig").unwrap_or(&Value::Null))
+        .map_err(ComputeError::bad_request)?
+        .unwrap_or(true);
+    let admin_pass = match non_null(server, "adminPass") {
+        None => generate_password(),
+        Some(Value::String(p)) => p.clone(),
+        Some(_) => return Err(ComputeError::bad_request("Invalid adminPass")),
+    };
+    let name = parse_name(server.get("name")).map_err(ComputeError::bad_request)?;
+    let image_ref = match non_null(server, "imageRef") {
+        None => return Err(ComputeError::bad_request("Missing imageRef attribute")),
+        Some(v) => {
+            let id = v.as_str().map(id_from_href).unwrap_or_default();
+            if !uuid_like(id) {
+                return Err(ComputeError::bad_request("Invalid imageRef provided."));
+            }
+            id.to_string()
+        }
+    };
+    check_personality(server.get("personality"))?;
+    check_networks(server.get("networks"))?;
+    let access_ipv4 = parse_access_ip(server, "accessIPv4", false)?;
+    let access_ipv6 = parse_access_ip(server, "accessIPv6", true)?;
+    let flavor_ref = match non_null(server, "flavorRef") {
+        None => return Err(ComputeError::bad_request("Missing flavorRef attribute")),
+        Some(Value::String(s)) => id_from_href(s).to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err(ComputeError::bad_request("Invalid flavorRef provided.")),
+    };
+    let min = parse_count(server.get("min_count"), "min_count")?;
+    let max = parse_count(server.get("max_count"), "max_count")?;
+    if let (Some(min), Some(max)) = (min, max) {
+        if min > max {
+            return Err(ComputeError::bad_request(
+                "Invalid input received: min_count must be <= max_count",
+            ));
+        }
+    }
+    let region = t.scope.region.clone();
+    let flavor = state
+        .catalog
+        .flavor(&flavor_ref, &region)
+        .ok_or_else(|| ComputeError::bad_request("Invalid flavorRef provided."))?;
+    if state.catalog.image(&image_ref, &region).is_none()
+        && state.snapshots.get(&t.scope, &image_ref).await?.is_none()
+    {
+        return Err(ComputeError::bad_request("Can not find requested image"));
+    }
+    let metadata =
+        parse_metadata(server.get("metadata").unwrap_or(&Value::Null)).map_err(metadata_error)?;
+    if metadata.len() > state.settings.max_metadata_items {
+        return Err(ComputeError::quota(metadata_limit_message(
+            state.settings.max_metadata_items,
+        )));
+    }
+    let key_name = match non_null(server, "key_name") {
+        None => None,
+        Some(Value::String(k)) if state.keypairs.get(&t.scope, k).await?.is_some() => {
+            Some(k.clone())
+        }
+        Some(_) => return Err(ComputeError::bad_request("Invalid key_name provided.")),
+    };
+
+    // Mimic: metadata keys first, then registered behaviours.
+    let plan = match mimic::from_metadata(&metadata).map_err(ComputeError::bad_request)? {
+        Some(p) => p,
+        None => {
+            let md: HashMap<String, String> = metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let chosen = ctx
+                .behaviors
+                .choose(&t.scope, &mimic::CREATION, |k| match k {
+                    "server_name" => Attribute::Text(&name),
+                    "metadata" => Attribute::Map(&md),
+                    _ => Attribute::Absent,
+                })
+                .await?;
+            chosen.map_or(Creation::Default, |c| {
+                mimic::from_behavior(&c.name, &c.parameters)
+            })
+        }
+    };
+    if let Creation::Fail(f) = &plan {
+        return Err(failure_error(f));
+    }
+
+    let usage = state.usage_of(&flavor.id);
+    state
+        .reserve(&t.scope, usage)
+        .await?
+        .map_err(ComputeError::quota)?;
+    let now = state.now_ms();
+    let secs = |s: f64| (s * 1000.0).round() as i64;
+    let pending = |shows, ms: i64| {
+        (ms > 0).then_some(Pending {
+            shows,
+            since_ms: now,
+            until_ms: now.saturating_add(ms),
+        })
+    };
+    let life = match &plan {
+        Creation::Build { seconds } => {
+            Lifecycle::new(Settled::Active, pending(Shows::Build, secs(*seconds)))
+        }
+        Creation::Error => Lifecycle::new(Settled::Error, None),
+        Creation::ActiveThenError { seconds } => {
+            Lifecycle::new(Settled::Error, pending(Shows::Active, secs(*seconds)))
+        }
+        _ => Lifecycle::new(
+            Settled::Active,
+            pending(Shows::Build, state.settings.build_time_ms as i64),
+        ),
+    };
+    let addr = match state.next_address(&t.scope).await {
+        Ok(a) => a,
+        Err(e) => {
+            state.release(&t.scope, usage).await?;
+            return Err(e.into());
+        }
+    };
+    let id = uuid::Uuid::new_v4();
+    let rec = ServerRecord {
+        id,
+        name,
+        user_id: t.user_id(&state),
+        created_ms: now,
+        updated_ms: now,
+        flavor_id: flavor.id.clone(),
+        image_id: image_ref,
+        key_name,
+        metadata,
+        addr,
+        disk_auto,
+        access_ipv4,
+        access_ipv6,
+        life,
+    };
+    let sid = id.to_string();
+    if let Err(e) = state.servers.insert(&t.scope, &sid, rec).await {
+        state.release(&t.scope, usage).await?;
+        return Err(e.into());
+    }
+    if let Creation::FalseNegative(f) = &plan {
+        return Err(failure_error(f));
+    }
+    let links = server_links(&t.links, &sid);
+    let location = links[0].href.clone();
+    Ok(HttpResponse::Accepted()
+        .insert_header((LOCATION, location))
+        .json(json!({"server": {
+            "OS-DCF:diskConfig": if disk_auto { "AUTO" } else { "MANUAL" },
+            "id": sid,
+            "links": links,
+            "adminPass": admin_pass,
+        }})))
+}
+
+/// The filters of a server list.
+struct Filters {
+    since_ms: Option<i64>,
+    statuses: Vec<String>,
+    name: Option<Regex>,
+    image: Option<String>,
+    flavor: Option<String>,
+}
+
+impl Filters {
+    fn parse(q: &Query) -> Result<Filters, ComputeError> {
+        let since_ms = match q.get("changes-since") {
+            None => None,
+            Some(s) => Some(
+                common::clock::parse_timestamp(s.trim())
+                    .ok_or_else(|| ComputeError::bad_request("Invalid changes-since value"))?
+                    .timestamp_millis(),
+            ),
+        };
+        let statuses: Vec<String> = q.all("status").map(|s| s.to_uppercase()).collect();
+        if statuses.iter().any(|s| s == "DELETED") {
+            return Err(ComputeError::forbidden(
+                "Only administrators may list deleted instances",
+            ));
+        }
+        let name = q.get("name").map(|n| {
+            Regex::new(&n).unwrap_or_else(|_| {
+                // Not a regular expression: match it literally.
+                Regex::new(&regex::escape(&n))
+                    .unwrap_or_else(|_| Regex::new("$^").expect("static regex"))
+            })
+        });
+        Ok(Filters {
+            since_ms,
+            statuses,
+            name,
+            image: q.get("image").map(|i| id_from_href(&i).to_string()),
+            flavor: q.get("flavor").map(|f| id_from_href(&f).to_string()),
+        })
+    }
+
+    fn keep(&self, rec: &ServerRecord, now: i64) -> bool {
+        let view = rec.life.view(now, rec.updated_ms);
+        match self.since_ms {
+            None if view.gone => return false,
+            Some(since) if view.changed_ms < since => return false,
+            _ => {}
+        }
+        (self.statuses.is_empty() || self.statuses.contains(&view.status))
+            && self.name.as_ref().is_none_or(|re| re.is_match(&rec.name))
+            && self.image.as_ref().is_none_or(|i| *i == rec.image_id)
+            && self.flavor.as_ref().is_none_or(|f| *f == rec.flavor_id)
+    }
+}
+
+/// One page of servers and the `servers_links` next link when the page is full.
+async fn page(
+    t: &Tenant,
+    state: &State,
+    req: &HttpRequest,
+    detail: bool,
+) -> Result<(Vec<ServerRecord>, Option<Value>, i64), ComputeError> {
+    let q = Query::parse(req.query_string());
+    let limit = parse_limit(q.get("limit").as_deref(), state.settings.max_page_size)
+        .map_err(ComputeError::bad_request)?;
+    let filters = Filters::parse(&q)?;
+    let marker = q.get("marker");
+    let now = state.now_ms();
+    let records = state
+        .servers
+        .page(&t.scope, marker.as_deref(), limit, |r| filters.keep(r, now))
+        .await
+        .map_err(|e| match e {
+            StoreError::MarkerNotFound(m) => {
+                ComputeError::bad_request(format!("marker [{m}] not found"))
+            }
+            e => e.into(),
+        })?;
+    let next = (records.len() == limit)
+        .then(|| records.last())
+        .flatten()
+        .map(|last| {
+            let path = if detail { "servers/detail" } else { "servers" };
+            json!([{
+                "href": format!("{}?{}", t.links.versioned(path), q.next(limit, &last.id.to_string())),
+                "rel": "next",
+            }])
+        });
+    Ok((records, next, now))
+}
+
+pub async fn list_servers(
+    t: Tenant,
+    state: State,
+    req: HttpRequest,
+) -> Result<HttpResponse, ComputeError> {
+    let (records, next, _) = page(&t, &state, &req, false).await?;
+    let servers: Vec<_> = records.iter().map(|r| server_brief(r, &t.links)).collect();
+    let mut body = json!({ "servers": servers });
+    if let Some(next) = next {
+        body["servers_links"] = next;
+    }
+    Ok(json(StatusCode::OK, &body))
+}
+
+pub async fn list_servers_detail(
+    t: Tenant,
+    state: State,
+    req: HttpRequest,
+) -> Result<HttpResponse, ComputeError> {
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        servers: Vec<views::ServerDetail<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        servers_links: Option<Value>,
+    }
+    let (records, next, now) = page(&t, &state, &req, true).await?;
+    let host = host_id(&t.scope.tenant, &t.scope.region);
+    let servers = records
+        .iter()
+        .map(|r| {
+            let view = r.life.view(now, r.updated_ms);
+            server_detail(r, view, &t.links, &t.scope.tenant, &host)
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &Page {
+            servers,
+            servers_links: next,
+        },
+    ))
+}
+
+pub async fn get_server(
+    t: Tenant,
+    state: State,
+    req: HttpRequest,
+) -> Result<HttpResponse, ComputeError> {
+    let id = &seg(&req, "server_id");
+    let (rec, view) = load(&state, &t.scope, id).await?;
+    let host = host_id(&t.scope.tenant, &t.scope.region);
+    Ok(json(
+        StatusCode::OK,
+        &json!({"server": server_detail(&rec, view, &t.links, &t.scope.tenant, &host)}),
+    ))
+}
+
+pub async fn update_server(
+    t: Tenant,
+    state: State,
+    req: HttpRequest,
+    body: Body,
+) -> Result<HttpResponse, ComputeError> {
+    let id = seg(&req, "server_id");
+    let parsed = parse_json(&body.0)?;
+    let server = wrapped_body(&parsed, "server")?;
+    if server.contains_key("hostId") {
+        return Err(ComputeError::bad_request("HostId cannot be updated."));
+    }
+    if server.contains_key("personality") {
+        return Err(ComputeError::bad_request("Personality cannot be updated."));
+    }
+    let name = match non_null(server, "name") {
+        Some(v) => Some(parse_name(Some(v)).map_err(ComputeError::bad_request)?),
+        None => None,
+    };
+    let v4 = parse_access_ip(server, "accessIPv4", false)?;
+    let v6 = parse_access_ip(server, "accessIPv6", true)?;
+    let disk = parse_disk_config(server.get("OS-DCF:diskConfig").unwrap_or(&Value::Null))
+        .map_err(ComputeError::bad_request)?;
+    mutate(&state, &t.scope, &id, |rec, _, now| {
+        if let Some(n) = name {
+            rec.name = n;
+        }
+        if server.contains_key("accessIPv4") {
+            rec.access_ipv4 = v4;
+        }
+        if server.contains_key("accessIPv6") {
+            rec.access_ipv6 = v6;
+        }
+        if let Some(d) = disk {
+            rec.disk_auto = d;
+        }
+        rec.updated_ms = now;
+        Ok(())
+    })
+    .await?;
+    let (rec, view) = load(&state, &t.scope, &id).await?;
+    let host = host_id(&t.scope.tenant, &t.scope.region);
+    Ok(json(
+        StatusCode::OK,
+        &json!({"server": server_detail(&rec, view, &t.links, &t.scope.tenant, &host)}),
+    ))
+}
+
+enum Deleted {
+    Now(String),
+    Already,
+    Refused(u16),
+}
+
+pub async fn delete_server(
+    t: Tenant,
+    state: State,
+    req: HttpRequest,
+) -> Result<HttpResponse, ComputeError> {
+    let id = &seg(&req, "server_id");
+    let delete_ms = state.settings.delete_time_ms;
+    let outcome = mutate(&state, &t.scope, id, |rec, _, now| {
+        // Mimic's delete_server_failure: the next `times` deletes answer `code`.
+        if let Some(mut f) = rec
+            .metadata
+            .get(DELETE_FAILURE_KEY)
+            .and_then(|v| mimic::parse_delete_failure(v))
+            .filter(|f| f.times > 0)
+        {
+            f.times -= 1;
+            rec.metadata
+                .insert(DELETE_FAILURE_KEY.to_string(), f.to_value());
+            return Ok(Deleted::Refused(f.code));
+        }
+        if rec.life.deleted.is_some() {
+            return Ok(Deleted::Already);
+        }
+        rec.life.delete(now, delete_ms);
+        rec.updated_ms = now;
+        Ok(Deleted::Now(rec.flavor_id.clone()))
+    })
+    .await?;
+    match outcome {
+        Deleted::Refused(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let message = if status.is_server_error() {
+                INTERNAL
+            } else {
+                status.canonical_reason().unwrap_or("Error")
+            };
+            Err(ComputeError::new(status, message))
+        }
+        Deleted::Already => Ok(HttpResponse::NoContent().finish()),
+        Deleted::Now(flavor) => {
+            state.release(&t.scope, state.usage_of(&flavor)).await?;
+            Ok(HttpResponse::NoContent().finish())
+        }
+    }
+}
+
+pub async fn list_ips(
+    t: Tenant,
+    state: State,
+    req: HttpRequest,
+) -> Result<HttpResponse, ComputeError> {
+    let (rec, _) = load(&state, &t.scope, &seg(&req, "server_id")).await?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({"addresses": views::addresses_of(&rec)}),
+    ))
+}
+
+pub async fn get_ips_by_network(
+    t: Tenant,
+    state: State,
+    req: HttpRequest,
+) -> Result<HttpResponse, ComputeError> {
+    let (rec, _) = load(&state, &t.scope, &seg(&req, "server_id")).await?;
+    let network = seg(&req, "network");
+    let addresses = serde_json::to_value(views::addresses_of(&rec))
+        .map_err(|_| ComputeError::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL))?;
+    match addresses.get(&network) {
+        Some(list) => Ok(json(StatusCode::OK, &json!({ network.as_str(): list }))),
+        None => Err(ComputeError::not_found(
+            "Instance is not a member of specified network",
+        )),
+    }
+}

@@ -1,0 +1,125 @@
+//! The compute mock's repositories, built once and shared by every worker.
+
+use common::store::{Scope, Store, StoreError, Table};
+
+use crate::configuration::ComputeSettings;
+use crate::domain::catalog::{Catalog, Image};
+use crate::domain::keypair::KeypairRecord;
+use crate::domain::quota::Usage;
+use crate::domain::server::ServerRecord;
+
+/// The key of the one usage record of each scope.
+const USAGE: &str = "usage";
+
+pub struct ComputeState {
+    pub settings: ComputeSettings,
+    pub catalog: Catalog,
+    pub servers: Table<ServerRecord>,
+    pub usage: Table<Usage>,
+    pub keypairs: Table<KeypairRecord>,
+    /// Images made by `createImage`, per tenant and region.
+    pub snapshots: Table<SnapshotRecord>,
+    store: Store,
+}
+
+/// A stored snapshot image.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SnapshotRecord {
+    pub id: String,
+    pub name: String,
+    pub server: String,
+    pub min_ram: u64,
+    pub min_disk: u64,
+    pub created_ms: i64,
+}
+
+impl SnapshotRecord {
+    pub fn image(&self) -> Image {
+        Image {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            min_ram: self.min_ram,
+            min_disk: self.min_disk,
+            os_type: String::new(),
+            os_distro: String::new(),
+            regions: Vec::new(),
+            server: Some(self.server.clone()),
+            created_ms: self.created_ms,
+        }
+    }
+}
+
+impl ComputeState {
+    pub fn new(settings: ComputeSettings, store: &Store) -> ComputeState {
+        ComputeState {
+            catalog: Catalog::new(&settings.flavors, &settings.images),
+            settings,
+            servers: store.table("compute_servers"),
+            usage: store.table("compute_usage"),
+            keypairs: store.table("compute_keypairs"),
+            snapshots: store.table("compute_snapshots"),
+            store: store.clone(),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.store.clock().now().timestamp_millis()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Reserves `req` against the scope's quota atomically; Nova's text when it does not fit.
+    pub async fn reserve(
+        &self,
+        scope: &Scope,
+        req: Usage,
+    ) -> Result<Result<(), String>, StoreError> {
+        let quota = self.settings.quota_for(&scope.tenant);
+        self.usage
+            .transact(scope, |rows| {
+                let mut used = rows.get(USAGE).copied().unwrap_or_default();
+                crate::domain::quota::check(&quota, &used, &req)?;
+                used.add(req);
+                rows.put(USAGE, used);
+                Ok(())
+            })
+            .await
+    }
+
+    /// Gives back usage (delete, failed create, resize back).
+    pub async fn release(&self, scope: &Scope, req: Usage) -> Result<(), StoreError> {
+        self.usage
+            .transact(scope, |rows| {
+                if let Some(u) = rows.get_mut(USAGE) {
+                    u.sub(req);
+                }
+            })
+            .await
+    }
+
+    pub async fn used(&self, scope: &Scope) -> Result<Usage, StoreError> {
+        Ok(self.usage.get(scope, USAGE).await?.unwrap_or_default())
+    }
+
+    /// The address counter of one tenant and region.
+    pub async fn next_address(&self, scope: &Scope) -> Result<u64, StoreError> {
+        self.store
+            .next_id(&format!(
+                "compute/addresses/{}/{}",
+                scope.tenant, scope.region
+            ))
+            .await
+    }
+
+    /// The usage a server of `flavor_id` counts for.
+    pub fn usage_of(&self, flavor_id: &str) -> Usage {
+        let f = self.catalog.any_flavor(flavor_id);
+        Usage {
+            instances: 1,
+            cores: f.map_or(0, |f| f.vcpus as i64),
+            ram_mb: f.map_or(0, |f| f.ram as i64),
+        }
+    }
+}
