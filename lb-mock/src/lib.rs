@@ -1,1 +1,111 @@
-//! placeholder
+//! lb-mock: a stateful stand-in for Rackspace Cloud Load Balancers v1.0.
+//!
+//! - [`configuration`]: settings (`[lb]`: regions, status timings, limits).
+//! - [`domain`]: stored records and the pure status machine.
+//! - [`routes`]: the CLB API under `/{region}/v1.0/{tenant_id}` and `/v1.0/{tenant_id}`,
+//!   and Mimic's `cloudLoadBalancerControl` API under `/mimic/{region}/v1.0/{tenant_id}`.
+//! - [`compute`]: node status from Compute server status, found through the catalog.
+//! - [`error`]: CLB's error bodies.
+//!
+//! State lives in one table of balancer records (nodes, VIPs and features inside the
+//! record), partitioned by tenant and region; every change is one `transact` on one
+//! record, so limits hold under concurrency.
+
+pub mod compute;
+pub mod configuration;
+pub mod domain;
+pub mod error;
+pub mod routes;
+
+use actix_web::web;
+
+use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
+use common::store::Table;
+
+use crate::configuration::{LbSettings, Settings};
+use crate::domain::model::LoadBalancer;
+use crate::domain::status::Timings;
+
+/// The text CLB (and Mimic) answer for a body that is not JSON.
+pub const BAD_JSON: &str = "Invalid JSON request body";
+
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: "lb",
+    style: error::STYLE,
+    bad_json: BAD_JSON,
+    not_found: "Resource not found",
+    route_info,
+    fault_exempt: &["/mimic/"],
+};
+
+/// lb-mock's own state, built once and shared by every worker.
+pub struct State {
+    pub lb: LbSettings,
+    pub balancers: Table<LoadBalancer>,
+    pub rate: Table<routes::RateWindow>,
+    pub compute: compute::ComputeCache,
+}
+
+impl State {
+    pub fn timings(&self) -> Timings {
+        Timings {
+            build_ms: self.lb.build_time_ms,
+            pending_update_ms: self.lb.pending_update_time_ms,
+            pending_delete_ms: self.lb.pending_delete_time_ms,
+            deleted_visible_ms: self.lb.deleted_visible_time_ms,
+        }
+    }
+}
+
+/// Binds the listener and prepares the app; `shared` lets several mocks share one store.
+pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Application> {
+    let shared = match shared {
+        Some(s) => s,
+        None => Shared::new(&settings.base).map_err(std::io::Error::other)?,
+    };
+    let state = web::Data::new(State {
+        lb: settings.lb.clone(),
+        balancers: shared.store.table("lb_loadbalancers"),
+        rate: shared.store.table("lb_rate_windows"),
+        compute: compute::ComputeCache::default(),
+    });
+    Application::build(SPEC, &settings.base, shared, move |cfg| {
+        cfg.app_data(web::Data::clone(&state));
+        routes::configure(cfg);
+    })
+}
+
+/// Tenant and region of a path: `/{region}/v1.0/{tenant}/...`, `/v1.0/{tenant}/...` (the
+/// default region, unknown here) and the Mimic control forms under `/mimic/`.
+pub fn route_info(path: &str) -> RouteInfo {
+    let path = path.strip_prefix("/mimic").unwrap_or(path);
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.as_slice() {
+        ["v1.0", tenant, ..] => RouteInfo {
+            tenant: Some((*tenant).to_string()),
+            region: None,
+        },
+        [region, "v1.0", tenant, ..] => RouteInfo {
+            tenant: Some((*tenant).to_string()),
+            region: Some((*region).to_string()),
+        },
+        _ => RouteInfo::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_info_reads_tenant_and_region() {
+        let i = route_info("/ORD/v1.0/123/loadbalancers");
+        assert_eq!(i.tenant.as_deref(), Some("123"));
+        assert_eq!(i.region.as_deref(), Some("ORD"));
+        let i = route_info("/v1.0/55/loadbalancers/1");
+        assert_eq!((i.tenant.as_deref(), i.region), (Some("55"), None));
+        let i = route_info("/mimic/DFW/v1.0/9/loadbalancer/1/attributes");
+        assert_eq!(i.region.as_deref(), Some("DFW"));
+        assert_eq!(route_info("/health"), RouteInfo::default());
+    }
+}

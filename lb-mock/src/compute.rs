@@ -1,0 +1,155 @@
+//! Node status from Compute: a node whose address belongs to a Compute server that is not
+//! ACTIVE is OFFLINE.
+//!
+//! Compute is found through the catalog (`compute` type, the balancer's region). Its
+//! answer (address → server status) is cached per tenant and region for
+//! `lb.compute_cache_ms`, so a GET stays fast; a missing or unreachable Compute is cached
+//! too, as "no information" (every node ONLINE as far as Compute is concerned).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::startup::ServiceContext;
+
+/// Address → Compute server status (`ACTIVE`, `BUILD`, `ERROR`, ...).
+pub type ServerStatuses = Arc<HashMap<String, String>>;
+
+#[derive(Default)]
+pub struct ComputeCache {
+    entries: Mutex<HashMap<(String, String), Entry>>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    wall: Instant,
+    virtual_ms: i64,
+    statuses: Option<ServerStatuses>,
+}
+
+impl ComputeCache {
+    /// The statuses of the tenant's servers in `region`, or `None` when Compute is not
+    /// listed or does not answer. `now_ms` is the virtual clock: moving it also expires
+    /// the cache, so a test that advances time sees new server states.
+    pub async fn statuses(
+        &self,
+        ctx: &ServiceContext,
+        tenant: &str,
+        region: &str,
+        token: Option<&str>,
+        now_ms: i64,
+        ttl_ms: u64,
+    ) -> Option<ServerStatuses> {
+        let key = (tenant.to_string(), region.to_string());
+        let ttl = Duration::from_millis(ttl_ms);
+        let cached = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(e) = cached {
+            let virtual_age = now_ms.abs_diff(e.virtual_ms);
+            if e.wall.elapsed() < ttl && virtual_age < ttl_ms {
+                return e.statuses;
+            }
+        }
+        let statuses = fetch(ctx, tenant, region, token).await.map(Arc::new);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() > 10_000 {
+            entries.retain(|_, e| e.wall.elapsed() < ttl);
+        }
+        entries.insert(
+            key,
+            Entry {
+                wall: Instant::now(),
+                virtual_ms: now_ms,
+                statuses: statuses.clone(),
+            },
+        );
+        statuses
+    }
+}
+
+async fn fetch(
+    ctx: &ServiceContext,
+    tenant: &str,
+    region: &str,
+    token: Option<&str>,
+) -> Option<HashMap<String, String>> {
+    let catalog = match ctx.catalog.get().await {
+        Ok(c) => c,
+        Err(why) => {
+            tracing::debug!(%why, "no catalog: node status ignores compute");
+            return None;
+        }
+    };
+    let url = catalog.url_for("compute", region, tenant, true)?;
+    let mut req = ctx
+        .http
+        .get(format!(
+            "{}/servers/detail?limit=1000",
+            url.trim_end_matches('/')
+        ))
+        .timeout(Duration::from_secs(2));
+    if let Some(t) = token {
+        req = req.header("X-Auth-Token", t);
+    }
+    let res = match req.send().await {
+        Ok(r) if r.status().is_success() => r,
+        Ok(r) => {
+            tracing::debug!(status = %r.status(), "compute refused the server list");
+            return None;
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "compute is unreachable: node status ignores it");
+            return None;
+        }
+    };
+    let body: Value = res.json().await.ok()?;
+    Some(statuses_of(&body))
+}
+
+/// Address → status from a `servers/detail` body.
+pub fn statuses_of(body: &Value) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let servers = body.get("servers").and_then(Value::as_array);
+    for s in servers.into_iter().flatten() {
+        let status = s.get("status").and_then(Value::as_str).unwrap_or("ACTIVE");
+        let networks = s.get("addresses").and_then(Value::as_object);
+        for ips in networks.into_iter().flat_map(|n| n.values()) {
+            for ip in ips.as_array().into_iter().flatten() {
+                if let Some(addr) = ip.get("addr").and_then(Value::as_str) {
+                    out.insert(addr.to_string(), status.to_string());
+                }
+            }
+        }
+        for key in ["accessIPv4", "accessIPv6"] {
+            if let Some(addr) = s.get(key).and_then(Value::as_str).filter(|a| !a.is_empty()) {
+                out.entry(addr.to_string())
+                    .or_insert_with(|| status.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_address_of_every_network_maps_to_its_server_status() {
+        let body = serde_json::json!({"servers": [
+            {"status": "BUILD", "addresses": {"private": [{"addr": "10.0.0.1", "version": 4}],
+                                              "public": [{"addr": "1.2.3.4", "version": 4}]}},
+            {"status": "ACTIVE", "addresses": {"private": [{"addr": "10.0.0.2", "version": 4}]}}
+        ]});
+        let m = statuses_of(&body);
+        assert_eq!(m.get("10.0.0.1").map(String::as_str), Some("BUILD"));
+        assert_eq!(m.get("1.2.3.4").map(String::as_str), Some("BUILD"));
+        assert_eq!(m.get("10.0.0.2").map(String::as_str), Some("ACTIVE"));
+    }
+}

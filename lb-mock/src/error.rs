@@ -1,0 +1,124 @@
+//! CLB's error bodies and lb-mock's error type.
+//!
+//! CLB errors are not wrapped: `{"message": "...", "code": N}`. Validation failures add
+//! `validationErrors.messages` and `details`; the schema fault has a list as its message
+//! and no code; Repose's rate limit is the one wrapped body (`overLimit`).
+
+use actix_web::http::header::RETRY_AFTER;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{json, Value};
+
+use common::error::{ApiError, ErrorStyle};
+use common::store::StoreError;
+
+/// CLB's error style: plain `{"message", "code"}`, except Repose's `overLimit`.
+pub const STYLE: ErrorStyle = ErrorStyle { render };
+
+fn render(status: StatusCode, kind: Option<&str>, message: &str) -> Value {
+    match kind {
+        Some("overLimit") => ErrorStyle::wrapped(status, "overLimit", message),
+        _ => json!({"message": message, "code": status.as_u16()}),
+    }
+}
+
+pub const UNKNOWN_ERROR: &str = "An unknown exception has occurred. Please contact support.";
+
+/// Everything a lb-mock handler can answer instead of success.
+#[derive(Debug, thiserror::Error)]
+pub enum LbError {
+    /// A plain CLB fault.
+    #[error("{0} {1}")]
+    Fault(StatusCode, String),
+    /// 400 Validation Failure with its messages, in rule order.
+    #[error("validation failure: {messages:?}")]
+    Validation {
+        message: &'static str,
+        messages: Vec<String>,
+    },
+    /// 400 `{"message": ["JSON does not match the expected schema"]}`.
+    #[error("json does not match the expected schema")]
+    Schema,
+    /// 413 from the rate limiter, with `Retry-After` seconds.
+    #[error("rate limit exceeded")]
+    RateLimited { retry_after_s: u64, until: String },
+    /// An error common built (bad JSON, missing token).
+    #[error("{0}")]
+    Api(ApiError),
+    #[error("state store failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl LbError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> LbError {
+        LbError::Fault(status, message.into())
+    }
+    pub fn bad_request(message: impl Into<String>) -> LbError {
+        LbError::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> LbError {
+        LbError::new(StatusCode::NOT_FOUND, message)
+    }
+    pub fn unprocessable(message: impl Into<String>) -> LbError {
+        LbError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+    pub fn validation(messages: Vec<String>) -> LbError {
+        LbError::Validation {
+            message: "Validation Failure",
+            messages,
+        }
+    }
+    pub fn validation_one(message: impl Into<String>) -> LbError {
+        LbError::validation(vec![message.into()])
+    }
+}
+
+impl From<ApiError> for LbError {
+    fn from(e: ApiError) -> Self {
+        LbError::Api(e)
+    }
+}
+
+impl ResponseError for LbError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            LbError::Fault(s, _) => *s,
+            LbError::Validation { .. } | LbError::Schema => StatusCode::BAD_REQUEST,
+            LbError::RateLimited { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            LbError::Api(e) => e.status(),
+            LbError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        match self {
+            LbError::Fault(_, m) => HttpResponse::build(status).json(render(status, None, m)),
+            LbError::Validation { message, messages } => HttpResponse::build(status).json(json!({
+                "validationErrors": {"messages": messages},
+                "message": message,
+                "code": 400,
+                "details": "The object is not valid",
+            })),
+            LbError::Schema => HttpResponse::build(status)
+                .json(json!({"message": ["JSON does not match the expected schema"]})),
+            LbError::RateLimited {
+                retry_after_s,
+                until,
+            } => HttpResponse::build(status)
+                .insert_header((RETRY_AFTER, retry_after_s.to_string()))
+                .json(json!({"overLimit": {
+                    "code": 413,
+                    "message": "OverLimit Retry...",
+                    "details": "Error Details...",
+                    "retryAfter": until,
+                }})),
+            LbError::Api(e) => e.to_response(),
+            LbError::Store(e) => {
+                // Never leak internals: log them, answer CLB's generic 500.
+                tracing::error!(error = %e, "state store failed");
+                HttpResponse::build(status).json(render(status, None, UNKNOWN_ERROR))
+            }
+        }
+    }
+}

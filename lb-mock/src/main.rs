@@ -1,0 +1,9 @@
+//! The lb-mock binary: settings, then the library's application until SIGINT/SIGTERM.
+
+use lb_mock::configuration::Settings;
+
+fn main() -> std::process::ExitCode {
+    common::cli::main::<Settings, _, _>("lb-mock", |s| async move {
+        lb_mock::build(s, None)?.run_until_stopped().await
+    })
+}

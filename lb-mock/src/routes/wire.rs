@@ -1,0 +1,295 @@
+//! Response bodies, mirroring CLB's field names. Built from stored records on each read;
+//! typed (not `json!`) so a balancer with 25 nodes serialises in one pass.
+
+use chrono::DateTime;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use common::clock::iso_seconds;
+
+use crate::compute::ServerStatuses;
+use crate::domain::model::{node_status, HealthMonitor, LoadBalancer, Meta, Node, Throttle, Vip};
+use crate::domain::status::{LbStatus, Observed};
+
+/// `2011-04-13T14:18:07Z` from unix milliseconds.
+pub fn iso(ms: i64) -> String {
+    iso_seconds(DateTime::from_timestamp_millis(ms).unwrap_or_default())
+}
+
+#[derive(Serialize)]
+pub struct Time {
+    pub time: String,
+}
+
+impl Time {
+    fn at(ms: i64) -> Time {
+        Time { time: iso(ms) }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Enabled {
+    pub enabled: bool,
+}
+
+#[derive(Serialize)]
+pub struct NodeView<'a> {
+    pub address: &'a str,
+    pub id: u64,
+    pub port: u16,
+    pub status: &'static str,
+    pub condition: &'static str,
+    pub weight: u8,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Vec<&'a Meta>>,
+}
+
+/// How node status is judged for one read.
+pub struct NodeJudge<'a> {
+    pub servers: Option<&'a ServerStatuses>,
+    pub now_ms: i64,
+    pub online_after_ms: u64,
+}
+
+impl NodeJudge<'_> {
+    pub fn view<'n>(&self, n: &'n Node) -> NodeView<'n> {
+        let server = self
+            .servers
+            .and_then(|s| s.get(&n.address))
+            .map(String::as_str);
+        NodeView {
+            address: &n.address,
+            id: n.id,
+            port: n.port,
+            status: node_status(n, server, self.now_ms, self.online_after_ms).as_str(),
+            condition: n.condition.as_str(),
+            weight: n.weight,
+            kind: n.kind.as_str(),
+            metadata: None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VipView {
+    pub address: String,
+    pub id: u64,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub ip_version: &'static str,
+}
+
+impl From<&Vip> for VipView {
+    fn from(v: &Vip) -> VipView {
+        VipView {
+            address: v.address(),
+            id: v.id,
+            kind: v.kind.as_str(),
+            ip_version: v.ip_version(),
+        }
+    }
+}
+
+pub fn vips(lb: &LoadBalancer) -> Vec<VipView> {
+    lb.vips.iter().map(VipView::from).collect()
+}
+
+#[derive(Serialize)]
+pub struct Cluster {
+    pub name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceAddresses {
+    pub ipv6_public: String,
+    pub ipv4_servicenet: String,
+    pub ipv4_public: String,
+}
+
+/// The `updated` a reader sees: a timed transition (BUILD → ACTIVE, PENDING_DELETE →
+/// DELETED) counts as an update.
+fn updated_ms(lb: &LoadBalancer, seen: &Observed) -> i64 {
+    lb.updated_ms.max(seen.since_ms)
+}
+
+/// Full details (`GET /loadbalancers/{id}`, the create answer).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Detail<'a> {
+    pub name: &'a str,
+    pub id: u64,
+    pub protocol: &'static str,
+    pub port: u16,
+    pub algorithm: &'static str,
+    pub status: &'static str,
+    pub timeout: u16,
+    pub half_closed: bool,
+    pub https_redirect: bool,
+    pub cluster: Cluster,
+    pub nodes: Vec<NodeView<'a>>,
+    pub node_count: usize,
+    pub virtual_ips: Vec<VipView>,
+    pub created: Time,
+    pub updated: Time,
+    pub source_addresses: SourceAddresses,
+    pub connection_logging: Enabled,
+    pub content_caching: Enabled,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a [Meta]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_persistence: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_throttle: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_monitor: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_list: Option<Value>,
+}
+
+/// The JSON text of one balancer; a DELETED one shows only name, id, status and times.
+pub fn detail(lb: &LoadBalancer, seen: Observed, region: &str, judge: &NodeJudge<'_>) -> String {
+    if seen.status == LbStatus::Deleted {
+        return json!({"loadBalancer": {
+            "name": lb.name, "id": lb.id, "status": "DELETED",
+            "created": {"time": iso(lb.created_ms)}, "updated": {"time": iso(updated_ms(lb, &seen))},
+        }})
+        .to_string();
+    }
+    let d = Detail {
+        name: &lb.name,
+        id: lb.id,
+        protocol: lb.protocol.name(),
+        port: lb.port,
+        algorithm: lb.algorithm.name(),
+        status: seen.status.as_str(),
+        timeout: lb.timeout,
+        half_closed: lb.half_closed,
+        https_redirect: lb.https_redirect,
+        cluster: Cluster {
+            name: format!(
+                "ztm-n{:02}.{}1.lbaas.rackspace.net",
+                lb.id % 8 + 1,
+                region.to_lowercase()
+            ),
+        },
+        nodes: lb.nodes.iter().map(|n| judge.view(n)).collect(),
+        node_count: lb.nodes.len(),
+        virtual_ips: vips(lb),
+        created: Time::at(lb.created_ms),
+        updated: Time::at(updated_ms(lb, &seen)),
+        source_addresses: source_addresses(lb.id),
+        connection_logging: Enabled {
+            enabled: lb.connection_logging,
+        },
+        content_caching: Enabled {
+            enabled: lb.content_caching,
+        },
+        metadata: (!lb.metadata.is_empty()).then_some(&lb.metadata[..]),
+        session_persistence: lb
+            .session_persistence
+            .as_ref()
+            .map(|p| json!({"persistenceType": p})),
+        connection_throttle: lb.throttle.as_deref().map(throttle),
+        health_monitor: lb.health_monitor.as_deref().map(health_monitor),
+        access_list: (!lb.access_list.is_empty()).then(|| access_list(lb)),
+    };
+    #[derive(Serialize)]
+    struct Wrapped<'a> {
+        #[serde(rename = "loadBalancer")]
+        lb: Detail<'a>,
+    }
+    serde_json::to_string(&Wrapped { lb: d }).unwrap_or_default()
+}
+
+fn source_addresses(id: u64) -> SourceAddresses {
+    SourceAddresses {
+        ipv6_public: format!("2001:4801:79f1:{:x}::3/64", id % 0xffff + 1),
+        ipv4_servicenet: format!("10.183.{}.{}", 248 + (id >> 8) % 8, id % 256),
+        ipv4_public: format!("50.56.{}.{}", (id >> 8) % 256, id % 256),
+    }
+}
+
+/// An entry of `GET /loadbalancers`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary<'a> {
+    pub name: &'a str,
+    pub id: u64,
+    pub protocol: &'static str,
+    pub port: u16,
+    pub algorithm: &'static str,
+    pub status: &'static str,
+    pub node_count: usize,
+    pub timeout: u16,
+    pub virtual_ips: Vec<VipView>,
+    pub created: Time,
+    pub updated: Time,
+}
+
+pub fn summary(lb: &LoadBalancer, seen: Observed) -> Value {
+    let s = Summary {
+        name: &lb.name,
+        id: lb.id,
+        protocol: lb.protocol.name(),
+        port: lb.port,
+        algorithm: lb.algorithm.name(),
+        status: seen.status.as_str(),
+        node_count: lb.nodes.len(),
+        timeout: lb.timeout,
+        virtual_ips: vips(lb),
+        created: Time::at(lb.created_ms),
+        updated: Time::at(updated_ms(lb, &seen)),
+    };
+    serde_json::to_value(s).unwrap_or(Value::Null)
+}
+
+pub fn throttle(t: &Throttle) -> Value {
+    let mut m = serde_json::Map::new();
+    for (k, v) in [
+        ("minConnections", t.min_connections),
+        ("maxConnections", t.max_connections),
+        ("maxConnectionRate", t.max_connection_rate),
+        ("rateInterval", t.rate_interval),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    Value::Object(m)
+}
+
+pub fn health_monitor(h: &HealthMonitor) -> Value {
+    let mut v = json!({
+        "type": h.kind,
+        "delay": h.delay,
+        "timeout": h.timeout,
+        "attemptsBeforeDeactivation": h.attempts,
+    });
+    for (k, x) in [
+        ("path", &h.path),
+        ("statusRegex", &h.status_regex),
+        ("bodyRegex", &h.body_regex),
+        ("hostHeader", &h.host_header),
+    ] {
+        if let Some(x) = x {
+            v[k] = json!(x);
+        }
+    }
+    v
+}
+
+pub fn access_list(lb: &LoadBalancer) -> Value {
+    Value::Array(
+        lb.access_list
+            .iter()
+            .map(|i| {
+                json!({"address": i.address, "id": i.id,
+                       "type": if i.allow { "ALLOW" } else { "DENY" }})
+            })
+            .collect(),
+    )
+}
