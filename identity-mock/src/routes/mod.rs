@@ -6,7 +6,8 @@
 //! - [`mimic`]: Mimic's identity control API (tick, presets, auth behaviours).
 //!
 //! The v2.0 routes are served at `/v2.0` and again under `/identity`, where Mimic served
-//! them, so suites written for Mimic keep their URLs.
+//! them, so suites written for Mimic keep their URLs. Trailing slashes are ignored, as
+//! Mimic ignored them.
 
 pub mod mimic;
 pub mod tokens;
@@ -16,6 +17,7 @@ pub mod versions;
 
 use std::collections::HashMap;
 
+use actix_web::middleware::NormalizePath;
 use actix_web::{web, HttpRequest};
 
 use common::auth::UNAUTHORIZED_MESSAGE;
@@ -33,14 +35,26 @@ pub(crate) type Query = Result<web::Query<HashMap<String, String>>, actix_web::E
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(versions::list_versions));
     for prefix in ["", "/identity"] {
-        cfg.service(web::scope(&format!("{prefix}/v2.0")).configure(v2_routes));
+        cfg.service(
+            web::scope(&format!("{prefix}/v2.0"))
+                .wrap(NormalizePath::trim())
+                .configure(v2_routes),
+        );
         cfg.route(
             &format!("{prefix}/v1.1/mosso/{{tenant_id}}"),
             web::get().to(users::get_mosso_user),
         );
     }
-    cfg.service(web::scope("/v3").configure(v3::configure));
-    cfg.service(web::scope("/mimic").configure(mimic::configure));
+    cfg.service(
+        web::scope("/v3")
+            .wrap(NormalizePath::trim())
+            .configure(v3::configure),
+    );
+    cfg.service(
+        web::scope("/mimic")
+            .wrap(NormalizePath::trim())
+            .configure(mimic::configure),
+    );
 }
 
 fn v2_routes(cfg: &mut web::ServiceConfig) {

@@ -26,3 +26,68 @@ async fn an_oversized_body_is_413_over_limit() {
     assert_eq!(status, 413);
     assert_eq!(json["overLimit"]["code"], 413);
 }
+
+#[tokio::test]
+async fn trailing_slashes_are_ignored_as_mimic_ignored_them() {
+    let app = spawn_app().await;
+
+    let v2 = app
+        .post_json("/v2.0/tokens/", &password_body("joe", "p", None))
+        .await;
+    let v3 = app
+        .post_json(
+            "/v3/auth/tokens/",
+            &crate::helpers::v3_password_body("joe", "p", serde_json::Value::Null),
+        )
+        .await;
+    let tick = app.post_raw("/mimic/v1.1/tick/", r#"{"amount": 1}"#).await;
+
+    assert_eq!(v2.status(), 200);
+    assert_eq!(v3.status(), 201);
+    assert_eq!(tick.status(), 200);
+}
+
+#[tokio::test]
+async fn a_wrong_method_answers_in_keystone_format_not_html() {
+    let app = spawn_app().await;
+
+    let res = app
+        .client
+        .put(app.url("/v2.0/tokens"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(res).await;
+
+    assert!(status == 404 || status == 405, "{status}");
+    assert!(body.as_object().unwrap().len() == 1, "{body}");
+}
+
+#[tokio::test]
+async fn the_catalog_other_mocks_fetch_lists_the_six_services() {
+    let app = spawn_app().await;
+
+    let (status, body) = status_and_json(app.get("/_understudy/v1/catalog").await).await;
+
+    assert_eq!(status, 200);
+    let names: Vec<&str> = body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "cloudServersOpenStack",
+            "cloudServersBehavior",
+            "cloudLoadBalancers",
+            "cloudLoadBalancerControl",
+            "cloudOrchestration",
+            "rackconnect"
+        ]
+    );
+    assert_eq!(body["regions"].as_array().unwrap().len(), 6);
+    assert_eq!(body["services"][4]["external"], true);
+}
