@@ -94,3 +94,69 @@ impl common::settings::Settings for Settings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::settings::{load, Env};
+
+    #[test]
+    fn defaults_load_with_port_5000_open_users_and_the_six_services() {
+        let s: Settings = common::settings::defaults().unwrap();
+        assert_eq!(s.base.server.port, 5000);
+        assert_eq!(s.base.server.host, "127.0.0.1");
+        assert_eq!(s.identity.user_mode, UserMode::Open);
+        let names: Vec<&str> = s
+            .base
+            .catalog
+            .services
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "cloudServersOpenStack",
+                "cloudServersBehavior",
+                "cloudLoadBalancers",
+                "cloudLoadBalancerControl",
+                "cloudOrchestration",
+                "rackconnect"
+            ]
+        );
+        assert!(s.base.catalog.services[4].external);
+        assert!(!s.base.catalog.services[0].external);
+    }
+
+    #[test]
+    fn the_user_mode_can_be_set_from_the_environment() {
+        let env = [(
+            "UNDERSTUDY__IDENTITY__USER_MODE".to_string(),
+            "strict".to_string(),
+        )];
+        let s: Settings = load(None, Env::Map(env.into_iter().collect())).unwrap();
+        assert_eq!(s.identity.user_mode, UserMode::Strict);
+    }
+
+    #[test]
+    fn users_listed_twice_or_without_a_name_are_refused() {
+        let mut s: Settings = common::settings::defaults().unwrap();
+        let user = UserEntry {
+            username: "alice".into(),
+            password: None,
+            api_key: None,
+            user_id: None,
+            tenant_id: None,
+            tenant_name: None,
+            roles: None,
+            default_region: None,
+        };
+        s.identity.users = vec![user.clone(), user.clone()];
+        assert!(common::settings::Settings::validate(&s).is_err());
+        s.identity.users = vec![UserEntry {
+            username: String::new(),
+            ..user
+        }];
+        assert!(common::settings::Settings::validate(&s).is_err());
+    }
+}

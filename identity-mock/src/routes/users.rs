@@ -1,7 +1,6 @@
 //! Keystone v2.0 tenants and users, Rackspace API-key credentials, and the v1.1
 //! `mosso` lookup otter's impersonating authenticator uses.
 
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -145,6 +144,5 @@ pub async fn get_mosso_user(
             IdentityError::not_found(format!("User with MossoId {tenant} not found"))
         })?;
     Ok(HttpResponse::build(StatusCode::MOVED_PERMANENTLY)
-        .insert_header((CONTENT_TYPE, "application/json"))
         .json(json!({"user": {"id": user.name, "enabled": true}})))
 }
