@@ -78,6 +78,69 @@ pub(crate) async fn user_of(state: &State, claims: &Claims) -> Result<Option<Use
         }))
 }
 
+/// Password and API-key credentials: a new token for the user in the tenant asked for.
+fn sign_in(
+    ctx: &Ctx,
+    state: &State,
+    found: Result<User, Refusal>,
+    method: &str,
+    tenant: Option<&TenantRef>,
+) -> Result<(String, Claims), IdentityError> {
+    let user = found.map_err(|r| {
+        IdentityError::unauthorized(match r {
+            Refusal::WrongPassword => WRONG_PASSWORD,
+            Refusal::WrongApiKey => WRONG_API_KEY,
+        })
+    })?;
+    let scope = match (state.directory.tenant_for(&user, tenant), tenant) {
+        (Some(scope), _) => scope,
+        (None, Some(t)) => return Err(tenant_mismatch(t, &user)),
+        (None, None) => return Err(IdentityError::unauthorized(WRONG_PASSWORD)),
+    };
+    Ok(issue(
+        ctx,
+        state,
+        &user,
+        scope,
+        vec![method.to_string()],
+        None,
+        None,
+    ))
+}
+
+/// Token credentials: Rackspace answers with the very token presented; asking for
+/// another tenant gives a token for it (same user, methods and expiry) if the user may
+/// use it.
+async fn rescope(
+    ctx: &Ctx,
+    state: &State,
+    token: &str,
+    original: Claims,
+    tenant: Option<&TenantRef>,
+) -> Result<(String, Claims), IdentityError> {
+    let Some(t) =
+        tenant.filter(|t| t.as_str() != original.tenant_id && t.as_str() != original.tenant_name)
+    else {
+        return Ok((token.to_string(), original));
+    };
+    let user = user_of(state, &original)
+        .await?
+        .ok_or_else(|| IdentityError::unauthorized(BAD_TOKEN))?;
+    let scope = state
+        .directory
+        .tenant_for(&user, Some(t))
+        .ok_or_else(|| IdentityError::unauthorized(token_tenant_mismatch(t.as_str())))?;
+    Ok(issue(
+        ctx,
+        state,
+        &user,
+        scope,
+        original.methods.clone(),
+        Some(original.exp),
+        original.impersonator.clone(),
+    ))
+}
+
 /// `POST /v2.0/tokens`: 200 with `access.{token,user,serviceCatalog}`.
 pub async fn create_token(
     ctx: Ctx,
@@ -101,73 +164,26 @@ pub async fn create_token(
         (_, Some(Ok(claims))) => Some(claims.user_name.as_str()),
         _ => None,
     };
-    let tenant = request.tenant.as_ref().map(TenantRef::as_str);
-    if let Some(f) = auth_failure(&ctx, username, tenant).await? {
+    let tenant_text = request.tenant.as_ref().map(TenantRef::as_str);
+    if let Some(f) = auth_failure(&ctx, username, tenant_text).await? {
         return Err(f.into_v2());
     }
 
-    let (token, claims) = match (&request.credential, presented) {
-        (Credential::Token { id }, Some(verified)) => {
-            let original = verified.map_err(|_| IdentityError::unauthorized(BAD_TOKEN))?;
-            let same_tenant = request.tenant.as_ref().is_none_or(|t| {
-                t.as_str() == original.tenant_id || t.as_str() == original.tenant_name
-            });
-            if same_tenant {
-                // Rackspace answers token credentials with the very token presented.
-                (id.clone(), original)
-            } else {
-                let user = user_of(&state, &original)
-                    .await?
-                    .ok_or_else(|| IdentityError::unauthorized(BAD_TOKEN))?;
-                let t = request.tenant.as_ref();
-                let scope = state.directory.tenant_for(&user, t).ok_or_else(|| {
-                    IdentityError::unauthorized(token_tenant_mismatch(
-                        t.map(TenantRef::as_str).unwrap_or(""),
-                    ))
-                })?;
-                issue(
-                    &ctx,
-                    &state,
-                    &user,
-                    scope,
-                    original.methods.clone(),
-                    Some(original.exp),
-                    original.impersonator.clone(),
-                )
-            }
+    let tenant = request.tenant.as_ref();
+    let (token, claims) = match &request.credential {
+        Credential::Token { id } => {
+            let original = presented
+                .and_then(Result::ok)
+                .ok_or_else(|| IdentityError::unauthorized(BAD_TOKEN))?;
+            rescope(&ctx, &state, id, original, tenant).await?
         }
-        (credential, _) => {
-            let found = match credential {
-                Credential::Password { user, password } => {
-                    state.directory.by_password(user, password).await?
-                }
-                Credential::ApiKey { username, api_key } => {
-                    state.directory.by_api_key(username, api_key).await?
-                }
-                Credential::Token { .. } => return Err(IdentityError::bad_request(UNPARSABLE)),
-            };
-            let user = found.map_err(|r| {
-                IdentityError::unauthorized(match r {
-                    Refusal::WrongPassword => WRONG_PASSWORD,
-                    Refusal::WrongApiKey => WRONG_API_KEY,
-                })
-            })?;
-            let scope = match state.directory.tenant_for(&user, request.tenant.as_ref()) {
-                Some(s) => s,
-                None => {
-                    let t = request.tenant.as_ref().map(|t| tenant_mismatch(t, &user));
-                    return Err(t.unwrap_or_else(|| IdentityError::unauthorized(WRONG_PASSWORD)));
-                }
-            };
-            issue(
-                &ctx,
-                &state,
-                &user,
-                scope,
-                vec![credential.method().to_string()],
-                None,
-                None,
-            )
+        Credential::Password { user, password } => {
+            let found = state.directory.by_password(user, password).await?;
+            sign_in(&ctx, &state, found, request.credential.method(), tenant)?
+        }
+        Credential::ApiKey { username, api_key } => {
+            let found = state.directory.by_api_key(username, api_key).await?;
+            sign_in(&ctx, &state, found, request.credential.method(), tenant)?
         }
     };
     state

@@ -379,3 +379,28 @@ async fn tokens_issued_here_validate_with_the_shared_development_key() {
     assert_eq!(claims.tenant_id, "777");
     assert_eq!(claims.user_name, "joe");
 }
+
+#[tokio::test]
+async fn token_auth_for_another_tenant_gives_a_token_for_that_tenant_in_open_mode() {
+    let app = spawn_app().await;
+    let (token, _) = app.token_for("joe", Some("555")).await;
+
+    let (status, body) = status_and_json(
+        app.post_json(
+            "/v2.0/tokens",
+            &json!({"auth": {"token": {"id": token}, "tenantId": "666"}}),
+        )
+        .await,
+    )
+    .await;
+
+    assert_eq!(status, 200);
+    let new_token = body["access"]["token"]["id"].as_str().unwrap();
+    assert_ne!(new_token, token);
+    assert_eq!(body["access"]["token"]["tenant"]["id"], "666");
+    assert_eq!(
+        app.claims(new_token).exp,
+        app.claims(&token).exp,
+        "no longer-lived than the original"
+    );
+}
