@@ -404,3 +404,22 @@ async fn token_auth_for_another_tenant_gives_a_token_for_that_tenant_in_open_mod
         "no longer-lived than the original"
     );
 }
+
+#[tokio::test]
+async fn tokens_live_for_the_configured_ttl_on_the_virtual_clock() {
+    let app = crate::helpers::spawn_app_with(|s| s.base.auth.token_ttl_s = 60).await;
+    let (token, _) = app.token_for("joe", None).await;
+    let claims = app.claims(&token);
+    assert_eq!(claims.exp - claims.iat, 60);
+
+    app.advance_clock(59).await;
+    assert_eq!(
+        app.get(&format!("/v2.0/tokens/{token}")).await.status(),
+        200
+    );
+    app.advance_clock(1).await;
+    assert_eq!(
+        app.get(&format!("/v2.0/tokens/{token}")).await.status(),
+        404
+    );
+}
