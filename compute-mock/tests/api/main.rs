@@ -1,0 +1,16 @@
+//! Black-box tests of compute-mock: the real app on a free port, driven over HTTP.
+#![allow(clippy::unwrap_used)]
+
+mod actions;
+mod auth;
+mod catalog;
+mod concurrency;
+mod helpers;
+mod keypairs;
+mod listing;
+mod metadata;
+mod mimic;
+mod quotas;
+mod servers;
+mod status;
+mod versions;

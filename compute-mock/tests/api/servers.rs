@@ -1,0 +1,442 @@
+use std::net::Ipv4Addr;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, mint, spawn_app, spawn_app_with, FLAVOR, TENANT};
+
+#[tokio::test]
+async fn create_server_returns_202_with_id_links_password_and_location() {
+    let app = spawn_app().await;
+    let body = app.server_body("web-1").await;
+    let res = app.post("servers", &body).await;
+    assert_eq!(res.status(), 202);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let v: Value = res.json().await.unwrap();
+    let s = &v["server"];
+    let id = s["id"].as_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "id is a UUID");
+    assert_eq!(s["adminPass"].as_str().unwrap().len(), 12);
+    assert_eq!(s["OS-DCF:diskConfig"], "AUTO");
+    let self_link = format!("{}/v2/{TENANT}/servers/{id}", app.address);
+    assert_eq!(s["links"][0], json!({"href": self_link, "rel": "self"}));
+    assert_eq!(
+        s["links"][1],
+        json!({"href": format!("{}/{TENANT}/servers/{id}", app.address), "rel": "bookmark"})
+    );
+    assert_eq!(location, self_link);
+}
+
+#[tokio::test]
+async fn a_server_shows_every_field_clients_read() {
+    let app = spawn_app().await;
+    let image = app.ubuntu().await;
+    let id = app
+        .create_with(
+            &json!({"server": {"name": "db", "imageRef": image, "flavorRef": FLAVOR,
+            "metadata": {"role": "db"}, "OS-DCF:diskConfig": "MANUAL"}}),
+        )
+        .await;
+    let s = app.server(&id).await;
+    for field in [
+        "id",
+        "name",
+        "status",
+        "tenant_id",
+        "user_id",
+        "created",
+        "updated",
+        "hostId",
+        "addresses",
+        "accessIPv4",
+        "accessIPv6",
+        "flavor",
+        "image",
+        "key_name",
+        "metadata",
+        "links",
+        "progress",
+        "OS-EXT-STS:vm_state",
+        "OS-EXT-STS:task_state",
+        "OS-EXT-STS:power_state",
+        "OS-DCF:diskConfig",
+    ] {
+        assert!(s.get(field).is_some(), "field {field} is present");
+    }
+    assert_eq!(s["status"], "ACTIVE");
+    assert_eq!(s["OS-EXT-STS:vm_state"], "active");
+    assert_eq!(s["OS-EXT-STS:task_state"], Value::Null);
+    assert_eq!(s["OS-EXT-STS:power_state"], 1);
+    assert_eq!(s["progress"], 100);
+    assert_eq!(s["tenant_id"], TENANT);
+    assert_eq!(s["user_id"], format!("user-{TENANT}"));
+    assert_eq!(s["OS-DCF:diskConfig"], "MANUAL");
+    assert_eq!(s["metadata"], json!({"role": "db"}));
+    assert_eq!(s["flavor"]["id"], FLAVOR);
+    assert_eq!(
+        s["flavor"]["links"][0]["href"],
+        format!("{}/{TENANT}/flavors/{FLAVOR}", app.address)
+    );
+    assert_eq!(s["image"]["id"], image.as_str());
+    assert_eq!(
+        s["image"]["links"][0]["href"],
+        format!("{}/{TENANT}/images/{image}", app.address)
+    );
+    assert_eq!(s["hostId"].as_str().unwrap().len(), 56);
+    let created = s["created"].as_str().unwrap();
+    assert!(
+        created.ends_with('Z') && !created.contains('.'),
+        "{created}"
+    );
+    assert!(chrono::DateTime::parse_from_rfc3339(created).is_ok());
+    let private: Ipv4Addr = s["addresses"]["private"][0]["addr"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(private.octets()[0], 10);
+    assert_eq!(s["addresses"]["private"][0]["version"], 4);
+    let public: Ipv4Addr = s["addresses"]["public"][0]["addr"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(!public.is_private(), "{public} is public");
+    assert_eq!(s["addresses"]["public"][1]["version"], 6);
+}
+
+#[tokio::test]
+async fn links_follow_the_host_and_region_the_client_used() {
+    let app = spawn_app().await;
+    let image = app.ubuntu().await;
+    let res = app
+        .client
+        .post(app.region_url("DFW", TENANT, "servers"))
+        .header("X-Auth-Token", &app.token)
+        .header("Host", "compute.example.test:8774")
+        .json(&json!({"server": {"name": "x", "imageRef": image, "flavorRef": FLAVOR}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let v: Value = res.json().await.unwrap();
+    let id = v["server"]["id"].as_str().unwrap();
+    assert_eq!(
+        v["server"]["links"][0]["href"],
+        format!("http://compute.example.test:8774/DFW/v2/{TENANT}/servers/{id}")
+    );
+    assert_eq!(
+        v["server"]["links"][1]["href"],
+        format!("http://compute.example.test:8774/DFW/{TENANT}/servers/{id}")
+    );
+}
+
+#[tokio::test]
+async fn create_server_refuses_bad_bodies_with_novas_texts() {
+    let app = spawn_app().await;
+    let image = app.ubuntu().await;
+    let ok = |extra: Value| {
+        let mut s = json!({"name": "n", "imageRef": image, "flavorRef": FLAVOR});
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                s.as_object_mut().unwrap().remove(k);
+            } else {
+                s[k] = v.clone();
+            }
+        }
+        json!({ "server": s })
+    };
+    let cases: Vec<(Value, u16, &str, &str)> = vec![
+        (
+            ok(json!({"OS-DCF:diskConfig": "SOMETIMES"})),
+            400,
+            "badRequest",
+            "OS-DCF:diskConfig must be either 'MANUAL' or 'AUTO'.",
+        ),
+        (
+            json!({"nothing": {}}),
+            422,
+            "computeFault",
+            "Unable to process the contained instructions",
+        ),
+        (
+            ok(json!({"adminPass": 5})),
+            400,
+            "badRequest",
+            "Invalid adminPass",
+        ),
+        (
+            ok(json!({"name": null})),
+            400,
+            "badRequest",
+            "Server name is not defined",
+        ),
+        (
+            ok(json!({"name": "   "})),
+            400,
+            "badRequest",
+            "Server name has a minimum character requirement of 1.",
+        ),
+        (
+            ok(json!({"name": "x".repeat(256)})),
+            400,
+            "badRequest",
+            "Server name has more than 255 characters.",
+        ),
+        (
+            ok(json!({"imageRef": null})),
+            400,
+            "badRequest",
+            "Missing imageRef attribute",
+        ),
+        (
+            ok(json!({"imageRef": "not-a-uuid"})),
+            400,
+            "badRequest",
+            "Invalid imageRef provided.",
+        ),
+        (
+            ok(json!({"networks": "public"})),
+            400,
+            "badRequest",
+            "Bad networks format",
+        ),
+        (
+            ok(json!({"accessIPv4": "1.2.3"})),
+            400,
+            "badRequest",
+            "accessIPv4 is not proper IPv4 format",
+        ),
+        (
+            ok(json!({"flavorRef": null})),
+            400,
+            "badRequest",
+            "Missing flavorRef attribute",
+        ),
+        (
+            ok(json!({"flavorRef": "nope"})),
+            400,
+            "badRequest",
+            "Invalid flavorRef provided.",
+        ),
+        (
+            ok(json!({"imageRef": "00000000-0000-0000-0000-000000000001"})),
+            400,
+            "badRequest",
+            "Can not find requested image",
+        ),
+        (
+            ok(json!({"metadata": ["a"]})),
+            400,
+            "badRequest",
+            "Invalid metadata: Metadata type should be dict.",
+        ),
+        (
+            ok(json!({"metadata": {"a": 1}})),
+            400,
+            "badRequest",
+            "Invalid metadata: The input is not a string or unicode",
+        ),
+        (
+            ok(json!({"metadata": {"k": "v".repeat(256)}})),
+            413,
+            "overLimit",
+            "Invalid metadata size: Metadata property value greater than 255 characters",
+        ),
+        (
+            ok(json!({"key_name": "missing"})),
+            400,
+            "badRequest",
+            "Invalid key_name provided.",
+        ),
+    ];
+    for (body, code, kind, message) in cases {
+        let res = app.post("servers", &body).await;
+        assert_error(res, code, kind, message).await;
+    }
+    let too_many: serde_json::Map<String, Value> =
+        (0..41).map(|n| (format!("k{n}"), json!("v"))).collect();
+    let res = app
+        .post("servers", &ok(json!({ "metadata": too_many })))
+        .await;
+    assert_eq!(res.headers()["retry-after"], "0");
+    assert_error(
+        res,
+        403,
+        "forbidden",
+        "Maximum number of metadata items exceeds 40",
+    )
+    .await;
+    let res = app
+        .client
+        .post(app.url("servers"))
+        .header("X-Auth-Token", &app.token)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 400, "badRequest", "Malformed request body").await;
+    let listed = app.get_json("servers").await;
+    assert_eq!(
+        listed["servers"],
+        json!([]),
+        "no refused create made a server"
+    );
+}
+
+#[tokio::test]
+async fn create_server_accepts_hrefs_nulls_and_novaclients_extra_fields() {
+    let app = spawn_app().await;
+    let image = app.ubuntu().await;
+    let res = app
+        .post(
+            "servers",
+            &json!({"server": {"name": "n", "imageRef": format!("{}/v2/{TENANT}/images/{image}", app.address),
+                "flavorRef": format!("http://x/{TENANT}/flavors/{FLAVOR}"), "min_count": 1, "max_count": 1,
+                "metadata": null, "key_name": null, "personality": [], "config_drive": true,
+                "networks": [{"uuid": "00000000-0000-0000-0000-000000000000"},
+                             {"uuid": "11111111-1111-1111-1111-111111111111"}],
+                "unknown_extension": {"x": 1}}}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+}
+
+#[tokio::test]
+async fn get_server_of_an_unknown_id_is_instance_not_found() {
+    let app = spawn_app().await;
+    let res = app.get("servers/abc").await;
+    assert_error(res, 404, "itemNotFound", "Instance abc could not be found.").await;
+}
+
+#[tokio::test]
+async fn delete_server_answers_204_then_the_server_is_gone() {
+    let app = spawn_app().await;
+    let id = app.create_server("gone").await;
+    let res = app.delete(&format!("servers/{id}")).await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(res.text().await.unwrap(), "");
+    let res = app.get(&format!("servers/{id}")).await;
+    assert_error(
+        res,
+        404,
+        "itemNotFound",
+        &format!("Instance {id} could not be found."),
+    )
+    .await;
+    let res = app.delete(&format!("servers/{id}")).await;
+    assert_eq!(res.status(), 404);
+    let listed = app.get_json("servers/detail").await;
+    assert_eq!(listed["servers"], json!([]));
+}
+
+#[tokio::test]
+async fn update_server_renames_and_sets_access_ips() {
+    let app = spawn_app().await;
+    let id = app.create_server("old").await;
+    let res = app
+        .put(
+            &format!("servers/{id}"),
+            &json!({"server": {"name": "new", "accessIPv4": "1.2.3.4"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["server"]["name"], "new");
+    assert_eq!(v["server"]["accessIPv4"], "1.2.3.4");
+    let res = app
+        .put(
+            &format!("servers/{id}"),
+            &json!({"server": {"hostId": "x"}}),
+        )
+        .await;
+    assert_error(res, 400, "badRequest", "HostId cannot be updated.").await;
+}
+
+#[tokio::test]
+async fn ips_list_every_network_and_one_network_by_label() {
+    let app = spawn_app().await;
+    let id = app.create_server("net").await;
+    let all = app.get_json(&format!("servers/{id}/ips")).await;
+    assert_eq!(all["addresses"]["private"][0]["version"], 4);
+    assert_eq!(all["addresses"]["public"].as_array().unwrap().len(), 2);
+    let public = app.get_json(&format!("servers/{id}/ips/public")).await;
+    assert_eq!(public["public"], all["addresses"]["public"]);
+    let res = app.get(&format!("servers/{id}/ips/nowhere")).await;
+    assert_error(
+        res,
+        404,
+        "itemNotFound",
+        "Instance is not a member of specified network",
+    )
+    .await;
+    let res = app.get("servers/nope/ips").await;
+    assert_error(
+        res,
+        404,
+        "itemNotFound",
+        "Instance nope could not be found.",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn tenants_never_see_each_others_servers() {
+    let app = spawn_app().await;
+    let id = app.create_server("mine").await;
+    let other = mint(&app.codec, "777");
+    let res = app
+        .client
+        .get(format!("{}/v2/777/servers/{id}", app.address))
+        .header("X-Auth-Token", &other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = app
+        .client
+        .get(format!("{}/v2/777/servers/detail", app.address))
+        .header("X-Auth-Token", &other)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["servers"], json!([]));
+}
+
+#[tokio::test]
+async fn each_region_keeps_its_own_servers_and_the_default_is_ord() {
+    let app = spawn_app().await;
+    let id = app.create_server("in-ord").await;
+    let ord = app
+        .get_url(&app.region_url("ORD", TENANT, &format!("servers/{id}")))
+        .await;
+    assert_eq!(ord.status(), 200, "the unprefixed routes are ORD");
+    let dfw = app
+        .get_url(&app.region_url("DFW", TENANT, &format!("servers/{id}")))
+        .await;
+    assert_eq!(dfw.status(), 404);
+}
+
+#[tokio::test]
+async fn the_default_region_comes_from_settings() {
+    let app = spawn_app_with(|s| s.compute.default_region = "LON".into()).await;
+    let id = app.create_server("in-lon").await;
+    let lon = app
+        .get_url(&app.region_url("LON", TENANT, &format!("servers/{id}")))
+        .await;
+    assert_eq!(lon.status(), 200);
+}
+
+#[tokio::test]
+async fn addresses_are_unique_within_a_tenant_and_region() {
+    let app = spawn_app().await;
+    let mut seen = std::collections::HashSet::new();
+    for n in 0..20 {
+        let id = app.create_server(&format!("s{n}")).await;
+        let s = app.server(&id).await;
+        assert!(seen.insert(s["addresses"]["private"][0]["addr"].to_string()));
+        assert!(seen.insert(s["addresses"]["public"][0]["addr"].to_string()));
+        assert!(seen.insert(s["addresses"]["public"][1]["addr"].to_string()));
+    }
+}
