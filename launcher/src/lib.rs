@@ -27,7 +27,11 @@ pub struct Ports {
 impl StackSettings {
     /// Each mock's defaults, then `file`, then `env`; then the ports asked for, and
     /// Identity's catalog handed to the other two.
-    pub fn load(file: Option<&Path>, env: impl Fn() -> Env, ports: &Ports) -> Result<StackSettings, SettingsError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn() -> Env,
+        ports: &Ports,
+    ) -> Result<StackSettings, SettingsError> {
         let mut s = StackSettings {
             identity: settings::load(file, env())?,
             compute: settings::load(file, env())?,
@@ -92,7 +96,10 @@ impl Stack {
         for ((default, _), real) in defaults.iter().zip(bound) {
             let from = format!(":{default}/");
             let to = format!(":{real}/");
-            catalog.identity_url = format!("{}/", catalog.identity_url).replace(&from, &to).trim_end_matches('/').to_string();
+            catalog.identity_url = format!("{}/", catalog.identity_url)
+                .replace(&from, &to)
+                .trim_end_matches('/')
+                .to_string();
             for svc in &mut catalog.services {
                 if svc.external {
                     continue;

@@ -8,7 +8,10 @@ use common::settings::{Env, Settings};
 use understudy::{Ports, Stack, StackSettings};
 
 #[derive(Parser)]
-#[command(version, about = "Identity (5000), Compute (8774) and Load Balancers (9876) in one process")]
+#[command(
+    version,
+    about = "Identity (5000), Compute (8774) and Load Balancers (9876) in one process"
+)]
 struct Cli {
     /// A TOML settings file layered over every mock's defaults.
     #[arg(long, value_name = "PATH")]

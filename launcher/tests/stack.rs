@@ -27,8 +27,17 @@ async fn spawn_stack() -> Running {
 #[tokio::test]
 async fn all_three_mocks_answer_health() {
     let s = spawn_stack().await;
-    for (base, name) in [(&s.identity, "identity"), (&s.compute, "compute"), (&s.lb, "lb")] {
-        let res = s.client.get(format!("{base}/_understudy/v1/health")).send().await.unwrap();
+    for (base, name) in [
+        (&s.identity, "identity"),
+        (&s.compute, "compute"),
+        (&s.lb, "lb"),
+    ] {
+        let res = s
+            .client
+            .get(format!("{base}/_understudy/v1/health"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200, "{name}");
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["service"], name);
@@ -38,7 +47,15 @@ async fn all_three_mocks_answer_health() {
 #[tokio::test]
 async fn a_tick_on_identity_moves_every_mock_clock() {
     let s = spawn_stack().await;
-    let before: Value = s.client.get(format!("{}/_understudy/v1/clock", s.lb)).send().await.unwrap().json().await.unwrap();
+    let before: Value = s
+        .client
+        .get(format!("{}/_understudy/v1/clock", s.lb))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let res = s
         .client
         .post(format!("{}/mimic/v1.1/tick", s.identity))
@@ -48,7 +65,15 @@ async fn a_tick_on_identity_moves_every_mock_clock() {
         .unwrap();
     assert_eq!(res.status(), 200);
     for base in [&s.compute, &s.lb] {
-        let after: Value = s.client.get(format!("{base}/_understudy/v1/clock")).send().await.unwrap().json().await.unwrap();
+        let after: Value = s
+            .client
+            .get(format!("{base}/_understudy/v1/clock"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let moved = after["offset_ms"].as_i64().unwrap() - before["offset_ms"].as_i64().unwrap();
         assert_eq!(moved, 86_400_000, "{base}");
     }
@@ -66,22 +91,46 @@ async fn the_catalog_points_at_the_ports_really_bound_and_a_token_works_everywhe
         .unwrap();
     assert_eq!(res.status(), 200);
     let access: Value = res.json().await.unwrap();
-    let token = access["access"]["token"]["id"].as_str().unwrap().to_string();
+    let token = access["access"]["token"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let catalog = access["access"]["serviceCatalog"].as_array().unwrap();
     let url_of = |name: &str| {
         catalog
             .iter()
             .find(|s| s["name"] == name)
-            .and_then(|s| s["endpoints"].as_array().unwrap().iter().find(|e| e["region"] == "ORD"))
+            .and_then(|s| {
+                s["endpoints"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["region"] == "ORD")
+            })
             .map(|e| e["publicURL"].as_str().unwrap().to_string())
             .unwrap()
     };
     let nova = url_of("cloudServersOpenStack");
-    assert!(nova.starts_with(&s.compute.replace("127.0.0.1", "localhost")), "{nova}");
+    assert!(
+        nova.starts_with(&s.compute.replace("127.0.0.1", "localhost")),
+        "{nova}"
+    );
     let nova = nova.replace("localhost", "127.0.0.1");
-    let res = s.client.get(format!("{nova}/servers")).header("x-auth-token", &token).send().await.unwrap();
+    let res = s
+        .client
+        .get(format!("{nova}/servers"))
+        .header("x-auth-token", &token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let clb = url_of("cloudLoadBalancers").replace("localhost", "127.0.0.1");
-    let res = s.client.get(format!("{clb}/loadbalancers")).header("x-auth-token", &token).send().await.unwrap();
+    let res = s
+        .client
+        .get(format!("{clb}/loadbalancers"))
+        .header("x-auth-token", &token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 }
