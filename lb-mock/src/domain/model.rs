@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::status::{StatusState, Timings};
+use super::status::{Observed, StatusState, Timings};
 
 /// Protocols with their default ports (0: the port must be given).
 pub const PROTOCOLS: &[(&str, u16)] = &[
@@ -342,6 +342,14 @@ impl LoadBalancer {
         }
     }
 
+    /// The status at `now_ms`. A request that read the clock before another one changed
+    /// this record is served as if it came just after that change: time never runs
+    /// backwards for one record, so concurrent changes never see each other "in the future".
+    pub fn observe(&self, defaults: Timings, now_ms: i64) -> Option<Observed> {
+        self.state
+            .observe(&self.timings(defaults), now_ms.max(self.state.since_ms))
+    }
+
     pub fn node(&self, id: u64) -> Option<&Node> {
         self.nodes.iter().find(|n| n.id == id)
     }
@@ -353,6 +361,7 @@ impl LoadBalancer {
     /// Marks a successful change: `updated` and the status (PENDING_UPDATE, or ERROR when
     /// Mimic's `lb_error_state` asked for it and `node_change` is true).
     pub fn changed(&mut self, now_ms: i64, node_change: bool) {
+        let now_ms = now_ms.max(self.state.since_ms);
         self.updated_ms = now_ms;
         let error_next = node_change && self.knobs.as_ref().is_some_and(|k| k.error_next);
         if error_next {

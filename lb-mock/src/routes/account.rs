@@ -137,7 +137,7 @@ pub async fn get_account_usage(r: &Req<'_>) -> Result<HttpResponse, LbError> {
     let (mut count, mut public, mut servicenet) = (0u64, 0u64, 0u64);
     r.state
         .balancers
-        .page(&r.scope, None, 0, |lb| {
+        .page(&r.scope, None, usize::MAX, |lb| {
             count += 1;
             for v in &lb.vips {
                 match v.kind {

@@ -404,7 +404,7 @@ pub async fn create_load_balancer(r: &Req<'_>) -> Result<HttpResponse, LbError> 
                 let mut live = 0;
                 let mut gone = Vec::new();
                 for (key, other) in rows.iter() {
-                    match other.state.observe(&other.timings(timings), now) {
+                    match other.observe(timings, now) {
                         None => gone.push(key.to_string()),
                         Some(s) if s.status != LbStatus::Deleted => live += 1,
                         Some(_) => {}
@@ -458,10 +458,7 @@ pub async fn create_load_balancer(r: &Req<'_>) -> Result<HttpResponse, LbError> 
             Ok(lb)
         })
         .await??;
-    let seen = lb
-        .state
-        .observe(&lb.timings(timings), now)
-        .ok_or_else(lb_not_found)?;
+    let seen = lb.observe(timings, now).ok_or_else(lb_not_found)?;
     let judge = NodeJudge {
         servers: None,
         now_ms: now,
@@ -525,11 +522,11 @@ pub async fn list_load_balancers(r: &Req<'_>) -> Result<HttpResponse, LbError> {
     let mut out: Vec<Value> = Vec::new();
     r.state
         .balancers
-        .page(&r.scope, None, 0, |lb| {
+        .page(&r.scope, None, usize::MAX, |lb| {
             if out.len() >= limit || marker.is_some_and(|m| lb.id < m) {
                 return false;
             }
-            let Some(seen) = lb.state.observe(&lb.timings(timings), now) else {
+            let Some(seen) = lb.observe(timings, now) else {
                 return false;
             };
             let wanted = match status {
@@ -664,7 +661,7 @@ async fn delete_many(r: &Req<'_>, ids: &[u64]) -> Result<HttpResponse, LbError> 
             for id in ids {
                 let status = rows
                     .get(&Req::key(*id))
-                    .and_then(|lb| lb.state.observe(&lb.timings(timings), now))
+                    .and_then(|lb| lb.observe(timings, now))
                     .map(|s| s.status);
                 match status {
                     Some(s) if deletable(s) => {}
@@ -686,8 +683,9 @@ async fn delete_many(r: &Req<'_>, ids: &[u64]) -> Result<HttpResponse, LbError> 
             }
             for id in ids {
                 if let Some(lb) = rows.get_mut(&Req::key(*id)) {
-                    lb.updated_ms = now;
-                    lb.state = StatusState::new(LbStatus::PendingDelete, now);
+                    let at = now.max(lb.state.since_ms);
+                    lb.updated_ms = at;
+                    lb.state = StatusState::new(LbStatus::PendingDelete, at);
                 }
             }
             Ok(())

@@ -92,7 +92,7 @@ impl Control<'_> {
             .transact(&self.scope, |rows| {
                 let lb = rows
                     .get_mut(&lb_id.to_string())
-                    .filter(|lb| lb.state.observe(&lb.timings(timings), now).is_some())
+                    .filter(|lb| lb.observe(timings, now).is_some())
                     .ok_or_else(|| self.not_owned(id))?;
                 lb.state = StatusState::forced(status, now);
                 lb.updated_ms = now;
@@ -131,7 +131,7 @@ impl Control<'_> {
             .transact(&self.scope, |rows| {
                 let lb = rows
                     .get_mut(&lb_id.to_string())
-                    .filter(|lb| lb.state.observe(&lb.timings(timings), now).is_some())
+                    .filter(|lb| lb.observe(timings, now).is_some())
                     .ok_or_else(|| self.not_owned(id))?;
                 let node = lb.node_mut(node_id).ok_or_else(no_node)?;
                 node.forced = Some(status);

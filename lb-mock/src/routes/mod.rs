@@ -344,8 +344,7 @@ impl Req<'_> {
             .await?
             .ok_or_else(lb_not_found)?;
         let seen = lb
-            .state
-            .observe(&lb.timings(self.state.timings()), self.now_ms)
+            .observe(self.state.timings(), self.now_ms)
             .ok_or_else(lb_not_found)?;
         Ok((lb, seen))
     }
@@ -376,11 +375,7 @@ impl Req<'_> {
             .balancers
             .transact(&self.scope, |rows| {
                 let lb = rows.get_mut(&key).ok_or_else(lb_not_found)?;
-                let status = lb
-                    .state
-                    .observe(&lb.timings(timings), now)
-                    .ok_or_else(lb_not_found)?
-                    .status;
+                let status = lb.observe(timings, now).ok_or_else(lb_not_found)?.status;
                 f(lb, status)
             })
             .await?

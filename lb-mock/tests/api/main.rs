@@ -1,0 +1,9 @@
+#![allow(clippy::unwrap_used)]
+
+mod compute;
+mod controls;
+mod features;
+mod helpers;
+mod loadbalancers;
+mod nodes;
+mod status;
