@@ -377,6 +377,8 @@ impl Filters {
             None => None,
             Some(s) => Some(
                 common::clock::parse_timestamp(s.trim())
+                    // An offset sent unencoded (`+00:00`) arrives with a space for its `+`.
+                    .or_else(|| common::clock::parse_timestamp(&s.trim().replace(' ', "+")))
                     .ok_or_else(|| ComputeError::bad_request("Invalid changes-since value"))?
                     .timestamp_millis(),
             ),

@@ -135,6 +135,14 @@ async fn changes_since_lists_deleted_servers_that_other_lists_hide() {
         Vec::<String>::new(),
         "nothing changed since then"
     );
+    let offset = app
+        .get_json("servers/detail?changes-since=2000-01-01T00:00:00+00:00")
+        .await;
+    assert_eq!(
+        names(&offset),
+        ["gone", "keep"],
+        "an unencoded + offset is read"
+    );
     let res = app.get("servers/detail?changes-since=yesterday").await;
     assert_error(res, 400, "badRequest", "Invalid changes-since value").await;
     let _ = keep;

@@ -279,3 +279,110 @@ async fn delete_server_failure_fails_the_first_deletes_with_its_code() {
     assert_eq!(app.delete(&format!("servers/{id}")).await.status(), 204);
     assert_eq!(app.get(&format!("servers/{id}")).await.status(), 404);
 }
+
+#[tokio::test]
+async fn catc_024_nova_400s_alternate_with_default() {
+    let app = spawn_app().await;
+    register(&app, sequence("n400", json!([{"name": "default"},
+        {"name": "fail", "parameters": {"code": 400, "message": "Can not find requested image", "type": "badRequest"}}]))).await;
+    assert_eq!(create(&app, "n400-a").await.status(), 202);
+    assert_error(
+        create(&app, "n400-b").await,
+        400,
+        "badRequest",
+        "Can not find requested image",
+    )
+    .await;
+    assert_eq!(
+        create(&app, "n400-c").await.status(),
+        202,
+        "the sequence cycles"
+    );
+}
+
+#[tokio::test]
+async fn error_reasons_updated_fail_until_the_behaviour_is_deleted() {
+    let app = spawn_app().await;
+    let id = register(&app, sequence("why", json!([{"name": "fail",
+        "parameters": {"code": 400, "message": "Invalid key_name provided.", "type": "badRequest"}}]))).await;
+    assert_error(
+        create(&app, "why-1").await,
+        400,
+        "badRequest",
+        "Invalid key_name provided.",
+    )
+    .await;
+    assert_error(
+        create(&app, "why-2").await,
+        400,
+        "badRequest",
+        "Invalid key_name provided.",
+    )
+    .await;
+    assert_eq!(
+        create(&app, "other").await.status(),
+        202,
+        "criteria are anchored to the prefix"
+    );
+    let res = app
+        .client
+        .delete(app.mimic_url("ORD", TENANT, &format!("behaviors/creation/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(create(&app, "why-3").await.status(), 202);
+}
+
+#[tokio::test]
+async fn pause_resume_single_build_sequence_builds_every_server() {
+    let app = spawn_app().await;
+    register(
+        &app,
+        sequence(
+            "pr",
+            json!([{"name": "build", "parameters": {"duration": 15}}]),
+        ),
+    )
+    .await;
+    let a = create(&app, "pr-a").await.json::<Value>().await.unwrap();
+    let b = create(&app, "pr-b").await.json::<Value>().await.unwrap();
+    for v in [&a, &b] {
+        assert_eq!(
+            app.status(v["server"]["id"].as_str().unwrap()).await,
+            "BUILD"
+        );
+    }
+    app.advance(15.0).await;
+    for v in [&a, &b] {
+        assert_eq!(
+            app.status(v["server"]["id"].as_str().unwrap()).await,
+            "ACTIVE"
+        );
+    }
+}
+
+#[tokio::test]
+async fn control_routes_need_no_token_and_ignore_generic_faults() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(format!("{}/_understudy/v1/faults", app.address))
+        .json(&json!({"match": {"service": "compute"}, "action": {"type": "error", "status": 503}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "fault rule installed");
+    let res = app.get("flavors").await;
+    assert_eq!(res.status(), 503, "the emulated API obeys the rule");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["serviceUnavailable"]["code"], 503, "in Nova's format");
+    let res = control(
+        &app,
+        "ORD",
+        "behaviors/creation",
+        &json!({"criteria": [], "name": "error", "parameters": {}}),
+    )
+    .await;
+    assert_eq!(res.status(), 201, "Mimic's control routes are exempt");
+}
