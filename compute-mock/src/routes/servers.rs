@@ -18,6 +18,7 @@ use super::views::{self, host_id, server_brief, server_detail, server_links};
 use super::{json, parse_json, seg, uuid_like, wrapped_body, State, Tenant};
 use crate::domain::mimic::{self, Creation, Failure, DELETE_FAILURE_KEY};
 use crate::domain::paging::{parse_limit, Query};
+use crate::domain::quota::Usage;
 use crate::domain::server::{
     generate_password, id_from_href, metadata_limit_message, parse_disk_config, parse_metadata,
     parse_name, MetadataError, ServerRecord,
@@ -26,6 +27,9 @@ use crate::domain::status::{Lifecycle, Pending, Settled, Shows, View};
 use crate::error::{ComputeError, INTERNAL};
 
 type Ctx = web::Data<ServiceContext>;
+
+/// At most this many servers from one create (`max_count`).
+const MAX_SERVERS_PER_REQUEST: u64 = 100;
 
 /// The server's record and what it shows now; 404 when unknown or gone.
 pub(crate) async fn load(
@@ -291,7 +295,14 @@ pub async fn create_server(
         return Err(failure_error(f));
     }
 
-    let usage = state.usage_of(&flavor.id);
+    // Nova makes `max_count` servers ("name-1", "name-2", ...) and answers with the first.
+    let count = max.or(min).unwrap_or(1).min(MAX_SERVERS_PER_REQUEST) as i64;
+    let one = state.usage_of(&flavor.id);
+    let usage = Usage {
+        instances: count,
+        cores: one.cores * count,
+        ram_mb: one.ram_mb * count,
+    };
     state
         .reserve(&t.scope, usage)
         .await?
@@ -318,35 +329,58 @@ pub async fn create_server(
             pending(Shows::Build, state.settings.build_time_ms as i64),
         ),
     };
-    let addr = match state.next_address(&t.scope).await {
-        Ok(a) => a,
-        Err(e) => {
-            state.release(&t.scope, usage).await?;
-            return Err(e.into());
+    let user_id = t.user_id(&state);
+    let mut first: Option<String> = None;
+    for n in 0..count {
+        let made = async {
+            let addr = state.next_address(&t.scope).await?;
+            let id = uuid::Uuid::new_v4();
+            let rec = ServerRecord {
+                id,
+                name: if count > 1 {
+                    format!("{name}-{}", n + 1)
+                } else {
+                    name.clone()
+                },
+                user_id: user_id.clone(),
+                created_ms: now,
+                updated_ms: now,
+                flavor_id: flavor.id.clone(),
+                image_id: image_ref.clone(),
+                key_name: key_name.clone(),
+                metadata: metadata.clone(),
+                addr,
+                disk_auto,
+                access_ipv4: access_ipv4.clone(),
+                access_ipv6: access_ipv6.clone(),
+                life: life.clone(),
+            };
+            let sid = id.to_string();
+            state.servers.insert(&t.scope, &sid, rec).await?;
+            Ok::<_, StoreError>(sid)
         }
-    };
-    let id = uuid::Uuid::new_v4();
-    let rec = ServerRecord {
-        id,
-        name,
-        user_id: t.user_id(&state),
-        created_ms: now,
-        updated_ms: now,
-        flavor_id: flavor.id.clone(),
-        image_id: image_ref,
-        key_name,
-        metadata,
-        addr,
-        disk_auto,
-        access_ipv4,
-        access_ipv6,
-        life,
-    };
-    let sid = id.to_string();
-    if let Err(e) = state.servers.insert(&t.scope, &sid, rec).await {
-        state.release(&t.scope, usage).await?;
-        return Err(e.into());
+        .await;
+        match made {
+            Ok(sid) => {
+                first.get_or_insert(sid);
+            }
+            Err(e) => {
+                let left = count - n;
+                state
+                    .release(
+                        &t.scope,
+                        Usage {
+                            instances: left,
+                            cores: one.cores * left,
+                            ram_mb: one.ram_mb * left,
+                        },
+                    )
+                    .await?;
+                return Err(e.into());
+            }
+        }
     }
+    let sid = first.unwrap_or_default();
     if let Creation::FalseNegative(f) = &plan {
         return Err(failure_error(f));
     }

@@ -440,3 +440,45 @@ async fn addresses_are_unique_within_a_tenant_and_region() {
         assert!(seen.insert(s["addresses"]["public"][1]["addr"].to_string()));
     }
 }
+
+#[tokio::test]
+async fn max_count_makes_numbered_servers_and_counts_them_all_against_the_quota() {
+    let app = spawn_app_with(|s| s.compute.quota.instances = 3).await;
+    let image = app.ubuntu().await;
+    let res = app
+        .post("servers", &json!({"server": {"name": "many", "imageRef": image, "flavorRef": FLAVOR, "min_count": 3, "max_count": 3}}))
+        .await;
+    assert_eq!(res.status(), 202);
+    let v = app.get_json("servers").await;
+    let mut names: Vec<_> = v["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["many-1", "many-2", "many-3"]);
+    let res = app
+        .post(
+            "servers",
+            &json!({"server": {"name": "one", "imageRef": image, "flavorRef": FLAVOR}}),
+        )
+        .await;
+    assert_error(
+        res,
+        403,
+        "forbidden",
+        "Quota exceeded for instances: Requested 1, but already used 3 of 3 instances",
+    )
+    .await;
+    let res = app
+        .post("servers", &json!({"server": {"name": "x", "imageRef": image, "flavorRef": FLAVOR, "min_count": 2, "max_count": 1}}))
+        .await;
+    assert_error(
+        res,
+        400,
+        "badRequest",
+        "Invalid input received: min_count must be <= max_count",
+    )
+    .await;
+}
