@@ -104,7 +104,8 @@ pub fn new_node(n: NewNode, id: u64, now_ms: i64, monitored: bool) -> Node {
         awaiting_health: monitored,
         created_ms: now_ms,
         metadata: Vec::new(),
-        events: Vec::new(),
+        // Most nodes only ever have their "created" entry: keep the allocation exact.
+        events: Vec::with_capacity(1),
     };
     node.record(now_ms, true);
     node
