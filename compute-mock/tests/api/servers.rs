@@ -202,6 +202,50 @@ async fn create_server_refuses_bad_bodies_with_novas_texts() {
             "Bad networks format",
         ),
         (
+            ok(json!({"personality": [{"contents": "aGk="}]})),
+            400,
+            "badRequest",
+            "Bad personality format: missing 'path'",
+        ),
+        (
+            ok(json!({"personality": "x"})),
+            400,
+            "badRequest",
+            "Bad personality format",
+        ),
+        (
+            ok(json!({"networks": [{"uuid": "nope"}]})),
+            400,
+            "badRequest",
+            "Bad networks format: network uuid is not in proper format (nope)",
+        ),
+        (
+            ok(
+                json!({"networks": [{"uuid": "00000000-0000-0000-0000-000000000000"}, {"uuid": "00000000-0000-0000-0000-000000000000"}]}),
+            ),
+            400,
+            "badRequest",
+            "Duplicate networks (00000000-0000-0000-0000-000000000000) are not allowed",
+        ),
+        (
+            ok(json!({"accessIPv6": "zz::zz::"})),
+            400,
+            "badRequest",
+            "accessIPv6 is not proper IPv6 format",
+        ),
+        (
+            ok(json!({"min_count": "many"})),
+            400,
+            "badRequest",
+            "Invalid input received: min_count must be an integer",
+        ),
+        (
+            ok(json!({"max_count": 0})),
+            400,
+            "badRequest",
+            "Invalid input received: max_count must be >= 1",
+        ),
+        (
             ok(json!({"accessIPv4": "1.2.3"})),
             400,
             "badRequest",
