@@ -86,7 +86,10 @@ async fn fetch(
             return None;
         }
     };
-    let url = catalog.url_for("compute", region, tenant, true)?;
+    // By name first: Mimic's `cloudServersBehavior` control entry is typed `compute` too.
+    let url = catalog
+        .url_for("cloudServersOpenStack", region, tenant, true)
+        .or_else(|| catalog.url_for("compute", region, tenant, true))?;
     let mut req = ctx
         .http
         .get(format!(

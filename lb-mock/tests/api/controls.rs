@@ -203,3 +203,37 @@ async fn controls_need_no_token_and_are_exempt_from_faults() {
         .await;
     assert_eq!(res.status().as_u16(), 204, "the control API is not");
 }
+
+#[tokio::test]
+async fn controls_only_reach_the_tenant_and_region_in_their_url() {
+    let app = spawn_with(|_| {}).await;
+    let id = app.create_lb(json!({})).await;
+    let res = app
+        .client
+        .patch(format!(
+            "{}/mimic/ORD/v1.0/999/loadbalancer/{id}/attributes",
+            app.address
+        ))
+        .body(r#"{"status": "ERROR"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_fault(
+        res,
+        404,
+        &format!("Tenant 999 doesn't own load balancer {id}"),
+    )
+    .await;
+    let res = app
+        .client
+        .patch(format!(
+            "{}/mimic/DFW/v1.0/{TENANT}/loadbalancer/{id}/attributes",
+            app.address
+        ))
+        .body(r#"{"status": "ERROR"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404, "another region");
+    assert_eq!(app.status(id).await, "ACTIVE");
+}

@@ -302,3 +302,143 @@ async fn mimic_metadata_keys_drive_the_status() {
     app.advance(1000.0).await;
     assert_eq!(app.status(id).await, "ERROR");
 }
+
+#[tokio::test]
+async fn every_mutation_sets_pending_update_and_is_refused_while_not_active() {
+    let app = spawn_with(|s| s.lb.pending_update_time_ms = 1000).await;
+    let hm = json!({"healthMonitor": {"type": "CONNECT", "delay": 10, "timeout": 10, "attemptsBeforeDeactivation": 3}});
+    let cases: Vec<(&str, &str, serde_json::Value)> = vec![
+        ("PUT", "", json!({"loadBalancer": {"name": "n"}})),
+        ("POST", "/nodes", json!({"nodes": [node("10.0.0.2", 80)]})),
+        (
+            "PUT",
+            "/nodes/{nid}",
+            json!({"node": {"condition": "DRAINING"}}),
+        ),
+        ("DELETE", "/nodes/{nid}", json!(null)),
+        ("DELETE", "/nodes?id={nid}", json!(null)),
+        ("PUT", "/healthmonitor", hm.clone()),
+        (
+            "PUT",
+            "/sessionpersistence",
+            json!({"sessionPersistence": {"persistenceType": "SOURCE_IP"}}),
+        ),
+        (
+            "PUT",
+            "/connectionthrottle",
+            json!({"connectionThrottle": {"maxConnections": 10}}),
+        ),
+        (
+            "POST",
+            "/accesslist",
+            json!({"accessList": [{"address": "10.1.0.0/16", "type": "DENY"}]}),
+        ),
+        (
+            "PUT",
+            "/contentcaching",
+            json!({"contentCaching": {"enabled": true}}),
+        ),
+        (
+            "PUT",
+            "/connectionlogging",
+            json!({"connectionLogging": {"enabled": true}}),
+        ),
+        (
+            "POST",
+            "/virtualips",
+            json!({"type": "PUBLIC", "ipVersion": "IPV6"}),
+        ),
+    ];
+    for (method, path, payload) in cases {
+        let id = app
+            .create_lb(json!({"nodes": [node("10.0.0.1", 80), node("10.0.0.3", 80)]}))
+            .await;
+        let lb = app.lb(id).await;
+        let (first, second) = (
+            lb["nodes"][0]["id"].as_u64().unwrap(),
+            lb["nodes"][1]["id"].as_u64().unwrap(),
+        );
+        let at = |nid: u64| {
+            format!(
+                "/loadbalancers/{id}{}",
+                path.replace("{nid}", &nid.to_string())
+            )
+        };
+        let path = at(first);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let payload = (!payload.is_null()).then_some(payload);
+        let res = app.call(method.clone(), &path, payload.clone()).await;
+        assert_eq!(res.status().as_u16(), 202, "{method} {path}");
+        assert_eq!(app.status(id).await, "PENDING_UPDATE", "{method} {path}");
+        // The same change again, on the node that is still there.
+        let res = app.call(method.clone(), &at(second), payload).await;
+        assert_eq!(
+            res.status().as_u16(),
+            422,
+            "{method} {path} while PENDING_UPDATE"
+        );
+        app.advance(1.0).await;
+        assert_eq!(app.status(id).await, "ACTIVE", "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn metadata_changes_leave_the_status_alone() {
+    let app = spawn_with(|s| s.lb.pending_update_time_ms = 1000).await;
+    let id = app.create_lb(json!({})).await;
+    let res = app
+        .post(
+            &format!("/loadbalancers/{id}/metadata"),
+            json!({"metadata": [{"key": "k", "value": "v"}]}),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(app.status(id).await, "ACTIVE");
+}
+
+#[tokio::test]
+async fn stats_need_an_active_balancer() {
+    let app = spawn_with(|s| s.lb.build_time_ms = 1000).await;
+    let res = app.post("/loadbalancers", lb_body(json!({}))).await;
+    let id = body(res).await["loadBalancer"]["id"].as_u64().unwrap();
+    assert_fault(
+        app.get(&format!("/loadbalancers/{id}/stats")).await,
+        422,
+        "The load balancer is not available to display statistics.",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_deleted_balancers_node_and_feed_reads_are_410() {
+    let app = spawn_app().await;
+    let id = app
+        .create_lb(json!({"nodes": [node("10.0.0.1", 80)]}))
+        .await;
+    let nid = app.lb(id).await["nodes"][0]["id"].as_u64().unwrap();
+    app.delete(&format!("/loadbalancers/{id}")).await;
+    let gone = "The loadbalancer is marked as deleted.";
+    assert_fault(
+        app.get(&format!("/loadbalancers/{id}/nodes/{nid}")).await,
+        410,
+        gone,
+    )
+    .await;
+    assert_fault(
+        app.get(&format!("/loadbalancers/{id}/nodes/{nid}.atom"))
+            .await,
+        410,
+        gone,
+    )
+    .await;
+    assert_fault(
+        app.put(
+            &format!("/loadbalancers/{id}/nodes/{nid}"),
+            json!({"node": {"condition": "DISABLED"}}),
+        )
+        .await,
+        422,
+        "The load balancer is deleted and considered immutable.",
+    )
+    .await;
+}
