@@ -14,6 +14,9 @@ use serde_json::Value;
 
 use common::startup::ServiceContext;
 
+/// The longest a node-status lookup (catalog and server list together) may take.
+const LOOKUP_TIMEOUT: Duration = Duration::from_millis(1000);
+
 /// Address → Compute server status (`ACTIVE`, `BUILD`, `ERROR`, ...).
 pub type ServerStatuses = Arc<HashMap<String, String>>;
 
@@ -56,7 +59,12 @@ impl ComputeCache {
                 return e.statuses;
             }
         }
-        let statuses = fetch(ctx, tenant, region, token).await.map(Arc::new);
+        // Bounded, so an Identity or Compute that does not answer cannot hold a GET for long.
+        let statuses = tokio::time::timeout(LOOKUP_TIMEOUT, fetch(ctx, tenant, region, token))
+            .await
+            .ok()
+            .flatten()
+            .map(Arc::new);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() > 10_000 {
             entries.retain(|_, e| e.wall.elapsed() < ttl);

@@ -38,6 +38,10 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     fault_exempt: &["/mimic/"],
 };
 
+/// The default region, for [`route_info`] (a plain `fn`, so it cannot hold settings). The
+/// first mock built in a process sets it.
+static DEFAULT_REGION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// lb-mock's own state, built once and shared by every worker.
 pub struct State {
     pub lb: LbSettings,
@@ -63,6 +67,7 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         Some(s) => s,
         None => Shared::new(&settings.base).map_err(std::io::Error::other)?,
     };
+    let _ = DEFAULT_REGION.set(settings.lb.default_region.clone());
     let state = web::Data::new(State {
         lb: settings.lb.clone(),
         balancers: shared.store.table("lb_loadbalancers"),
@@ -83,7 +88,7 @@ pub fn route_info(path: &str) -> RouteInfo {
     match segs.as_slice() {
         ["v1.0", tenant, ..] => RouteInfo {
             tenant: Some((*tenant).to_string()),
-            region: None,
+            region: DEFAULT_REGION.get().cloned(),
         },
         [region, "v1.0", tenant, ..] => RouteInfo {
             tenant: Some((*tenant).to_string()),
@@ -103,7 +108,7 @@ mod tests {
         assert_eq!(i.tenant.as_deref(), Some("123"));
         assert_eq!(i.region.as_deref(), Some("ORD"));
         let i = route_info("/v1.0/55/loadbalancers/1");
-        assert_eq!((i.tenant.as_deref(), i.region), (Some("55"), None));
+        assert_eq!(i.tenant.as_deref(), Some("55"));
         let i = route_info("/mimic/DFW/v1.0/9/loadbalancer/1/attributes");
         assert_eq!(i.region.as_deref(), Some("DFW"));
         assert_eq!(route_info("/health"), RouteInfo::default());

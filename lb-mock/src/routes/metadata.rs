@@ -111,6 +111,7 @@ pub async fn route(
         ("GET", [mid]) => get_metadata_item(r, id, target, node_id(mid)?).await,
         ("PUT", [mid]) => update_metadata_item(r, id, target, node_id(mid)?).await,
         ("DELETE", [mid]) => delete_metadata_item(r, id, target, node_id(mid)?).await,
+        (_, [] | [_]) => Err(super::method_not_allowed()),
         _ => Err(not_found_route()),
     }
 }

@@ -187,8 +187,42 @@ async fn route(
             let id = lb_id(id)?;
             route_balancer(r, m, id, rest).await
         }
+        (_, ["loadbalancers", ..] | ["limits"]) => Err(method_not_allowed()),
         _ => Err(not_found_route()),
     }
+}
+
+pub fn method_not_allowed() -> LbError {
+    LbError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "Method Not Allowed",
+    )
+}
+
+/// Whether a path under `/loadbalancers/{id}` names a resource (for 405 versus 404).
+fn known_balancer_path(rest: &[&str]) -> bool {
+    matches!(
+        rest,
+        [] | ["nodes"]
+            | ["nodes", _]
+            | ["nodes", _, "metadata"]
+            | ["nodes", _, "metadata", _]
+            | ["metadata"]
+            | ["metadata", _]
+            | ["healthmonitor"]
+            | ["sessionpersistence"]
+            | ["connectionthrottle"]
+            | ["accesslist"]
+            | ["accesslist", _]
+            | ["errorpage"]
+            | ["contentcaching"]
+            | ["connectionlogging"]
+            | ["virtualips"]
+            | ["virtualips", _]
+            | ["usage"]
+            | ["usage", "current"]
+            | ["stats"]
+    )
 }
 
 async fn route_balancer(
@@ -243,6 +277,7 @@ async fn route_balancer(
         ("GET", ["usage"]) => account::get_usage(r, id, false).await,
         ("GET", ["usage", "current"]) => account::get_usage(r, id, true).await,
         ("GET", ["stats"]) => account::get_stats(r, id).await,
+        _ if known_balancer_path(rest) => Err(method_not_allowed()),
         _ => Err(not_found_route()),
     }
 }

@@ -144,7 +144,17 @@ pub async fn list_nodes(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbError> {
     let lb = r.load_live(id).await?;
     let servers = r.server_statuses(&lb).await;
     let j = judge(r, servers.as_ref());
-    let nodes: Vec<_> = lb.nodes.iter().map(|n| j.view(n)).collect();
+    // CLB accepts `offset`, `limit` and (inclusive) `marker` here too.
+    let number = |k: &str| r.query(k).and_then(|v| v.parse::<u64>().ok());
+    let marker = number("marker").unwrap_or(0);
+    let nodes: Vec<_> = lb
+        .nodes
+        .iter()
+        .filter(|n| n.id >= marker)
+        .skip(number("offset").unwrap_or(0) as usize)
+        .take(number("limit").map_or(usize::MAX, |l| l as usize))
+        .map(|n| j.view(n))
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "nodes": nodes })))
 }
 

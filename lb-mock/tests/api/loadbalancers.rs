@@ -613,3 +613,21 @@ async fn concurrent_creates_never_exceed_the_balancer_limit() {
     assert_eq!(codes.iter().filter(|c| **c == 202).count(), 5);
     assert_eq!(codes.iter().filter(|c| **c == 413).count(), 15);
 }
+
+#[tokio::test]
+async fn a_known_path_with_an_unknown_method_is_405() {
+    let app = spawn_app().await;
+    let id = app.create_lb(json!({})).await;
+    let res = app
+        .call(
+            Method::PATCH,
+            &format!("/loadbalancers/{id}/healthmonitor"),
+            None,
+        )
+        .await;
+    assert_fault(res, 405, "Method Not Allowed").await;
+    let res = app
+        .call(Method::PUT, "/loadbalancers", Some(json!({})))
+        .await;
+    assert_fault(res, 405, "Method Not Allowed").await;
+}
