@@ -14,7 +14,9 @@ fn main() -> std::io::Result<()> {
         HttpServer::new(|| {
             App::new().route(
                 "/hello",
-                web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"hello": "world"})) }),
+                web::get().to(|| async {
+                    HttpResponse::Ok().json(serde_json::json!({"hello": "world"}))
+                }),
             )
         })
         .workers(1)

@@ -2,6 +2,7 @@
 //! `--config PATH`, `--print-config`, and `healthcheck` (for images with no shell).
 
 use std::future::Future;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,7 +19,7 @@ pub struct Cli {
     /// A TOML settings file layered over the built-in defaults.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Print the effective settings (defaults, file and environment) and exit.
+    /// Print the effective settings (defaults, file and environment) as JSON and exit.
     #[arg(long)]
     pub print_config: bool,
     #[command(subcommand)]
@@ -52,16 +53,17 @@ where
         }
     };
     if cli.print_config {
-        match toml_like(&settings) {
-            Ok(s) => {
-                println!("{s}");
-                return ExitCode::SUCCESS;
-            }
+        // JSON, so the effective value of every key is unambiguous; a closed pipe
+        // (`| head`) is not an error worth a panic.
+        let text = match serde_json::to_string_pretty(&settings) {
+            Ok(t) => t,
             Err(e) => {
                 eprintln!("{name}: cannot print settings: {e}");
                 return ExitCode::from(2);
             }
-        }
+        };
+        let _ = writeln!(std::io::stdout(), "{text}");
+        return ExitCode::SUCCESS;
     }
     if let Some(Command::Healthcheck { url }) = cli.command {
         let port = settings.base().server.port;
@@ -85,10 +87,6 @@ where
             ExitCode::FAILURE
         }
     }
-}
-
-fn toml_like<S: Settings>(settings: &S) -> Result<String, serde_json::Error> {
-    serde_json::to_string_pretty(settings)
 }
 
 fn healthcheck(url: &str) -> ExitCode {

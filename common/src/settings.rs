@@ -152,7 +152,11 @@ pub fn load<S: Settings>(file: Option<&Path>, env: Env) -> Result<S, SettingsErr
         Env::Map(map) => builder.add_source(environment.source(Some(map))),
         Env::None => builder,
     };
-    let settings: S = builder.build()?.try_deserialize()?;
+    let config = builder.build()?;
+    // Deserializing the shared sections alone first names the bad key (`server.port`);
+    // through the mock's flattened struct the path is lost.
+    config.clone().try_deserialize::<BaseSettings>()?;
+    let settings: S = config.try_deserialize()?;
     settings.validate()?;
     Ok(settings)
 }
