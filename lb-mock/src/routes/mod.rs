@@ -242,6 +242,8 @@ async fn route_balancer(
         ("GET", ["nodes"]) => nodes::list_nodes(r, id).await,
         ("POST", ["nodes"]) => nodes::add_nodes(r, id).await,
         ("DELETE", ["nodes"]) => nodes::delete_nodes(r, id).await,
+        ("PUT", ["nodes"]) => nodes::update_nodes(r, id).await,
+        ("GET", ["nodes", "events"]) => nodes::list_node_events(r, id).await,
         ("GET", ["nodes", nid]) => nodes::get_node(r, id, node_id(nid)?).await,
         ("PUT", ["nodes", nid]) => nodes::update_node(r, id, node_id(nid)?).await,
         ("DELETE", ["nodes", nid]) => nodes::delete_node(r, id, node_id(nid)?).await,

@@ -367,6 +367,149 @@ pub async fn delete_nodes(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbError>
     Ok(accepted())
 }
 
+/// `PUT .../nodes` with `{"nodes": [{"id", "condition"?, "weight"?, "type"?}]}`: several
+/// nodes at once, all or nothing; 202 with the updated nodes.
+pub async fn update_nodes(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbError> {
+    let body = body::json(r.body)?;
+    let list = body
+        .get("nodes")
+        .and_then(Value::as_array)
+        .ok_or(LbError::Schema)?;
+    let mut changes = Vec::with_capacity(list.len());
+    let mut messages: Vec<String> = Vec::new();
+    for v in list {
+        let n = v.as_object().ok_or(LbError::Schema)?;
+        let Some(nid) = opt(n, "id", body::int)? else {
+            messages.push("Must provide a node id for each node to update.".into());
+            continue;
+        };
+        let condition = opt(n, "condition", body::string)?
+            .map(|c| Condition::parse(c).ok_or(LbError::Schema))
+            .transpose()?;
+        let kind = opt(n, "type", body::string)?
+            .map(|t| NodeType::parse(t).ok_or(LbError::Schema))
+            .transpose()?;
+        let weight = opt(n, "weight", body::int)?;
+        if field(n, "address").is_some() {
+            messages.push("Node ip field cannot be modified.".into());
+        }
+        if field(n, "port").is_some() {
+            messages.push("Port field cannot be modified.".into());
+        }
+        if weight.is_some_and(|w| !(1..=100).contains(&w)) {
+            messages.push(BAD_WEIGHT.into());
+        }
+        changes.push((nid.max(0) as u64, condition, kind, weight.map(|w| w as u8)));
+    }
+    if list.is_empty() {
+        messages.push("Must provide at least one node to update.".into());
+    }
+    messages.dedup();
+    if !messages.is_empty() {
+        return Err(LbError::validation(messages));
+    }
+    let now = r.now_ms;
+    let updated = r
+        .mutate(id, |lb, status| {
+            let lb_id = lb.id;
+            if let Some((nid, ..)) = changes.iter().find(|(nid, ..)| lb.node(*nid).is_none()) {
+                return Err(node_not_found(*nid, lb_id));
+            }
+            require_active(lb, status)?;
+            let monitored = lb.health_monitor.is_some();
+            let kinds = lb.nodes.iter().map(|o| {
+                changes
+                    .iter()
+                    .find(|(nid, ..)| *nid == o.id)
+                    .and_then(|c| c.2)
+                    .unwrap_or(o.kind)
+            });
+            check_secondary(kinds, monitored)?;
+            let mut out = Vec::with_capacity(changes.len());
+            for (nid, condition, kind, weight) in &changes {
+                if let Some(node) = lb.node_mut(*nid) {
+                    node.condition = condition.unwrap_or(node.condition);
+                    node.kind = kind.unwrap_or(node.kind);
+                    node.weight = weight.unwrap_or(node.weight);
+                    node.record(now, false);
+                    out.push(node.clone());
+                }
+            }
+            lb.changed(now, false);
+            Ok(out)
+        })
+        .await?;
+    let j = judge(r, None);
+    let nodes: Vec<_> = updated
+        .iter()
+        .map(|n| {
+            let mut v = j.view(n);
+            v.metadata = Some(n.metadata.iter().collect());
+            v
+        })
+        .collect();
+    Ok(HttpResponse::Accepted().json(json!({ "nodes": nodes })))
+}
+
+/// `GET .../nodes/events`: the node feed entries of every node, newest first, as JSON.
+pub async fn list_node_events(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbError> {
+    let lb = r.load_live(id).await?;
+    let mut events: Vec<(i64, Value)> = Vec::new();
+    for node in &lb.nodes {
+        for (n, e) in node.events.iter().enumerate() {
+            let (title, message, kind) = feed_text(node, e);
+            events.push((
+                e.at_ms,
+                json!({
+                    "nodeId": node.id,
+                    "detailedMessage": message,
+                    "callbackHost": "",
+                    "accountId": r.tenant.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(r.tenant.clone())),
+                    "loadbalancerId": lb.id,
+                    "severity": "INFO",
+                    "author": "Rackspace Cloud",
+                    "created": wire::iso(e.at_ms),
+                    "category": kind,
+                    "relativeUri": format!("/{}/loadbalancers/{}/nodes/{}", r.tenant, lb.id, node.id),
+                    "description": message,
+                    "title": title,
+                    "id": node.id * 1000 + n as u64,
+                    "type": if e.created { "CREATED_NODE" } else { "UPDATE_NODE" },
+                }),
+            ));
+        }
+    }
+    events.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let events: Vec<Value> = events.into_iter().map(|(_, v)| v).collect();
+    Ok(HttpResponse::Ok().json(json!({"nodeServiceEvents": events, "links": []})))
+}
+
+/// Title, summary and category of one feed entry (the texts otter parses).
+fn feed_text(
+    node: &Node,
+    e: &crate::domain::model::NodeEvent,
+) -> (&'static str, String, &'static str) {
+    if e.created {
+        (
+            "Node Successfully Created",
+            format!(
+                "Node successfully created with address: '{}', port: '{}', condition: '{}', weight: '{}'",
+                node.address, node.port, e.condition.as_str(), e.weight
+            ),
+            "CREATE",
+        )
+    } else {
+        (
+            "Node Successfully Updated",
+            format!(
+                "Node successfully updated with address: '{}', port: '{}', weight: '{}', condition: '{}'",
+                node.address, node.port, e.weight, e.condition.as_str()
+            ),
+            "UPDATE",
+        )
+    }
+}
+
 /// `GET .../nodes/{nid}.atom`: Atom XML whatever the Accept header, newest entry first.
 pub async fn get_node_feed(r: &Req<'_>, id: u64, nid: u64) -> Result<HttpResponse, LbError> {
     let lb = r.load_live(id).await?;
@@ -388,25 +531,7 @@ pub async fn get_node_feed(r: &Req<'_>, id: u64, nid: u64) -> Result<HttpRespons
     ));
     if page <= 1 {
         for (n, e) in node.events.iter().enumerate().rev() {
-            let (title, summary, term) = if e.created {
-                (
-                    "Node Successfully Created",
-                    format!(
-                        "Node successfully created with address: '{}', port: '{}', condition: '{}', weight: '{}'",
-                        node.address, node.port, e.condition.as_str(), e.weight
-                    ),
-                    "CREATE",
-                )
-            } else {
-                (
-                    "Node Successfully Updated",
-                    format!(
-                        "Node successfully updated with address: '{}', port: '{}', weight: '{}', condition: '{}'",
-                        node.address, node.port, e.weight, e.condition.as_str()
-                    ),
-                    "UPDATE",
-                )
-            };
+            let (title, summary, term) = feed_text(node, e);
             xml.push_str(&format!(
                 r#"<entry><title type="text">{title}</title><summary type="text">{}</summary><author><name>{}</name></author><link href="{}"/><id>urn:lb-mock:{id}:{nid}:{n}</id><category term="{term}"/><updated>{}</updated></entry>"#,
                 escape(&summary),

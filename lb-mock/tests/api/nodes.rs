@@ -428,3 +428,56 @@ async fn node_metadata_can_be_added_listed_and_removed() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn bulk_update_changes_several_nodes_at_once() {
+    let app = spawn_app().await;
+    let id = app
+        .create_lb(json!({"nodes": [node("10.0.0.1", 80), node("10.0.0.2", 80)]}))
+        .await;
+    let ids: Vec<u64> = app.lb(id).await["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_u64().unwrap())
+        .collect();
+    let res = app
+        .put(&format!("/loadbalancers/{id}/nodes"), json!({"nodes": [{"id": ids[0], "weight": 5}, {"id": ids[1], "condition": "DISABLED"}]}))
+        .await;
+    assert_eq!(res.status().as_u16(), 202);
+    let b = body(res).await;
+    assert_eq!(b["nodes"][0]["weight"], 5);
+    assert_eq!(b["nodes"][1]["condition"], "DISABLED");
+    assert_eq!(b["nodes"][0]["metadata"], json!([]));
+    assert_fault(
+        app.put(
+            &format!("/loadbalancers/{id}/nodes"),
+            json!({"nodes": [{"id": 4242, "weight": 5}]}),
+        )
+        .await,
+        404,
+        &format!("Node with id #4242 not found for loadbalancer #{id}"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn node_events_list_every_feed_entry_newest_first() {
+    let app = spawn_app().await;
+    let id = app
+        .create_lb(json!({"nodes": [node("10.0.0.1", 80)]}))
+        .await;
+    let nid = app.lb(id).await["nodes"][0]["id"].as_u64().unwrap();
+    app.advance(1.0).await;
+    app.put(
+        &format!("/loadbalancers/{id}/nodes/{nid}"),
+        json!({"node": {"condition": "DRAINING"}}),
+    )
+    .await;
+    let b = body(app.get(&format!("/loadbalancers/{id}/nodes/events")).await).await;
+    let events = b["nodeServiceEvents"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["title"], "Node Successfully Updated");
+    assert_eq!(events[1]["nodeId"], nid);
+    assert_eq!(b["links"], json!([]));
+}
