@@ -281,36 +281,23 @@ async fn decide(ctx: &ServiceContext, req: &mut ServiceRequest, info: &RouteInfo
         None
     };
     let now = ctx.store.clock().now();
-    let facts = RequestFacts {
-        service: ctx.spec.name,
-        method: req.method(),
-        path: req.path(),
-        tenant: info.tenant.as_deref(),
-        region: info.region.as_deref(),
-        headers: req.headers(),
-        user: claims
-            .as_ref()
-            .map(|c| (c.user_name.as_str(), c.user_id.as_str())),
-    };
-    let first = ctx.faults.decide(&facts, None, now).await;
+    let user = claims
+        .as_ref()
+        .map(|c| (c.user_name.as_str(), c.user_id.as_str()));
+    let first = ctx
+        .faults
+        .decide(&facts(ctx, req, info, user), None, now)
+        .await;
     let decision = match first {
         Ok(Decision::NeedBody) => {
             let body = match req.extract::<crate::json::Body>().await {
                 Ok(b) => b.0,
                 Err(_) => Bytes::new(),
             };
-            let facts = RequestFacts {
-                service: ctx.spec.name,
-                method: req.method(),
-                path: req.path(),
-                tenant: info.tenant.as_deref(),
-                region: info.region.as_deref(),
-                headers: req.headers(),
-                user: claims
-                    .as_ref()
-                    .map(|c| (c.user_name.as_str(), c.user_id.as_str())),
-            };
-            let d = ctx.faults.decide(&facts, Some(&body), now).await;
+            let d = ctx
+                .faults
+                .decide(&facts(ctx, req, info, user), Some(&body), now)
+                .await;
             req.set_payload(actix_web::dev::Payload::from(body));
             d
         }
@@ -320,6 +307,23 @@ async fn decide(ctx: &ServiceContext, req: &mut ServiceRequest, info: &RouteInfo
         tracing::warn!(error = %e, "fault rules unavailable; answering normally");
         Decision::Pass
     })
+}
+
+fn facts<'a>(
+    ctx: &'a ServiceContext,
+    req: &'a ServiceRequest,
+    info: &'a RouteInfo,
+    user: Option<(&'a str, &'a str)>,
+) -> RequestFacts<'a> {
+    RequestFacts {
+        service: ctx.spec.name,
+        method: req.method(),
+        path: req.path(),
+        tenant: info.tenant.as_deref(),
+        region: info.region.as_deref(),
+        headers: req.headers(),
+        user,
+    }
 }
 
 async fn apply(
