@@ -111,6 +111,20 @@ _, body = call("GET", f"{clb}/loadbalancers/{lb_id}/nodes", token=token, expect=
 if sorted(n["address"] for n in body["nodes"]) != sorted(addresses.values()):
     fail(f"nodes are {body['nodes']}")
 
+step("a node follows its server: ERROR on Compute makes it OFFLINE on the balancer")
+nova_control = public_url("cloudServersBehavior")
+broken = ids[0]
+call("POST", f"{nova_control}/attributes", {"status": {broken: "ERROR"}}, expect=201)
+deadline = time.time() + 15
+while True:
+    _, body = call("GET", f"{clb}/loadbalancers/{lb_id}/nodes", token=token, expect=200)
+    status = {n["address"]: n["status"] for n in body["nodes"]}
+    if status.get(addresses[broken]) == "OFFLINE" and status.get(addresses[ids[1]]) == "ONLINE":
+        break
+    if time.time() > deadline:
+        fail(f"node status did not follow Compute: {status}")
+    time.sleep(0.5)
+
 step("inject a fault on Compute through Identity's control API (scope=stack)")
 _, body = call("POST", f"{IDENTITY}/_understudy/v1/faults?scope=stack",
                {"id": "e2e-fault", "match": {"service": "compute", "method": "GET"},

@@ -8,7 +8,12 @@ cd "$(dirname "$0")/.."
 export UNDERSTUDY_DOCKERFILE=docker/Dockerfile.scratch
 export UNDERSTUDY_TAG=ci
 project=understudy-e2e
-compose() { docker compose -p "$project" "$@"; }
+# Compose v2 (`docker compose`) where installed; Debian's docker-compose v1 otherwise.
+if docker compose version >/dev/null 2>&1; then
+  compose() { docker compose -p "$project" "$@"; }
+else
+  compose() { docker-compose -p "$project" "$@"; }
+fi
 max_image_mb=${MAX_IMAGE_MB:-20}
 
 teardown() {
@@ -19,7 +24,7 @@ teardown() {
 trap teardown EXIT
 
 echo "==> build static binaries"
-docker/build-static.sh
+if [ "${E2E_SKIP_BUILD:-0}" = 1 ]; then echo "    skipped (E2E_SKIP_BUILD=1)"; else docker/build-static.sh; fi
 
 echo "==> build FROM-scratch images"
 compose build --quiet
@@ -33,9 +38,19 @@ for bin in identity-mock compute-mock lb-mock; do
     || { echo "FAILED: $bin image is ${mb} MB"; exit 1; }
 done
 
-echo "==> docker compose up -d --wait"
+echo "==> docker compose up, then wait until every service is healthy"
 start=$(date +%s.%N)
-compose up -d --wait --wait-timeout 60
+compose up -d
+deadline=$(( $(date +%s) + 60 ))
+for svc in identity compute lb; do
+  id=$(compose ps -q "$svc")
+  until [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ]; do
+    if [ "$(date +%s)" -gt "$deadline" ]; then
+      echo "FAILED: $svc is not healthy after 60 s"; compose logs --no-color "$svc" | tail -20; exit 1
+    fi
+    sleep 0.1
+  done
+done
 end=$(date +%s.%N)
 echo "    healthy after $(python3 -c "print(round($end - $start, 2))") s"
 
