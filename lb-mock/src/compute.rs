@@ -20,9 +20,10 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Address → Compute server status (`ACTIVE`, `BUILD`, `ERROR`, ...).
 pub type ServerStatuses = Arc<HashMap<String, String>>;
 
+/// Answers by tenant, then region: looked up with borrowed keys, so a hit allocates nothing.
 #[derive(Default)]
 pub struct ComputeCache {
-    entries: Mutex<HashMap<(String, String), Entry>>,
+    entries: Mutex<HashMap<String, HashMap<String, Entry>>>,
 }
 
 #[derive(Clone)]
@@ -45,13 +46,13 @@ impl ComputeCache {
         now_ms: i64,
         ttl_ms: u64,
     ) -> Option<ServerStatuses> {
-        let key = (tenant.to_string(), region.to_string());
         let ttl = Duration::from_millis(ttl_ms);
         let cached = self
             .entries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
+            .get(tenant)
+            .and_then(|regions| regions.get(region))
             .cloned();
         if let Some(e) = cached {
             let virtual_age = now_ms.abs_diff(e.virtual_ms);
@@ -67,10 +68,13 @@ impl ComputeCache {
             .map(Arc::new);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() > 10_000 {
-            entries.retain(|_, e| e.wall.elapsed() < ttl);
+            entries.retain(|_, regions| {
+                regions.retain(|_, e| e.wall.elapsed() < ttl);
+                !regions.is_empty()
+            });
         }
-        entries.insert(
-            key,
+        entries.entry(tenant.to_string()).or_default().insert(
+            region.to_string(),
             Entry {
                 wall: Instant::now(),
                 virtual_ms: now_ms,

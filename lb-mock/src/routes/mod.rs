@@ -38,20 +38,23 @@ pub const DELETED_IMMUTABLE: &str = "The load balancer is deleted and considered
 pub const NOT_ACTIVE: &str = "LoadBalancer is not ACTIVE";
 pub const NO_IDS: &str = "Must supply one or more id's to process this request.";
 
-/// Adds lb-mock's routes (Mimic's control routes first: `/mimic/...` would otherwise look
-/// like a region called `mimic`).
+/// Adds lb-mock's routes. Mimic's control routes come first, in a scope (a literal prefix
+/// test, so API requests never try their patterns): `/mimic/...` would otherwise look like
+/// a region called `mimic`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource([
-            "/mimic/{region}/v1.0/{tenant_id}/{rest:.*}",
-            "/mimic/v1.0/{tenant_id}/{rest:.*}",
-        ])
-        .to(mimic::dispatch),
+        web::scope("/mimic").service(
+            web::resource([
+                "/{region}/v1.0/{tenant_id}/{rest:.*}",
+                "/v1.0/{tenant_id}/{rest:.*}",
+            ])
+            .to(mimic::dispatch),
+        ),
     )
     .service(
         web::resource([
-            "/v1.0/{tenant_id}/{rest:.*}",
             "/{region}/v1.0/{tenant_id}/{rest:.*}",
+            "/v1.0/{tenant_id}/{rest:.*}",
         ])
         .to(dispatch),
     );

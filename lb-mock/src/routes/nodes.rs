@@ -147,15 +147,16 @@ pub async fn list_nodes(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbError> {
     // CLB accepts `offset`, `limit` and (inclusive) `marker` here too.
     let number = |k: &str| r.query(k).and_then(|v| v.parse::<u64>().ok());
     let marker = number("marker").unwrap_or(0);
-    let nodes: Vec<_> = lb
+    let nodes = lb
         .nodes
         .iter()
         .filter(|n| n.id >= marker)
         .skip(number("offset").unwrap_or(0) as usize)
         .take(number("limit").map_or(usize::MAX, |l| l as usize))
-        .map(|n| j.view(n))
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "nodes": nodes })))
+        .map(|n| j.view(n));
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(wire::nodes_body(nodes)))
 }
 
 pub async fn get_node(r: &Req<'_>, id: u64, nid: u64) -> Result<HttpResponse, LbError> {

@@ -130,7 +130,8 @@ pub struct Detail<'a> {
     pub half_closed: bool,
     pub https_redirect: bool,
     pub cluster: Cluster,
-    pub nodes: Vec<NodeView<'a>>,
+    /// Always `[]` here: the nodes are written by [`write_nodes`] and spliced in.
+    pub nodes: [u8; 0],
     pub node_count: usize,
     pub virtual_ips: Vec<VipView>,
     pub created: Time,
@@ -176,7 +177,7 @@ pub fn detail(lb: &LoadBalancer, seen: Observed, region: &str, judge: &NodeJudge
                 region.to_lowercase()
             ),
         },
-        nodes: lb.nodes.iter().map(|n| judge.view(n)).collect(),
+        nodes: [],
         node_count: lb.nodes.len(),
         virtual_ips: vips(lb),
         created: Time::at(lb.created_ms),
@@ -202,7 +203,60 @@ pub fn detail(lb: &LoadBalancer, seen: Observed, region: &str, judge: &NodeJudge
         #[serde(rename = "loadBalancer")]
         lb: Detail<'a>,
     }
-    serde_json::to_string(&Wrapped { lb: d }).unwrap_or_default()
+    let json = serde_json::to_string(&Wrapped { lb: d }).unwrap_or_default();
+    // The first unescaped `"nodes":[]` is the key itself: `name`, the only client text
+    // before it, is a JSON string, where quotes are escaped.
+    match json.find(NODES_PLACEHOLDER) {
+        Some(at) => {
+            // `close` is the placeholder's `]`: the nodes go between `[` and it.
+            let close = at + NODES_PLACEHOLDER.len() - 1;
+            let mut out = String::with_capacity(json.len() + lb.nodes.len() * 120);
+            out.push_str(&json[..close]);
+            write_nodes(&mut out, lb.nodes.iter().map(|n| judge.view(n)));
+            out.push_str(&json[close..]);
+            out
+        }
+        None => json,
+    }
+}
+
+const NODES_PLACEHOLDER: &str = "\"nodes\":[]";
+
+/// Writes a node list as JSON by hand: a balancer's 25 nodes are most of its body, and
+/// their keys and enumerations never need escaping.
+pub fn write_nodes<'a>(out: &mut String, nodes: impl Iterator<Item = NodeView<'a>>) {
+    use std::fmt::Write;
+    for (i, v) in nodes.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"address\":");
+        push_json_str(out, v.address);
+        let _ = write!(
+            out,
+            ",\"id\":{},\"port\":{},\"status\":\"{}\",\"condition\":\"{}\",\"weight\":{},\"type\":\"{}\"}}",
+            v.id, v.port, v.status, v.condition, v.weight, v.kind
+        );
+    }
+}
+
+/// `{"nodes": [...]}` for a node list.
+pub fn nodes_body<'a>(nodes: impl Iterator<Item = NodeView<'a>>) -> String {
+    let mut out = String::with_capacity(1024);
+    out.push_str("{\"nodes\":[");
+    write_nodes(&mut out, nodes);
+    out.push_str("]}");
+    out
+}
+
+fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    }
 }
 
 fn source_addresses(id: u64) -> SourceAddresses {
@@ -292,4 +346,86 @@ pub fn access_list(lb: &LoadBalancer) -> Value {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::{Algorithm, Condition, Node, NodeType, Protocol, VipType};
+    use crate::domain::status::StatusState;
+
+    fn balancer(name: &str) -> LoadBalancer {
+        let node = |id: u64, address: &str| Node {
+            id,
+            address: address.into(),
+            port: 80,
+            condition: Condition::Enabled,
+            weight: 1,
+            kind: NodeType::Primary,
+            forced: None,
+            awaiting_health: false,
+            created_ms: 0,
+            metadata: Vec::new(),
+            events: Vec::new(),
+        };
+        LoadBalancer {
+            id: 7,
+            name: name.into(),
+            protocol: Protocol::parse("HTTP").unwrap(),
+            port: 80,
+            algorithm: Algorithm::random(),
+            timeout: 30,
+            half_closed: false,
+            https_redirect: false,
+            connection_logging: false,
+            content_caching: false,
+            created_ms: 0,
+            updated_ms: 0,
+            state: StatusState::new(LbStatus::Active, 0),
+            knobs: None,
+            vips: vec![Vip {
+                id: 1,
+                kind: VipType::Public,
+                v6: false,
+            }],
+            nodes: vec![node(1, "10.0.0.1"), node(2, "web.example.com")],
+            metadata: Vec::new(),
+            health_monitor: None,
+            session_persistence: None,
+            throttle: None,
+            access_list: Vec::new(),
+            error_page: None,
+        }
+    }
+
+    #[test]
+    fn hand_written_nodes_are_spliced_into_the_detail() {
+        let lb = balancer(r#"tricky "nodes":[] name"#);
+        let seen = Observed {
+            status: LbStatus::Active,
+            since_ms: 0,
+        };
+        let judge = NodeJudge {
+            servers: None,
+            now_ms: 0,
+            online_after_ms: 0,
+        };
+        let v: Value = serde_json::from_str(&detail(&lb, seen, "ORD", &judge)).unwrap();
+        assert_eq!(v["loadBalancer"]["name"], r#"tricky "nodes":[] name"#);
+        assert_eq!(
+            v["loadBalancer"]["nodes"],
+            json!([
+                {"address": "10.0.0.1", "id": 1, "port": 80, "status": "ONLINE", "condition": "ENABLED", "weight": 1, "type": "PRIMARY"},
+                {"address": "web.example.com", "id": 2, "port": 80, "status": "ONLINE", "condition": "ENABLED", "weight": 1, "type": "PRIMARY"},
+            ])
+        );
+        assert_eq!(v["loadBalancer"]["nodeCount"], 2);
+    }
+
+    #[test]
+    fn odd_addresses_are_escaped() {
+        let mut out = String::new();
+        push_json_str(&mut out, "a\"b\\c");
+        assert_eq!(serde_json::from_str::<String>(&out).unwrap(), "a\"b\\c");
+    }
 }
