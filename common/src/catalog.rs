@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -99,14 +100,32 @@ pub struct Endpoint {
 }
 
 /// The catalog, ready to render for any tenant.
+///
+/// Every token answer carries it, so the three renderings are built once, with the
+/// `{tenant_id}` placeholder left in, and a tenant's copy is one string replacement
+/// (building dozens of JSON objects per request cost more than the rest of the request).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catalog {
     settings: CatalogSettings,
+    v2: String,
+    v2_endpoints: String,
+    v3: String,
 }
+
+const TENANT: &str = "{tenant_id}";
 
 impl Catalog {
     pub fn new(settings: CatalogSettings) -> Catalog {
-        Catalog { settings }
+        let mut c = Catalog {
+            settings,
+            v2: String::new(),
+            v2_endpoints: String::new(),
+            v3: String::new(),
+        };
+        c.v2 = c.build_v2(TENANT).to_string();
+        c.v2_endpoints = c.build_v2_endpoints(TENANT).to_string();
+        c.v3 = c.build_v3(TENANT).to_string();
+        c
     }
 
     pub fn settings(&self) -> &CatalogSettings {
@@ -148,7 +167,21 @@ impl Catalog {
     }
 
     /// Keystone v2 `serviceCatalog`.
-    pub fn render_v2(&self, tenant_id: &str) -> Value {
+    pub fn render_v2(&self, tenant_id: &str) -> Box<RawValue> {
+        fill(&self.v2, tenant_id)
+    }
+
+    /// Keystone v2 `GET /tokens/{id}/endpoints`: the catalog flattened.
+    pub fn render_v2_endpoints(&self, tenant_id: &str) -> Box<RawValue> {
+        fill(&self.v2_endpoints, tenant_id)
+    }
+
+    /// Keystone v3 `catalog`.
+    pub fn render_v3(&self, tenant_id: &str) -> Box<RawValue> {
+        fill(&self.v3, tenant_id)
+    }
+
+    fn build_v2(&self, tenant_id: &str) -> Value {
         let endpoints = self.endpoints(tenant_id);
         let services: Vec<Value> = self
             .settings
@@ -177,8 +210,7 @@ impl Catalog {
         Value::Array(services)
     }
 
-    /// Keystone v2 `GET /tokens/{id}/endpoints`: the catalog flattened.
-    pub fn render_v2_endpoints(&self, tenant_id: &str) -> Value {
+    fn build_v2_endpoints(&self, tenant_id: &str) -> Value {
         Value::Array(
             self.endpoints(tenant_id)
                 .into_iter()
@@ -201,8 +233,7 @@ impl Catalog {
         )
     }
 
-    /// Keystone v3 `catalog`.
-    pub fn render_v3(&self, tenant_id: &str) -> Value {
+    fn build_v3(&self, tenant_id: &str) -> Value {
         let endpoints = self.endpoints(tenant_id);
         Value::Array(
             self.settings
@@ -269,6 +300,15 @@ impl Catalog {
         }
         set.into_iter().collect()
     }
+}
+
+/// A pre-rendered catalog with the tenant filled in (JSON-escaped: tenant ids come from
+/// URLs and request bodies).
+fn fill(pre_rendered: &str, tenant_id: &str) -> Box<RawValue> {
+    let escaped = serde_json::to_string(tenant_id).unwrap_or_default();
+    let escaped = &escaped[1..escaped.len().saturating_sub(1).max(1)];
+    RawValue::from_string(pre_rendered.replace(TENANT, escaped))
+        .unwrap_or_else(|_| RawValue::from_string("[]".into()).unwrap_or_default())
 }
 
 /// Fills `{tenant_id}`, `{region}` and `{region_lower}`.
@@ -414,6 +454,31 @@ mod tests {
         }
     }
 
+    fn parsed(raw: Box<RawValue>) -> Value {
+        serde_json::from_str(raw.get()).unwrap()
+    }
+
+    #[test]
+    fn a_tenant_is_filled_in_everywhere_and_escaped() {
+        let c = Catalog::new(settings());
+        let v2 = parsed(c.render_v2("a\"b"));
+        assert_eq!(v2[0]["endpoints"][0]["tenantId"], "a\"b");
+        assert_eq!(
+            v2[0]["endpoints"][0]["publicURL"],
+            "http://localhost:8774/ORD/v2/a\"b"
+        );
+        assert_eq!(
+            parsed(c.render_v2("9")),
+            c.build_v2("9"),
+            "the fast path renders what the slow one does"
+        );
+        assert_eq!(parsed(c.render_v3("9")), c.build_v3("9"));
+        assert_eq!(
+            parsed(c.render_v2_endpoints("9")),
+            c.build_v2_endpoints("9")
+        );
+    }
+
     #[test]
     fn each_service_has_one_endpoint_per_region() {
         let eps = Catalog::new(settings()).endpoints("123");
@@ -442,7 +507,7 @@ mod tests {
 
     #[test]
     fn v2_rendering_groups_endpoints_by_service() {
-        let v2 = Catalog::new(settings()).render_v2("123");
+        let v2 = parsed(Catalog::new(settings()).render_v2("123"));
         assert_eq!(v2[0]["name"], "cloudServersOpenStack");
         assert_eq!(v2[0]["type"], "compute");
         assert_eq!(v2[0]["endpoints"][1]["region"], "DFW");
@@ -456,7 +521,7 @@ mod tests {
 
     #[test]
     fn v3_rendering_lists_one_endpoint_per_interface() {
-        let v3 = Catalog::new(settings()).render_v3("123");
+        let v3 = parsed(Catalog::new(settings()).render_v3("123"));
         let eps = v3[0]["endpoints"].as_array().unwrap();
         assert_eq!(eps.len(), 4, "two regions × public and internal");
         assert_eq!(eps[1]["interface"], "internal");
@@ -468,11 +533,12 @@ mod tests {
     #[test]
     fn flattened_endpoints_have_stable_ids() {
         let c = Catalog::new(settings());
-        assert_eq!(c.render_v2_endpoints("1"), c.render_v2_endpoints("1"));
+        let first = parsed(c.render_v2_endpoints("1"));
         assert_eq!(
-            c.render_v2_endpoints("1")[0]["name"],
-            "cloudServersOpenStack"
+            first,
+            parsed(Catalog::new(settings()).render_v2_endpoints("1"))
         );
+        assert_eq!(first[0]["name"], "cloudServersOpenStack");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! claims, which is why a token issued by one validates on the other.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use common::clock::iso_micros;
@@ -88,8 +90,41 @@ pub fn v3_methods(c: &Claims) -> Vec<String> {
     out
 }
 
+/// A JSON body with a pre-rendered catalog spliced in: the catalog is rendered once per
+/// tenant as raw JSON (see `common::catalog::Catalog`), never rebuilt as a `Value`.
+#[derive(Serialize)]
+pub struct WithCatalog {
+    #[serde(flatten)]
+    pub body: serde_json::Map<String, Value>,
+    #[serde(flatten)]
+    pub catalog: Option<CatalogField>,
+}
+
+/// The catalog under the key an API puts it (`serviceCatalog`, `endpoints`, `catalog`).
+#[derive(Serialize)]
+pub struct CatalogField(pub std::collections::BTreeMap<&'static str, Box<RawValue>>);
+
+impl WithCatalog {
+    /// `body` (an object) with `key: catalog` added when there is a catalog.
+    pub fn new(body: Value, key: &'static str, catalog: Option<Box<RawValue>>) -> WithCatalog {
+        let body = match body {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        WithCatalog {
+            body,
+            catalog: catalog.map(|c| CatalogField([(key, c)].into())),
+        }
+    }
+}
+
+/// An empty catalog, for tokens with no tenant.
+pub fn no_catalog() -> Box<RawValue> {
+    RawValue::from_string("[]".into()).unwrap_or_default()
+}
+
 /// The v3 `token` object; `catalog` is given for project-scoped tokens only.
-pub fn v3_token(c: &Claims, catalog: Option<Value>) -> Value {
+pub fn v3_token(c: &Claims, catalog: Option<Box<RawValue>>) -> WithCatalog {
     let domain = json!({"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME});
     let mut t = json!({
         "methods": v3_methods(c),
@@ -107,11 +142,9 @@ pub fn v3_token(c: &Claims, catalog: Option<Value>) -> Value {
                 .map(|n| json!({"id": derive::role_id(n), "name": n}))
                 .collect(),
         );
-        if let Some(catalog) = catalog {
-            t["catalog"] = catalog;
-        }
+        return WithCatalog::new(t, "catalog", catalog);
     }
-    t
+    WithCatalog::new(t, "catalog", None)
 }
 
 #[cfg(test)]
@@ -155,11 +188,13 @@ mod tests {
 
     #[test]
     fn v3_tokens_have_a_project_only_when_scoped() {
-        let scoped = v3_token(&claims("42"), Some(json!([])));
+        let as_value = |t: WithCatalog| serde_json::to_value(t).unwrap();
+        let scoped = as_value(v3_token(&claims("42"), Some(no_catalog())));
+        assert_eq!(scoped["catalog"], json!([]));
         assert_eq!(scoped["project"]["id"], "42");
         assert_eq!(scoped["methods"], json!(["password"]));
         assert_eq!(scoped["expires_at"], "1970-01-02T00:16:40.000000Z");
-        let unscoped = v3_token(&claims(""), Some(json!([])));
+        let unscoped = as_value(v3_token(&claims(""), Some(no_catalog())));
         for key in ["project", "catalog", "roles"] {
             assert!(unscoped.get(key).is_none(), "unscoped has no {key}");
         }

@@ -191,15 +191,18 @@ pub async fn create_token(
         .remember(&claims.user_name, &claims.user_id, &claims.tenant_id)
         .await?;
     let catalog = if claims.tenant_id.is_empty() {
-        json!([])
+        render::no_catalog()
     } else {
         state.catalog.render_v2(&claims.tenant_id)
     };
-    Ok(HttpResponse::Ok().json(json!({"access": {
+    let access = json!({
         "token": render::v2_token(&token, &claims),
         "user": render::v2_user(&claims, state.directory.default_region(&claims.user_name)),
-        "serviceCatalog": catalog,
-    }})))
+    });
+    Ok(HttpResponse::Ok().json(std::collections::BTreeMap::from([(
+        "access",
+        render::WithCatalog::new(access, "serviceCatalog", Some(catalog)),
+    )])))
 }
 
 /// Validation shared by `GET` and `HEAD`: the token's claims, or the 404.
@@ -299,11 +302,15 @@ pub async fn list_token_endpoints(
         .await
         .map_err(|_| IdentityError::not_found(TOKEN_NOT_FOUND))?;
     let endpoints = if claims.tenant_id.is_empty() {
-        json!([])
+        render::no_catalog()
     } else {
         state.catalog.render_v2_endpoints(&claims.tenant_id)
     };
-    Ok(HttpResponse::Ok().json(json!({"endpoints": endpoints, "endpoints_links": []})))
+    Ok(HttpResponse::Ok().json(render::WithCatalog::new(
+        json!({"endpoints_links": []}),
+        "endpoints",
+        Some(endpoints),
+    )))
 }
 
 /// `POST /v2.0/RAX-AUTH/impersonation-tokens`: a token for another user, carrying the

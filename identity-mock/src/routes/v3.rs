@@ -55,7 +55,10 @@ fn token_response(
         .then(|| state.catalog.render_v3(&claims.tenant_id));
     HttpResponse::build(status)
         .insert_header((SUBJECT, token))
-        .json(json!({"token": render::v3_token(claims, catalog)}))
+        .json(std::collections::BTreeMap::from([(
+            "token",
+            render::v3_token(claims, catalog),
+        )]))
 }
 
 /// `POST /v3/auth/tokens`: 201, the token in `X-Subject-Token`.
@@ -299,8 +302,9 @@ pub async fn get_catalog(
             "You are not authorized to perform the requested action.",
         ));
     }
-    Ok(HttpResponse::Ok().json(json!({
-        "catalog": state.catalog.render_v3(&claims.tenant_id),
-        "links": {"self": format!("{}/v3/auth/catalog", base_url(&req))},
-    })))
+    Ok(HttpResponse::Ok().json(render::WithCatalog::new(
+        json!({"links": {"self": format!("{}/v3/auth/catalog", base_url(&req))}}),
+        "catalog",
+        Some(state.catalog.render_v3(&claims.tenant_id)),
+    )))
 }
