@@ -454,27 +454,27 @@ mod tests {
         }
     }
 
-    fn parsed(raw: Box<RawValue>) -> Value {
+    fn parsed(raw: &RawValue) -> Value {
         serde_json::from_str(raw.get()).unwrap()
     }
 
     #[test]
     fn a_tenant_is_filled_in_everywhere_and_escaped() {
         let c = Catalog::new(settings());
-        let v2 = parsed(c.render_v2("a\"b"));
+        let v2 = parsed(&c.render_v2("a\"b"));
         assert_eq!(v2[0]["endpoints"][0]["tenantId"], "a\"b");
         assert_eq!(
             v2[0]["endpoints"][0]["publicURL"],
             "http://localhost:8774/ORD/v2/a\"b"
         );
         assert_eq!(
-            parsed(c.render_v2("9")),
+            parsed(&c.render_v2("9")),
             c.build_v2("9"),
             "the fast path renders what the slow one does"
         );
-        assert_eq!(parsed(c.render_v3("9")), c.build_v3("9"));
+        assert_eq!(parsed(&c.render_v3("9")), c.build_v3("9"));
         assert_eq!(
-            parsed(c.render_v2_endpoints("9")),
+            parsed(&c.render_v2_endpoints("9")),
             c.build_v2_endpoints("9")
         );
     }
@@ -507,7 +507,7 @@ mod tests {
 
     #[test]
     fn v2_rendering_groups_endpoints_by_service() {
-        let v2 = parsed(Catalog::new(settings()).render_v2("123"));
+        let v2 = parsed(&Catalog::new(settings()).render_v2("123"));
         assert_eq!(v2[0]["name"], "cloudServersOpenStack");
         assert_eq!(v2[0]["type"], "compute");
         assert_eq!(v2[0]["endpoints"][1]["region"], "DFW");
@@ -521,7 +521,7 @@ mod tests {
 
     #[test]
     fn v3_rendering_lists_one_endpoint_per_interface() {
-        let v3 = parsed(Catalog::new(settings()).render_v3("123"));
+        let v3 = parsed(&Catalog::new(settings()).render_v3("123"));
         let eps = v3[0]["endpoints"].as_array().unwrap();
         assert_eq!(eps.len(), 4, "two regions × public and internal");
         assert_eq!(eps[1]["interface"], "internal");
@@ -533,10 +533,10 @@ mod tests {
     #[test]
     fn flattened_endpoints_have_stable_ids() {
         let c = Catalog::new(settings());
-        let first = parsed(c.render_v2_endpoints("1"));
+        let first = parsed(&c.render_v2_endpoints("1"));
         assert_eq!(
             first,
-            parsed(Catalog::new(settings()).render_v2_endpoints("1"))
+            parsed(&Catalog::new(settings()).render_v2_endpoints("1"))
         );
         assert_eq!(first[0]["name"], "cloudServersOpenStack");
     }
