@@ -32,15 +32,22 @@ use crate::store::{Store, StoreError};
 /// The prefix of the control API every mock serves; no emulated route starts with it.
 pub const CONTROL_PREFIX: &str = "/_understudy/v1";
 
-/// Tenant and region a path is about, as far as a mock can tell from the path alone.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What a mock can tell from a path alone, before routing: the tenant and region it is
+/// about (for fault rules and the journal) and, when one API answers in two formats
+/// (Keystone v2 and v3), the error style of that path.
+#[derive(Debug, Clone, Default)]
 pub struct RouteInfo {
     pub tenant: Option<String>,
     pub region: Option<String>,
+    pub style: Option<ErrorStyle>,
 }
 
+/// Reads a [`RouteInfo`] from a path; a closure, so it can know settings (the default
+/// region of unprefixed routes).
+pub type RouteInfoFn = Arc<dyn Fn(&str) -> RouteInfo + Send + Sync>;
+
 /// What a mock tells `common` about itself.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct ServiceSpec {
     /// `identity`, `compute` or `lb`: the name fault rules and the journal use.
     pub name: &'static str,
@@ -49,7 +56,7 @@ pub struct ServiceSpec {
     pub bad_json: &'static str,
     /// The API's text for an unknown route.
     pub not_found: &'static str,
-    pub route_info: fn(&str) -> RouteInfo,
+    pub route_info: RouteInfoFn,
     /// Path prefixes generic faults never touch (Mimic's control routes).
     pub fault_exempt: &'static [&'static str],
 }
@@ -90,7 +97,6 @@ pub struct ServiceContext {
 impl ServiceContext {
     pub fn new(spec: ServiceSpec, base: &BaseSettings, shared: &Shared) -> ServiceContext {
         ServiceContext {
-            spec,
             style: spec.style,
             base: base.clone(),
             store: shared.store.clone(),
@@ -98,6 +104,7 @@ impl ServiceContext {
             metrics: shared.metrics.clone(),
             auth: Authenticator::new(&base.auth, shared.store.clone()),
             faults: FaultEngine::new(spec.name, &shared.store),
+            spec,
             behaviors: Behaviors::new(&shared.store),
             catalog: Arc::new(CatalogClient::new(&base.catalog)),
             http: reqwest::Client::builder()
@@ -105,6 +112,11 @@ impl ServiceContext {
                 .build()
                 .unwrap_or_default(),
         }
+    }
+
+    /// The error style of a path: the API's, unless the path says otherwise.
+    pub fn style_of(&self, path: &str) -> ErrorStyle {
+        (self.spec.route_info)(path).style.unwrap_or(self.style)
     }
 
     /// An error in this API's format.
@@ -131,6 +143,7 @@ impl Application {
     ) -> std::io::Result<Application> {
         let listener = TcpListener::bind((base.server.host.as_str(), base.server.port))?;
         let port = listener.local_addr()?.port();
+        let name = spec.name;
         let context = web::Data::new(ServiceContext::new(spec, base, &shared));
         let ctx = context.clone();
         let mut server = HttpServer::new(move || {
@@ -146,7 +159,7 @@ impl Application {
         if base.server.workers > 0 {
             server = server.workers(base.server.workers);
         }
-        tracing::info!(service = spec.name, port, "listening");
+        tracing::info!(service = name, port, "listening");
         Ok(Application {
             port,
             server: server.run(),
@@ -175,7 +188,7 @@ impl Application {
 async fn not_found(req: HttpRequest) -> HttpResponse {
     let ctx = req.app_data::<web::Data<ServiceContext>>();
     let (style, message) = ctx
-        .map(|c| (c.style, c.spec.not_found))
+        .map(|c| (c.style_of(req.path()), c.spec.not_found))
         .unwrap_or((ErrorStyle::CONTROL, "not found"));
     ApiError::new(style, StatusCode::NOT_FOUND, message)
         .kind("itemNotFound")
@@ -213,8 +226,9 @@ async fn pipeline(
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    let style = info.style.unwrap_or(ctx.style);
     let mut res = if declared.is_some_and(|n| n > limit) {
-        req.into_response(crate::json::too_large(ctx.style, limit).to_response())
+        req.into_response(crate::json::too_large(style, limit).to_response())
     } else if path.starts_with(CONTROL_PREFIX)
         || ctx.spec.fault_exempt.iter().any(|p| path.starts_with(p))
     {
@@ -225,7 +239,7 @@ async fn pipeline(
             Decision::Fire { rule, action } => {
                 ctx.metrics.fault_fired(ctx.spec.name, &rule);
                 fired = Some(rule);
-                apply(&ctx, action, req, next).await?
+                apply(style, action, req, next).await?
             }
             _ => next.call(req).await?.map_into_boxed_body(),
         }
@@ -327,12 +341,11 @@ fn facts<'a>(
 }
 
 async fn apply(
-    ctx: &ServiceContext,
+    style: ErrorStyle,
     action: Action,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let style = ctx.style;
     let error = |status: u16, kind: Option<String>, message: Option<String>| {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let message = message.unwrap_or_else(|| {

@@ -13,7 +13,7 @@
 //! `/v2/{tenant_id}` (the default region); Mimic's control routes at
 //! `/mimic/{region}/v2/{tenant_id}`.
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 use actix_web::web;
 use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
@@ -27,23 +27,21 @@ pub mod state;
 use configuration::Settings;
 use state::ComputeState;
 
-/// What the compute mock tells `common` about itself.
-pub const SPEC: ServiceSpec = ServiceSpec {
-    name: "compute",
-    style: error::NOVA,
-    bad_json: "Malformed request body",
-    not_found: error::NOT_FOUND,
-    route_info,
-    fault_exempt: &["/mimic/"],
-};
-
-/// The default region of the first app built in this process, for [`route_info`] on the
-/// unprefixed routes (a plain `fn` cannot see settings).
-static DEFAULT_REGION: OnceLock<String> = OnceLock::new();
+/// What the mock tells `common` about itself; unprefixed routes are in `default_region`.
+pub fn spec(default_region: String) -> ServiceSpec {
+    ServiceSpec {
+        name: "compute",
+        style: error::NOVA,
+        bad_json: "Malformed request body",
+        not_found: error::NOT_FOUND,
+        route_info: Arc::new(move |path| route_info(path, &default_region)),
+        fault_exempt: &["/mimic/"],
+    }
+}
 
 /// Tenant and region of `/{region}/v2/{tenant}/...`, `/v2/{tenant}/...` and
 /// `/mimic/{region}/v2/{tenant}/...`.
-pub fn route_info(path: &str) -> RouteInfo {
+pub fn route_info(path: &str, default_region: &str) -> RouteInfo {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let segs = match segs.first() {
         Some(&"mimic") => &segs[1..],
@@ -52,11 +50,13 @@ pub fn route_info(path: &str) -> RouteInfo {
     match segs {
         ["v2", tenant, ..] if !tenant.is_empty() => RouteInfo {
             tenant: Some((*tenant).to_string()),
-            region: DEFAULT_REGION.get().cloned(),
+            region: Some(default_region.to_string()),
+            style: None,
         },
         [region, "v2", tenant, ..] if !tenant.is_empty() => RouteInfo {
             tenant: Some((*tenant).to_string()),
             region: Some(region.to_uppercase()),
+            style: None,
         },
         _ => RouteInfo::default(),
     }
@@ -69,12 +69,16 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         Some(s) => s,
         None => Shared::new(&settings.base).map_err(std::io::Error::other)?,
     };
-    let _ = DEFAULT_REGION.set(settings.compute.default_region.clone());
     let state = web::Data::new(ComputeState::new(settings.compute.clone(), &shared.store));
-    Application::build(SPEC, &settings.base, shared, move |cfg| {
-        cfg.app_data(web::Data::clone(&state));
-        routes::configure(cfg);
-    })
+    Application::build(
+        spec(settings.compute.default_region.clone()),
+        &settings.base,
+        shared,
+        move |cfg| {
+            cfg.app_data(web::Data::clone(&state));
+            routes::configure(cfg);
+        },
+    )
 }
 
 #[cfg(test)]
@@ -83,15 +87,18 @@ mod tests {
 
     #[test]
     fn route_info_reads_tenant_and_region() {
-        let r = route_info("/DFW/v2/123/servers");
+        let r = route_info("/DFW/v2/123/servers", "ORD");
         assert_eq!(r.tenant.as_deref(), Some("123"));
         assert_eq!(r.region.as_deref(), Some("DFW"));
-        let r = route_info("/mimic/IAD/v2/9/attributes");
+        let r = route_info("/mimic/IAD/v2/9/attributes", "ORD");
         assert_eq!(
             (r.tenant.as_deref(), r.region.as_deref()),
             (Some("9"), Some("IAD"))
         );
-        assert_eq!(route_info("/v2/77/servers").tenant.as_deref(), Some("77"));
-        assert_eq!(route_info("/"), RouteInfo::default());
+        assert_eq!(
+            route_info("/v2/77/servers", "ORD").tenant.as_deref(),
+            Some("77")
+        );
+        assert!(route_info("/", "ORD").tenant.is_none());
     }
 }

@@ -28,14 +28,16 @@ use crate::configuration::Settings;
 use crate::directory::Directory;
 
 /// What identity tells `common` about itself.
-pub const SPEC: ServiceSpec = ServiceSpec {
-    name: "identity",
-    style: error::V2_STYLE,
-    bad_json: domain::credentials::UNPARSABLE,
-    not_found: "Resource not found",
-    route_info,
-    fault_exempt: &["/mimic/"],
-};
+pub fn spec() -> ServiceSpec {
+    ServiceSpec {
+        name: "identity",
+        style: error::V2_STYLE,
+        bad_json: domain::credentials::UNPARSABLE,
+        not_found: "Resource not found",
+        route_info: std::sync::Arc::new(route_info),
+        fault_exempt: &["/mimic/"],
+    }
+}
 
 /// The state of identity's handlers, built once and shared by every worker.
 pub struct IdentityState {
@@ -56,14 +58,16 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         catalog: Catalog::new(settings.base.catalog.clone()),
         token_ttl_s: i64::try_from(settings.base.auth.token_ttl_s).unwrap_or(i64::MAX / 2),
     });
-    Application::build(SPEC, &settings.base, shared, move |cfg| {
+    Application::build(spec(), &settings.base, shared, move |cfg| {
         cfg.app_data(web::Data::clone(&state));
         routes::configure(cfg);
     })
 }
 
-/// The tenant a path is about: only `/v1.1/mosso/{tenant}` names one.
+/// The tenant a path is about (only `/v1.1/mosso/{tenant}` names one), and the v3 error
+/// format for `/v3` paths.
 fn route_info(path: &str) -> RouteInfo {
+    let style = (path == "/v3" || path.starts_with("/v3/")).then_some(error::V3_STYLE);
     let tenant = path
         .strip_prefix("/identity")
         .unwrap_or(path)
@@ -73,6 +77,7 @@ fn route_info(path: &str) -> RouteInfo {
     RouteInfo {
         tenant,
         region: None,
+        style,
     }
 }
 

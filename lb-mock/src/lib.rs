@@ -17,6 +17,8 @@ pub mod domain;
 pub mod error;
 pub mod routes;
 
+use std::sync::Arc;
+
 use actix_web::web;
 
 use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
@@ -26,21 +28,23 @@ use crate::configuration::{LbSettings, Settings};
 use crate::domain::model::LoadBalancer;
 use crate::domain::status::Timings;
 
+/// The text of an unknown route.
+pub const NOT_FOUND: &str = "Resource not found";
+
 /// The text CLB (and Mimic) answer for a body that is not JSON.
 pub const BAD_JSON: &str = "Invalid JSON request body";
 
-pub const SPEC: ServiceSpec = ServiceSpec {
-    name: "lb",
-    style: error::STYLE,
-    bad_json: BAD_JSON,
-    not_found: "Resource not found",
-    route_info,
-    fault_exempt: &["/mimic/"],
-};
-
-/// The default region, for [`route_info`] (a plain `fn`, so it cannot hold settings). The
-/// first mock built in a process sets it.
-static DEFAULT_REGION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// What the mock tells `common` about itself; unprefixed routes are in `default_region`.
+pub fn spec(default_region: String) -> ServiceSpec {
+    ServiceSpec {
+        name: "lb",
+        style: error::STYLE,
+        bad_json: BAD_JSON,
+        not_found: NOT_FOUND,
+        route_info: Arc::new(move |path| route_info(path, &default_region)),
+        fault_exempt: &["/mimic/"],
+    }
+}
 
 /// lb-mock's own state, built once and shared by every worker.
 pub struct State {
@@ -67,32 +71,38 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         Some(s) => s,
         None => Shared::new(&settings.base).map_err(std::io::Error::other)?,
     };
-    let _ = DEFAULT_REGION.set(settings.lb.default_region.clone());
     let state = web::Data::new(State {
         lb: settings.lb.clone(),
         balancers: shared.store.table("lb_loadbalancers"),
         rate: shared.store.table("lb_rate_windows"),
         compute: compute::ComputeCache::default(),
     });
-    Application::build(SPEC, &settings.base, shared, move |cfg| {
-        cfg.app_data(web::Data::clone(&state));
-        routes::configure(cfg);
-    })
+    Application::build(
+        spec(settings.lb.default_region.clone()),
+        &settings.base,
+        shared,
+        move |cfg| {
+            cfg.app_data(web::Data::clone(&state));
+            routes::configure(cfg);
+        },
+    )
 }
 
 /// Tenant and region of a path: `/{region}/v1.0/{tenant}/...`, `/v1.0/{tenant}/...` (the
 /// default region, unknown here) and the Mimic control forms under `/mimic/`.
-pub fn route_info(path: &str) -> RouteInfo {
+pub fn route_info(path: &str, default_region: &str) -> RouteInfo {
     let path = path.strip_prefix("/mimic").unwrap_or(path);
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segs.as_slice() {
         ["v1.0", tenant, ..] => RouteInfo {
             tenant: Some((*tenant).to_string()),
-            region: DEFAULT_REGION.get().cloned(),
+            region: Some(default_region.to_string()),
+            style: None,
         },
         [region, "v1.0", tenant, ..] => RouteInfo {
             tenant: Some((*tenant).to_string()),
             region: Some((*region).to_string()),
+            style: None,
         },
         _ => RouteInfo::default(),
     }
@@ -104,13 +114,13 @@ mod tests {
 
     #[test]
     fn route_info_reads_tenant_and_region() {
-        let i = route_info("/ORD/v1.0/123/loadbalancers");
+        let i = route_info("/ORD/v1.0/123/loadbalancers", "ORD");
         assert_eq!(i.tenant.as_deref(), Some("123"));
         assert_eq!(i.region.as_deref(), Some("ORD"));
-        let i = route_info("/v1.0/55/loadbalancers/1");
+        let i = route_info("/v1.0/55/loadbalancers/1", "ORD");
         assert_eq!(i.tenant.as_deref(), Some("55"));
-        let i = route_info("/mimic/DFW/v1.0/9/loadbalancer/1/attributes");
+        let i = route_info("/mimic/DFW/v1.0/9/loadbalancer/1/attributes", "ORD");
         assert_eq!(i.region.as_deref(), Some("DFW"));
-        assert_eq!(route_info("/health"), RouteInfo::default());
+        assert!(route_info("/health", "ORD").tenant.is_none());
     }
 }

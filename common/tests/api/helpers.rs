@@ -37,19 +37,22 @@ fn route_info(path: &str) -> RouteInfo {
         (Some("v1"), Some(t)) => RouteInfo {
             tenant: Some(t.to_string()),
             region: Some("ORD".into()),
+            style: None,
         },
         _ => RouteInfo::default(),
     }
 }
 
-pub const SPEC: ServiceSpec = ServiceSpec {
-    name: "test",
-    style: ErrorStyle { render },
-    bad_json: "Malformed request body",
-    not_found: "The resource could not be found.",
-    route_info,
-    fault_exempt: &["/exempt/"],
-};
+pub fn spec() -> ServiceSpec {
+    ServiceSpec {
+        name: "test",
+        style: ErrorStyle { render },
+        bad_json: "Malformed request body",
+        not_found: "The resource could not be found.",
+        route_info: std::sync::Arc::new(route_info),
+        fault_exempt: &["/exempt/"],
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Thing {
@@ -114,7 +117,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_with(settings: TestSettings, shared: Option<Shared>) -> TestApp {
     let shared = shared.unwrap_or_else(|| Shared::new(&settings.base).unwrap());
-    let app = Application::build(SPEC, &settings.base, shared.clone(), |cfg| {
+    let app = Application::build(spec(), &settings.base, shared.clone(), |cfg| {
         cfg.route("/v1/{tenant_id}/hello", web::get().to(hello))
             .route("/exempt/{tenant_id}/hello", web::get().to(hello))
             .route("/v1/{tenant_id}/things", web::post().to(create_thing))

@@ -8,7 +8,7 @@ use crate::helpers::{password_body, spawn_app, spawn_app_with, status_and_json};
 async fn an_unknown_route_is_404_item_not_found() {
     let app = spawn_app().await;
 
-    for path in ["/v2.0/nothing-here", "/nope", "/v3/nothing"] {
+    for path in ["/v2.0/nothing-here", "/nope", "/identity/v2.0/nothing"] {
         let (status, body) = status_and_json(app.get(path).await).await;
         assert_eq!(status, 404, "{path}");
         assert_eq!(body["itemNotFound"]["code"], 404, "{path}: {body}");
@@ -25,6 +25,22 @@ async fn an_oversized_body_is_413_over_limit() {
 
     assert_eq!(status, 413);
     assert_eq!(json["overLimit"]["code"], 413);
+}
+
+#[tokio::test]
+async fn v3_paths_answer_oversized_bodies_and_unknown_routes_in_v3_format() {
+    let app = spawn_app_with(|s| s.base.server.request_body_limit_bytes = 256).await;
+    let mut body = crate::helpers::v3_password_body("joe", "p", serde_json::Value::Null);
+    body["auth"]["padding"] = json!("x".repeat(1000));
+
+    let (too_large, too_large_json) =
+        status_and_json(app.post_json("/v3/auth/tokens", &body).await).await;
+    let (unknown, unknown_json) = status_and_json(app.get("/v3/nothing-here").await).await;
+
+    assert_eq!(too_large, 413);
+    assert_eq!(too_large_json["error"]["code"], 413);
+    assert_eq!(unknown, 404);
+    assert_eq!(unknown_json["error"]["code"], 404);
 }
 
 #[tokio::test]

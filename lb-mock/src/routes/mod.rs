@@ -81,7 +81,7 @@ pub struct RateWindow {
 }
 
 pub fn not_found_route() -> LbError {
-    LbError::not_found(crate::SPEC.not_found)
+    LbError::not_found(crate::NOT_FOUND)
 }
 
 pub fn lb_not_found() -> LbError {
