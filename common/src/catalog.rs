@@ -6,8 +6,9 @@
 //! external real services are listed the same way; `external = true` only keeps a service
 //! out of control-plane fan-out.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -101,30 +102,75 @@ pub struct Endpoint {
 
 /// The catalog, ready to render for any tenant.
 ///
-/// Every token answer carries it, so the three renderings are built once, with the
-/// `{tenant_id}` placeholder left in, and a tenant's copy is one string replacement
-/// (building dozens of JSON objects per request cost more than the rest of the request).
-#[derive(Debug, Clone, PartialEq)]
+/// Every token answer carries it, so each rendering is built once with the `{tenant_id}`
+/// placeholder left in and cut at the placeholder; a tenant's copy is the pieces joined
+/// around its (JSON-escaped) id, kept for the next request of that tenant. Building
+/// dozens of JSON objects per request cost more than all the rest of a token answer.
 pub struct Catalog {
     settings: CatalogSettings,
-    v2: String,
-    v2_endpoints: String,
-    v3: String,
+    v2: Rendering,
+    v2_endpoints: Rendering,
+    v3: Rendering,
 }
 
 const TENANT: &str = "{tenant_id}";
+
+/// How many tenants' renderings are kept before the cache starts over.
+const CACHED_TENANTS: usize = 10_000;
+
+struct Rendering {
+    pieces: Vec<String>,
+    by_tenant: RwLock<HashMap<String, Arc<RawValue>>>,
+}
+
+impl Rendering {
+    fn new(template: &Value) -> Rendering {
+        Rendering {
+            pieces: template
+                .to_string()
+                .split(TENANT)
+                .map(str::to_string)
+                .collect(),
+            by_tenant: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn for_tenant(&self, tenant_id: &str) -> Arc<RawValue> {
+        if let Some(r) = self
+            .by_tenant
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(tenant_id)
+        {
+            return r.clone();
+        }
+        let escaped = serde_json::to_string(tenant_id).unwrap_or_default();
+        let escaped = escaped
+            .get(1..escaped.len().saturating_sub(1))
+            .unwrap_or_default();
+        let rendered: Arc<RawValue> = RawValue::from_string(self.pieces.join(escaped))
+            .unwrap_or_else(|_| RawValue::from_string("[]".into()).unwrap_or_default())
+            .into();
+        let mut cache = self.by_tenant.write().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHED_TENANTS {
+            cache.clear();
+        }
+        cache.insert(tenant_id.to_string(), rendered.clone());
+        rendered
+    }
+}
 
 impl Catalog {
     pub fn new(settings: CatalogSettings) -> Catalog {
         let mut c = Catalog {
             settings,
-            v2: String::new(),
-            v2_endpoints: String::new(),
-            v3: String::new(),
+            v2: Rendering::new(&Value::Null),
+            v2_endpoints: Rendering::new(&Value::Null),
+            v3: Rendering::new(&Value::Null),
         };
-        c.v2 = c.build_v2(TENANT).to_string();
-        c.v2_endpoints = c.build_v2_endpoints(TENANT).to_string();
-        c.v3 = c.build_v3(TENANT).to_string();
+        c.v2 = Rendering::new(&c.build_v2(TENANT));
+        c.v2_endpoints = Rendering::new(&c.build_v2_endpoints(TENANT));
+        c.v3 = Rendering::new(&c.build_v3(TENANT));
         c
     }
 
@@ -167,18 +213,18 @@ impl Catalog {
     }
 
     /// Keystone v2 `serviceCatalog`.
-    pub fn render_v2(&self, tenant_id: &str) -> Box<RawValue> {
-        fill(&self.v2, tenant_id)
+    pub fn render_v2(&self, tenant_id: &str) -> Arc<RawValue> {
+        self.v2.for_tenant(tenant_id)
     }
 
     /// Keystone v2 `GET /tokens/{id}/endpoints`: the catalog flattened.
-    pub fn render_v2_endpoints(&self, tenant_id: &str) -> Box<RawValue> {
-        fill(&self.v2_endpoints, tenant_id)
+    pub fn render_v2_endpoints(&self, tenant_id: &str) -> Arc<RawValue> {
+        self.v2_endpoints.for_tenant(tenant_id)
     }
 
     /// Keystone v3 `catalog`.
-    pub fn render_v3(&self, tenant_id: &str) -> Box<RawValue> {
-        fill(&self.v3, tenant_id)
+    pub fn render_v3(&self, tenant_id: &str) -> Arc<RawValue> {
+        self.v3.for_tenant(tenant_id)
     }
 
     fn build_v2(&self, tenant_id: &str) -> Value {
@@ -302,13 +348,12 @@ impl Catalog {
     }
 }
 
-/// A pre-rendered catalog with the tenant filled in (JSON-escaped: tenant ids come from
-/// URLs and request bodies).
-fn fill(pre_rendered: &str, tenant_id: &str) -> Box<RawValue> {
-    let escaped = serde_json::to_string(tenant_id).unwrap_or_default();
-    let escaped = &escaped[1..escaped.len().saturating_sub(1).max(1)];
-    RawValue::from_string(pre_rendered.replace(TENANT, escaped))
-        .unwrap_or_else(|_| RawValue::from_string("[]".into()).unwrap_or_default())
+impl fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Catalog")
+            .field("settings", &self.settings)
+            .finish()
+    }
 }
 
 /// Fills `{tenant_id}`, `{region}` and `{region_lower}`.

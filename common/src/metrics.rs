@@ -1,6 +1,6 @@
 //! Prometheus metrics: requests by route and status, a latency histogram, faults fired.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
@@ -16,10 +16,15 @@ pub struct Metrics {
 
 #[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, String, u16), u64>,
+    /// service → route → method → status → count; nested so that counting an existing
+    /// series allocates nothing.
+    requests: HashMap<&'static str, HashMap<String, ByMethod>>,
     latency: BTreeMap<String, Histogram>,
     faults: BTreeMap<(String, String), u64>,
 }
+
+/// Request counts of one route: method → status → count.
+type ByMethod = HashMap<String, HashMap<u16, u64>>;
 
 #[derive(Default)]
 struct Histogram {
@@ -29,12 +34,29 @@ struct Histogram {
 }
 
 impl Metrics {
-    pub fn observe(&self, service: &str, route: &str, method: &str, status: u16, seconds: f64) {
+    pub fn observe(
+        &self,
+        service: &'static str,
+        route: &str,
+        method: &str,
+        status: u16,
+        seconds: f64,
+    ) {
         let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        *m.requests
-            .entry((service.into(), route.into(), method.into(), status))
-            .or_default() += 1;
-        let h = m.latency.entry(service.to_string()).or_default();
+        let routes = m.requests.entry(service).or_default();
+        let methods = match routes.get_mut(route) {
+            Some(r) => r,
+            None => routes.entry(route.to_string()).or_default(),
+        };
+        let statuses = match methods.get_mut(method) {
+            Some(s) => s,
+            None => methods.entry(method.to_string()).or_default(),
+        };
+        *statuses.entry(status).or_default() += 1;
+        let h = match m.latency.get_mut(service) {
+            Some(h) => h,
+            None => m.latency.entry(service.to_string()).or_default(),
+        };
         h.count += 1;
         h.sum += seconds;
         for (i, le) in BUCKETS.iter().enumerate() {
@@ -55,7 +77,21 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP understudy_requests_total Requests answered, by route and status.\n");
         out.push_str("# TYPE understudy_requests_total counter\n");
-        for ((service, route, method, status), n) in &m.requests {
+        let mut series: Vec<_> = m
+            .requests
+            .iter()
+            .flat_map(|(service, routes)| {
+                routes.iter().flat_map(move |(route, methods)| {
+                    methods.iter().flat_map(move |(method, statuses)| {
+                        statuses
+                            .iter()
+                            .map(move |(status, n)| (*service, route, method, *status, *n))
+                    })
+                })
+            })
+            .collect();
+        series.sort();
+        for (service, route, method, status, n) in series {
             let _ = writeln!(
                 out,
                 "understudy_requests_total{{service=\"{}\",route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",

@@ -1,6 +1,8 @@
 //! Token bodies, rendered from the claims a token carries. v2 and v3 read the same
 //! claims, which is why a token issued by one validates on the other.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -102,11 +104,11 @@ pub struct WithCatalog {
 
 /// The catalog under the key an API puts it (`serviceCatalog`, `endpoints`, `catalog`).
 #[derive(Serialize)]
-pub struct CatalogField(pub std::collections::BTreeMap<&'static str, Box<RawValue>>);
+pub struct CatalogField(pub std::collections::BTreeMap<&'static str, Arc<RawValue>>);
 
 impl WithCatalog {
     /// `body` (an object) with `key: catalog` added when there is a catalog.
-    pub fn new(body: Value, key: &'static str, catalog: Option<Box<RawValue>>) -> WithCatalog {
+    pub fn new(body: Value, key: &'static str, catalog: Option<Arc<RawValue>>) -> WithCatalog {
         let body = match body {
             Value::Object(m) => m,
             _ => serde_json::Map::new(),
@@ -119,12 +121,14 @@ impl WithCatalog {
 }
 
 /// An empty catalog, for tokens with no tenant.
-pub fn no_catalog() -> Box<RawValue> {
-    RawValue::from_string("[]".into()).unwrap_or_default()
+pub fn no_catalog() -> Arc<RawValue> {
+    RawValue::from_string("[]".into())
+        .unwrap_or_default()
+        .into()
 }
 
 /// The v3 `token` object; `catalog` is given for project-scoped tokens only.
-pub fn v3_token(c: &Claims, catalog: Option<Box<RawValue>>) -> WithCatalog {
+pub fn v3_token(c: &Claims, catalog: Option<Arc<RawValue>>) -> WithCatalog {
     let domain = json!({"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME});
     let mut t = json!({
         "methods": v3_methods(c),
