@@ -216,6 +216,9 @@ async fn pipeline(
         .map(str::to_string)
         // Not a v4 UUID: that costs a getrandom system call per request.
         .unwrap_or_else(|| format!("req-{:032x}", rand::random::<u128>()));
+    if req.path().len() > 1 && req.path().ends_with('/') {
+        trim_trailing_slashes(&mut req);
+    }
     let path = req.path().to_string();
     let info = (ctx.spec.route_info)(&path);
     let method = req.method().clone();
@@ -284,6 +287,26 @@ async fn pipeline(
         rule: fired,
     });
     Ok(res)
+}
+
+/// Trailing slashes are ignored on every route, as Mimic ignored them: `/servers/` is
+/// `/servers`. Done here, once, only for the rare path that has one.
+fn trim_trailing_slashes(req: &mut ServiceRequest) {
+    let uri = &req.head().uri;
+    let path = uri.path().trim_end_matches('/');
+    let path = if path.is_empty() { "/" } else { path };
+    let rebuilt = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    let Ok(pq) = rebuilt.parse() else { return };
+    parts.path_and_query = Some(pq);
+    let Ok(uri) = actix_web::http::Uri::from_parts(parts) else {
+        return;
+    };
+    req.match_info_mut().get_mut().update(&uri);
+    req.head_mut().uri = uri;
 }
 
 async fn decide(ctx: &ServiceContext, req: &mut ServiceRequest, info: &RouteInfo) -> Decision {

@@ -151,3 +151,14 @@ async fn signed_mode_refuses_missing_bad_and_foreign_tokens() {
         .unwrap();
     assert_eq!(res.status(), 401, "expired after the clock moved past exp");
 }
+
+#[tokio::test]
+async fn trailing_slashes_are_ignored_on_every_route() {
+    let app = spawn_app().await;
+    let res = app.get("/v1/t1/hello/").await;
+    assert_eq!(res.status(), 200);
+    let res = app.get("/v1/t1/hello//?x=1").await;
+    assert_eq!(res.status(), 200, "several slashes and a query");
+    let res = app.get("/_understudy/v1/health/").await;
+    assert_eq!(res.status(), 200);
+}

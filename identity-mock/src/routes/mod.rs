@@ -17,7 +17,6 @@ pub mod versions;
 
 use std::collections::HashMap;
 
-use actix_web::middleware::NormalizePath;
 use actix_web::{web, HttpRequest};
 
 use common::auth::UNAUTHORIZED_MESSAGE;
@@ -35,26 +34,14 @@ pub(crate) type Query = Result<web::Query<HashMap<String, String>>, actix_web::E
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(versions::list_versions));
     for prefix in ["", "/identity"] {
-        cfg.service(
-            web::scope(&format!("{prefix}/v2.0"))
-                .wrap(NormalizePath::trim())
-                .configure(v2_routes),
-        );
+        cfg.service(web::scope(&format!("{prefix}/v2.0")).configure(v2_routes));
         cfg.route(
             &format!("{prefix}/v1.1/mosso/{{tenant_id}}"),
             web::get().to(users::get_mosso_user),
         );
     }
-    cfg.service(
-        web::scope("/v3")
-            .wrap(NormalizePath::trim())
-            .configure(v3::configure),
-    );
-    cfg.service(
-        web::scope("/mimic")
-            .wrap(NormalizePath::trim())
-            .configure(mimic::configure),
-    );
+    cfg.service(web::scope("/v3").configure(v3::configure));
+    cfg.service(web::scope("/mimic").configure(mimic::configure));
 }
 
 fn v2_routes(cfg: &mut web::ServiceConfig) {
