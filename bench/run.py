@@ -2,8 +2,10 @@
 """Understudy benchmarks: every mock measured against a bare actix-web handler, in one run.
 
 The server under test is pinned to core 0 with one worker; wrk is pinned to core 1.
-Targets are ratios to the bare handler measured in the same run, so a noisy machine
-moves both sides. Results are printed and appended to bench/RESULTS.md.
+Targets are ratios to the bare handler measured in the same run: each comparison
+alternates the two (bare, mock, bare, mock, ...) for ROUNDS rounds and divides the
+medians, so drift on a noisy machine moves both sides. Results are printed and appended
+to bench/RESULTS.md.
 
     python3 bench/run.py            # everything (builds release binaries first)
     python3 bench/run.py identity   # one section: bare, identity, faults, compute, lb
@@ -22,8 +24,10 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
 LUA = os.path.join(ROOT, "bench", "lua")
-DURATION = int(os.environ.get("BENCH_SECONDS", "8"))
+DURATION = int(os.environ.get("BENCH_SECONDS", "4"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNS = 64
+BARE = {}             # url of the bare handler, once started
 results = []          # (section, metric, value, target, ok)
 procs = []
 
@@ -110,6 +114,34 @@ def wrk(url, script=None, conns=CONNS, duration=DURATION, env=None):
             "errors": errors.group(1) if errors else "", "p99_ms": p99_ms}
 
 
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def compare(url, script=None, conns=CONNS, env=None, ok_only=False):
+    """Median req/s of the mock and of the bare handler, alternating; and the p99s."""
+    mock, bare, p99 = [], [], []
+    for _ in range(ROUNDS):
+        b = wrk(BARE["url"], conns=conns)
+        m = wrk(url, script, conns=conns, env=env)
+        bare.append(b["rps"])
+        good = m["rps"] * (1 - m["non2xx"] / max(m["total"], 1)) if ok_only else m["rps"]
+        mock.append(good)
+        p99.append(m["p99_ms"] or 0.0)
+    return median(mock), median(bare), median(p99)
+
+
+def record_ratio(section, what, url, target, script=None, conns=CONNS, env=None, ok_only=False, p99_target=None):
+    mock, bare, p99 = compare(url, script, conns, env, ok_only)
+    ratio = mock / bare
+    record(section, f"{what} req/s (bare: {round(bare)})", round(mock))
+    record(section, f"{what} ratio to bare", f"{ratio:.0%}", f">= {target:.0%}", ratio >= target)
+    if p99_target is not None:
+        record(section, f"{what} p99 ms ({conns} connections)", p99, f"< {p99_target}", p99 < p99_target)
+    return mock
+
+
 def mock_env(port, extra=None):
     env = {"UNDERSTUDY__SERVER__PORT": str(port), "UNDERSTUDY__SERVER__WORKERS": "1",
            "UNDERSTUDY__TELEMETRY__LEVEL": "warn"}
@@ -132,18 +164,17 @@ def build():
                    cwd=ROOT, check=True)
 
 
-def bench_bare():
-    say("==> bare actix-web handler")
+def start_bare():
+    say("==> bare actix-web handler (the yardstick, measured alternately with each mock)")
     port = free_port()
-    p, _ = start([os.path.join(BIN, "examples", "bare_hello"), str(port)], ready_path="/hello", port=port)
-    r = wrk(f"http://127.0.0.1:{port}/hello")
-    stop(p)
+    start([os.path.join(BIN, "examples", "bare_hello"), str(port)], ready_path="/hello", port=port)
+    BARE["url"] = f"http://127.0.0.1:{port}/hello"
+    r = wrk(BARE["url"])
     record("bare", "GET /hello req/s", round(r["rps"]))
     record("bare", "GET /hello p99 ms", r["p99_ms"])
-    return r["rps"]
 
 
-def bench_identity(bare):
+def bench_identity():
     say("==> identity-mock")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -155,44 +186,46 @@ def bench_identity(bare):
     with open(body_file, "w") as f:
         json.dump({"auth": {"passwordCredentials": {"username": "bench", "password": "x"},
                             "tenantId": "000001"}}, f)
-    r = wrk(f"{base}/v2.0/tokens", "post_json.lua", env={"BODY_FILE": body_file})
-    ratio = r["rps"] / bare
-    record("identity", "POST /v2.0/tokens req/s", round(r["rps"]), f"{round(0.3 * bare)} (30% of bare)", ratio >= 0.3)
-    record("identity", "POST /v2.0/tokens ratio to bare", f"{ratio:.0%}", ">= 30%", ratio >= 0.3)
-    record("identity", "POST /v2.0/tokens p99 ms", r["p99_ms"], "< 5", r["p99_ms"] < 5)
-    record("identity", "POST /v2.0/tokens vs Mimic (43/s)", f"{r['rps'] / 43:.0f}x")
+    rps = record_ratio("identity", "POST /v2.0/tokens", f"{base}/v2.0/tokens", 0.3, "post_json.lua",
+                       env={"BODY_FILE": body_file}, p99_target=5)
+    record("identity", "POST /v2.0/tokens vs Mimic (43/s)", f"{rps / 43:.0f}x")
     token = token_for(base, "000001")
-    r = wrk(f"{base}/v2.0/tokens/{token}", "get_token.lua", env={"TOKEN": token})
-    ratio = r["rps"] / bare
-    record("identity", "GET /v2.0/tokens/{id} req/s", round(r["rps"]), f"{round(0.5 * bare)} (50% of bare)", ratio >= 0.5)
-    record("identity", "GET /v2.0/tokens/{id} ratio to bare", f"{ratio:.0%}", ">= 50%", ratio >= 0.5)
-    record("identity", "GET /v2.0/tokens/{id} p99 ms", r["p99_ms"], "< 5", r["p99_ms"] < 5)
+    record_ratio("identity", "GET /v2.0/tokens/{id}", f"{base}/v2.0/tokens/{token}", 0.5, "get_token.lua",
+                 env={"TOKEN": token}, p99_target=5)
     stop(p)
 
 
-def bench_faults(bare):
+def bench_faults():
     say("==> fault rules: 100 that do not match, on a plain route")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     p, _ = start([os.path.join(BIN, "identity-mock")], mock_env(port), port=port)
     plain = f"{base}/v2.0"
-    before = wrk(plain)
     methods = ["GET", "POST", "PUT", "DELETE"]
-    for i in range(100):
-        rule = {"match": {"path": f"/nowhere/{i}/**", "method": methods[i % 4]},
-                "action": {"type": "error", "status": 500}}
-        if i % 10 == 0:
-            rule = {"match": {"tenant": f"nobody-{i}"}, "action": {"type": "drop"}}
-        http("POST", f"{base}/_understudy/v1/faults", rule)
-    after = wrk(plain)
-    drop = 1 - after["rps"] / before["rps"]
-    record("faults", "GET /v2.0 req/s, no rules", round(before["rps"]))
-    record("faults", "GET /v2.0 req/s, 100 rules", round(after["rps"]))
+
+    def install():
+        for i in range(100):
+            rule = {"match": {"path": f"/nowhere/{i}/**", "method": methods[i % 4]},
+                    "action": {"type": "error", "status": 500}}
+            if i % 10 == 0:
+                rule = {"match": {"tenant": f"nobody-{i}"}, "action": {"type": "drop"}}
+            http("POST", f"{base}/_understudy/v1/faults", rule)
+
+    without, with_rules = [], []
+    for _ in range(ROUNDS):
+        http("DELETE", f"{base}/_understudy/v1/faults")
+        without.append(wrk(plain)["rps"])
+        install()
+        with_rules.append(wrk(plain)["rps"])
+    before, after = median(without), median(with_rules)
+    drop = 1 - after / before
+    record("faults", "GET /v2.0 req/s, no rules (median)", round(before))
+    record("faults", "GET /v2.0 req/s, 100 rules (median)", round(after))
     record("faults", "throughput drop with 100 rules", f"{drop:.1%}", "<= 10%", drop <= 0.10)
     stop(p)
 
 
-def bench_compute(bare):
+def bench_compute():
     say("==> compute-mock")
     iport, cport = free_port(), free_port()
     identity = f"http://127.0.0.1:{iport}"
@@ -210,10 +243,8 @@ def bench_compute(bare):
     _, created = http("POST", f"{compute}/v2/{t1}/servers",
                       {"server": {"name": "one", "imageRef": image, "flavorRef": "2"}}, token=tok1)
     sid = created["server"]["id"]
-    r = wrk(f"{compute}/v2/{t1}/servers/{sid}", "get_token.lua", env={"TOKEN": tok1})
-    ratio = r["rps"] / bare
-    record("compute", "GET one server req/s", round(r["rps"]), ">= 50% of bare", ratio >= 0.5)
-    record("compute", "GET one server ratio to bare", f"{ratio:.0%}", ">= 50%", ratio >= 0.5)
+    record_ratio("compute", "GET one server", f"{compute}/v2/{t1}/servers/{sid}", 0.5, "get_token.lua",
+                 env={"TOKEN": tok1})
 
     t2 = "100002"
     tok2 = token_for(identity, t2)
@@ -246,7 +277,7 @@ def bench_compute(bare):
     stop(ip)
 
 
-def bench_lb(bare):
+def bench_lb():
     say("==> lb-mock")
     iport, lport = free_port(), free_port()
     identity = f"http://127.0.0.1:{iport}"
@@ -262,20 +293,15 @@ def bench_lb(bare):
                       {"loadBalancer": {"name": "bench", "port": 80, "protocol": "HTTP",
                                         "virtualIps": [{"type": "PUBLIC"}], "nodes": nodes}}, token=tok1)
     lb_id = created["loadBalancer"]["id"]
-    r = wrk(f"{lb}/v1.0/{t1}/loadbalancers/{lb_id}", "get_token.lua", env={"TOKEN": tok1})
-    ratio = r["rps"] / bare
-    record("lb", "GET one balancer (25 nodes) req/s", round(r["rps"]), ">= 40% of bare", ratio >= 0.4)
-    record("lb", "GET one balancer ratio to bare", f"{ratio:.0%}", ">= 40%", ratio >= 0.4)
+    record_ratio("lb", "GET one balancer (25 nodes)", f"{lb}/v1.0/{t1}/loadbalancers/{lb_id}", 0.4,
+                 "get_token.lua", env={"TOKEN": tok1})
 
     _, created = http("POST", f"{lb}/v1.0/{t1}/loadbalancers",
                       {"loadBalancer": {"name": "cycle", "port": 80, "protocol": "HTTP",
                                         "virtualIps": [{"type": "PUBLIC"}]}}, token=tok1)
     cycle_id = created["loadBalancer"]["id"]
-    r = wrk(f"{lb}/v1.0/{t1}/loadbalancers/{cycle_id}/nodes", "node_cycle.lua", conns=8, env={"TOKEN": tok1})
-    ok_rps = r["rps"] * (1 - r["non2xx"] / max(r["total"], 1))
-    ratio = ok_rps / bare
-    record("lb", "add + delete node calls/s (2xx)", round(ok_rps), ">= 20% of bare", ratio >= 0.2)
-    record("lb", "add + delete node ratio to bare", f"{ratio:.0%}", ">= 20%", ratio >= 0.2)
+    record_ratio("lb", "add + delete node (2xx, 8 connections)", f"{lb}/v1.0/{t1}/loadbalancers/{cycle_id}/nodes",
+                 0.2, "node_cycle.lua", conns=8, env={"TOKEN": tok1}, ok_only=True)
 
     say("    creating 10,000 balancers of 25 nodes")
     t2 = "200002"
@@ -301,7 +327,8 @@ def write_results():
     except (OSError, StopIteration):
         pass
     lines = [f"\n## Run of {stamp}\n", f"Machine: {os.cpu_count()} cores, {cpu}. "
-             f"Server on core 0 (one worker), wrk on core 1, {CONNS} connections, {DURATION} s per measurement.\n",
+             f"Server on core 0 (one worker), wrk on core 1, {CONNS} connections unless said, {DURATION} s per "
+             f"measurement, ratios = median of {ROUNDS} alternating rounds against the bare handler.\n",
              "| section | metric | value | target | met |", "|---|---|---|---|---|"]
     for section, metric, value, target, ok in results:
         met = "" if ok is None else ("yes" if ok else "**no**")
@@ -323,11 +350,11 @@ def main():
     if os.environ.get("BENCH_NO_BUILD") != "1":
         build()
     try:
-        bare = bench_bare()
+        start_bare()
         for name, fn in [("identity", bench_identity), ("faults", bench_faults),
                          ("compute", bench_compute), ("lb", bench_lb)]:
             if name in wanted:
-                fn(bare)
+                fn()
     finally:
         for p in procs:
             if p.poll() is None:
