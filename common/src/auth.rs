@@ -129,7 +129,14 @@ pub struct Authenticator {
     store: Store,
     revoked: Table<Revocation>,
     remote: Option<Arc<RemoteValidator>>,
+    /// Tokens whose signature was already checked. Checking one (HMAC, base64, claims
+    /// JSON) costs more than everything else in validation, and a client sends the same
+    /// token again and again. Expiry and revocation are still checked every time.
+    verified: Arc<Mutex<HashMap<String, Claims>>>,
 }
+
+/// How many verified tokens are remembered before the memory starts over.
+const VERIFIED_TOKENS: usize = 10_000;
 
 impl Authenticator {
     pub fn new(settings: &AuthSettings, store: Store) -> Authenticator {
@@ -141,6 +148,7 @@ impl Authenticator {
             revoked: store.table("revoked_tokens"),
             store,
             remote,
+            verified: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -155,7 +163,7 @@ impl Authenticator {
     /// Checks a token issued by this stack: signature, expiry, revocation. Identity uses
     /// this for its own validation routes whatever the mode.
     pub async fn verify_local(&self, token: &str) -> Result<Claims, AuthFailure> {
-        let claims = self.codec.verify(token).map_err(|_| AuthFailure::Invalid)?;
+        let claims = self.signed_claims(token)?;
         if claims.is_expired(self.store.clock().now()) {
             return Err(AuthFailure::Expired);
         }
@@ -168,6 +176,24 @@ impl Authenticator {
         {
             return Err(AuthFailure::Revoked);
         }
+        Ok(claims)
+    }
+
+    fn signed_claims(&self, token: &str) -> Result<Claims, AuthFailure> {
+        if let Some(c) = self
+            .verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+        {
+            return Ok(c.clone());
+        }
+        let claims = self.codec.verify(token).map_err(|_| AuthFailure::Invalid)?;
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(token.to_string(), claims.clone());
         Ok(claims)
     }
 
@@ -503,4 +529,62 @@ fn role_names(roles: Option<&serde_json::Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> AuthSettings {
+        AuthSettings {
+            mode: AuthMode::Signed,
+            signing_key: "k".into(),
+            token_ttl_s: 60,
+            remote: RemoteSettings {
+                url: String::new(),
+                version: "v2".into(),
+                admin_token: String::new(),
+                username: String::new(),
+                password: String::new(),
+                cache_ttl_ms: 0,
+                timeout_ms: 1,
+            },
+        }
+    }
+
+    fn claims(now: i64) -> Claims {
+        Claims {
+            id: "t1".into(),
+            tenant_id: "123".into(),
+            tenant_name: "123".into(),
+            user_id: "u".into(),
+            user_name: "joe".into(),
+            roles: vec![],
+            methods: vec![],
+            iat: now,
+            exp: now + 60,
+            impersonator: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_remembered_signature_still_expires_and_can_be_revoked() {
+        let store = Store::memory();
+        let auth = Authenticator::new(&settings(), store.clone());
+        let c = claims(store.clock().now().timestamp());
+        let token = auth.codec().issue(&c);
+        assert_eq!(auth.verify_local(&token).await, Ok(c.clone()));
+        assert_eq!(
+            auth.verify_local(&token).await,
+            Ok(c.clone()),
+            "second time from memory"
+        );
+        let forged = format!("{}x", &token[..token.len() - 1]);
+        assert_eq!(auth.verify_local(&forged).await, Err(AuthFailure::Invalid));
+        store.clock().advance(61.0);
+        assert_eq!(auth.verify_local(&token).await, Err(AuthFailure::Expired));
+        store.clock().advance(-61.0);
+        auth.revoke(&c).await.unwrap();
+        assert_eq!(auth.verify_local(&token).await, Err(AuthFailure::Revoked));
+    }
 }
