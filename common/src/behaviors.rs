@@ -121,6 +121,10 @@ impl Behaviors {
         event: &Event,
         attribute: impl Fn(&str) -> Attribute<'a>,
     ) -> Result<Option<Chosen>, StoreError> {
+        // Most requests meet no registration at all: answer those without the write lock.
+        if self.table.count(scope).await? == 0 {
+            return Ok(None);
+        }
         self.table
             .transact(scope, |rows| {
                 let (id, _) = rows.iter().find(|(_, r)| {
