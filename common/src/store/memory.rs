@@ -247,13 +247,6 @@ impl<T: Record> MemoryTable<T> {
         parts.get(scope).map_or(0, |p| p.rows.len())
     }
 
-    pub(super) fn scopes(&self) -> Vec<Scope> {
-        let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
-        let mut scopes: Vec<_> = parts.keys().cloned().collect();
-        scopes.sort();
-        scopes
-    }
-
     pub(super) fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
     }

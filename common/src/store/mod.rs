@@ -243,13 +243,6 @@ impl<T: Record> Table<T> {
         }
     }
 
-    /// Every scope that holds records, with its records: for fan-out views and snapshots.
-    pub async fn scopes(&self) -> Result<Vec<Scope>, StoreError> {
-        match &self.inner {
-            TableInner::Memory(t) => Ok(t.scopes()),
-        }
-    }
-
     /// A number that changes whenever any record of the table changes; lets readers keep
     /// a compiled cache (fault rules) and rebuild it only when needed.
     pub fn version(&self) -> u64 {
