@@ -9,6 +9,7 @@
 //! - [`faults`], [`behaviors`]: generic fault rules and Mimic's semantic behaviours.
 //! - [`journal`], [`metrics`], [`telemetry`]: what happened, counted and logged.
 //! - [`error`], [`json`]: answers in the emulated API's own error format.
+//! - [`render`]: remembered renderings of records, reused only while still exact.
 
 pub mod auth;
 pub mod behaviors;
@@ -21,6 +22,7 @@ pub mod faults;
 pub mod journal;
 pub mod json;
 pub mod metrics;
+pub mod render;
 pub mod settings;
 pub mod startup;
 pub mod store;

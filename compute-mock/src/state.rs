@@ -1,5 +1,6 @@
 //! The compute mock's repositories, built once and shared by every worker.
 
+use common::render::RenderCache;
 use common::store::{Scope, Store, StoreError, Table};
 
 use crate::configuration::ComputeSettings;
@@ -19,6 +20,8 @@ pub struct ComputeState {
     pub keypairs: Table<KeypairRecord>,
     /// Images made by `createImage`, per tenant and region.
     pub snapshots: Table<SnapshotRecord>,
+    /// The JSON of servers as `GET /servers/{id}` and `servers/detail` show them.
+    pub rendered: RenderCache<crate::routes::ServerStamp>,
     store: Store,
 }
 
@@ -58,6 +61,7 @@ impl ComputeState {
             usage: store.table("compute_usage"),
             keypairs: store.table("compute_keypairs"),
             snapshots: store.table("compute_snapshots"),
+            rendered: RenderCache::default(),
             store: store.clone(),
         }
     }

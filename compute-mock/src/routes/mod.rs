@@ -25,6 +25,7 @@ use crate::error::ComputeError;
 use crate::state::ComputeState;
 
 pub use tenant::{Links, Tenant};
+pub use views::ServerStamp;
 
 pub(crate) type State = web::Data<ComputeState>;
 
@@ -147,6 +148,28 @@ pub(crate) fn parse_json(bytes: &[u8]) -> Result<Option<Value>, ComputeError> {
 /// A JSON answer; actix sets `Content-Type: application/json`.
 pub(crate) fn json(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
     HttpResponse::build(status).json(body)
+}
+
+/// A JSON answer already rendered to bytes.
+pub(crate) fn raw_json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body)
+}
+
+/// `{"server": ...}` of one live server, rendered or remembered.
+pub(crate) fn one_server(
+    state: &ComputeState,
+    t: &Tenant,
+    rec: crate::domain::server::ServerRecord,
+    view: crate::domain::status::View,
+) -> HttpResponse {
+    let base = views::RenderBase::of(t);
+    let server = views::server_json(&mut state.rendered.lock(), rec, view, &base);
+    raw_json(
+        StatusCode::OK,
+        common::render::join_json(b"{\"server\":", &[server], b"}"),
+    )
 }
 
 /// A named path segment (`server_id`, `key`, ...), decoded.

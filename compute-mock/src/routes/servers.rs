@@ -14,8 +14,8 @@ use common::store::{Scope, StoreError};
 use regex::Regex;
 use serde_json::{json, Map, Value};
 
-use super::views::{self, host_id, server_brief, server_detail, server_links};
-use super::{json, parse_json, seg, uuid_like, wrapped_body, State, Tenant};
+use super::views::{self, server_brief, server_links};
+use super::{json, one_server, parse_json, raw_json, seg, uuid_like, wrapped_body, State, Tenant};
 use crate::domain::mimic::{self, Creation, Failure, DELETE_FAILURE_KEY};
 use crate::domain::paging::{parse_limit, Query};
 use crate::domain::quota::Usage;
@@ -25,6 +25,7 @@ use crate::domain::server::{
 };
 use crate::domain::status::{Lifecycle, Pending, Settled, Shows, View};
 use crate::error::{ComputeError, INTERNAL};
+use common::render::join_json;
 
 type Ctx = web::Data<ServiceContext>;
 
@@ -508,27 +509,25 @@ pub async fn list_servers_detail(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
-    #[derive(serde::Serialize)]
-    struct Page<'a> {
-        servers: Vec<views::ServerDetail<'a>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        servers_links: Option<Value>,
-    }
     let (records, next, now) = page(&t, &state, &req, true).await?;
-    let host = host_id(&t.scope.tenant, &t.scope.region);
-    let servers = records
-        .iter()
-        .map(|r| {
-            let view = r.life.view(now, r.updated_ms);
-            server_detail(r, view, &t.links, &t.scope.tenant, &host)
-        })
-        .collect();
-    Ok(json(
+    let base = views::RenderBase::of(&t);
+    let servers: Vec<_> = {
+        let mut cache = state.rendered.lock();
+        records
+            .into_iter()
+            .map(|r| {
+                let view = r.life.view(now, r.updated_ms);
+                views::server_json(&mut cache, r, view, &base)
+            })
+            .collect()
+    };
+    let suffix = match next {
+        Some(links) => format!("],\"servers_links\":{links}}}"),
+        None => "]}".to_string(),
+    };
+    Ok(raw_json(
         StatusCode::OK,
-        &Page {
-            servers,
-            servers_links: next,
-        },
+        join_json(b"{\"servers\":[", &servers, suffix.as_bytes()),
     ))
 }
 
@@ -539,11 +538,7 @@ pub async fn get_server(
 ) -> Result<HttpResponse, ComputeError> {
     let id = &seg(&req, "server_id");
     let (rec, view) = load(&state, &t.scope, id).await?;
-    let host = host_id(&t.scope.tenant, &t.scope.region);
-    Ok(json(
-        StatusCode::OK,
-        &json!({"server": server_detail(&rec, view, &t.links, &t.scope.tenant, &host)}),
-    ))
+    Ok(one_server(&state, &t, rec, view))
 }
 
 pub async fn update_server(
@@ -587,11 +582,7 @@ pub async fn update_server(
     })
     .await?;
     let (rec, view) = load(&state, &t.scope, &id).await?;
-    let host = host_id(&t.scope.tenant, &t.scope.region);
-    Ok(json(
-        StatusCode::OK,
-        &json!({"server": server_detail(&rec, view, &t.links, &t.scope.tenant, &host)}),
-    ))
+    Ok(one_server(&state, &t, rec, view))
 }
 
 enum Deleted {

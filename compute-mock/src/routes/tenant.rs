@@ -22,7 +22,7 @@ pub struct Tenant {
 }
 
 /// Builds the links of one answer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Links {
     /// `scheme://host`.
     pub origin: String,

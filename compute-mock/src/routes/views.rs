@@ -1,6 +1,10 @@
 //! Wire formats of servers, flavors and images, rendered from domain records on read.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use chrono::{TimeZone, Utc};
+use common::render::RenderCacheGuard;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -169,6 +173,53 @@ pub fn server_detail<'a>(
         user_id: &rec.user_id,
         id,
     }
+}
+
+/// What every server of one answer is rendered with: the link base and the region
+/// (`hostId` digests tenant and region).
+#[derive(Debug, PartialEq, Eq)]
+pub struct RenderBase {
+    pub links: Links,
+    pub region: String,
+}
+
+impl RenderBase {
+    pub fn of(t: &super::Tenant) -> Arc<RenderBase> {
+        Arc::new(RenderBase {
+            links: t.links.clone(),
+            region: t.scope.region.clone(),
+        })
+    }
+}
+
+/// Everything the JSON of one server is rendered from: equal stamps, equal bytes.
+#[derive(Debug, PartialEq)]
+pub struct ServerStamp {
+    pub rec: ServerRecord,
+    pub view: View,
+    pub base: Arc<RenderBase>,
+}
+
+/// One server's JSON as `GET /servers/{id}` and `servers/detail` show it; remembered in
+/// `cache` and reused while record, view and base are unchanged.
+pub fn server_json(
+    cache: &mut RenderCacheGuard<'_, ServerStamp>,
+    rec: ServerRecord,
+    view: View,
+    base: &Arc<RenderBase>,
+) -> Bytes {
+    let id = rec.id.to_string();
+    let stamp = ServerStamp {
+        rec,
+        view,
+        base: base.clone(),
+    };
+    cache.get_or_render(&id, stamp, |s| {
+        let tenant = &s.base.links.tenant;
+        let host = host_id(tenant, &s.base.region);
+        let detail = server_detail(&s.rec, s.view.clone(), &s.base.links, tenant, &host);
+        serde_json::to_vec(&detail).unwrap_or_default()
+    })
 }
 
 pub fn server_brief<'a>(rec: &'a ServerRecord, links: &Links) -> ServerBrief<'a> {

@@ -526,3 +526,74 @@ async fn max_count_makes_numbered_servers_and_counts_them_all_against_the_quota(
     )
     .await;
 }
+
+/// Answers are rendered once and remembered; what is remembered must never outlive a
+/// change of the server, of its status on the clock, or of the host the client used.
+#[tokio::test]
+async fn a_remembered_rendering_never_shows_a_stale_server() {
+    let app = spawn_app_with(|s| s.compute.build_time_ms = 10_000).await;
+    let id = app.create_server("fresh").await;
+    let detail = |v: Value| {
+        v["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id.as_str())
+            .unwrap()
+            .clone()
+    };
+    for _ in 0..2 {
+        assert_eq!(app.status(&id).await, "BUILD");
+        assert_eq!(
+            detail(app.get_json("servers/detail").await)["status"],
+            "BUILD"
+        );
+    }
+    app.advance(11.0).await;
+    assert_eq!(app.status(&id).await, "ACTIVE");
+    assert_eq!(
+        detail(app.get_json("servers/detail").await)["status"],
+        "ACTIVE"
+    );
+
+    let res = app
+        .put(
+            &format!("servers/{id}/metadata/color"),
+            &json!({"meta": {"color": "blue"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.server(&id).await["metadata"], json!({"color": "blue"}));
+    assert_eq!(
+        detail(app.get_json("servers/detail").await)["metadata"],
+        json!({"color": "blue"})
+    );
+    let res = app
+        .put(
+            &format!("servers/{id}"),
+            &json!({"server": {"name": "renamed"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.server(&id).await["name"], "renamed");
+
+    let elsewhere = app
+        .client
+        .get(app.url(&format!("servers/{id}")))
+        .header("X-Auth-Token", &app.token)
+        .header("Host", "other.example.test")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        elsewhere["server"]["links"][0]["href"],
+        format!("http://other.example.test/v2/{TENANT}/servers/{id}")
+    );
+    assert_eq!(
+        app.server(&id).await["links"][0]["href"],
+        format!("{}/v2/{TENANT}/servers/{id}", app.address)
+    );
+}
