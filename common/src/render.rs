@@ -9,40 +9,51 @@
 //! simply renders again. The cache is bounded and starts over when full.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::hash::Hash;
+use std::pin::Pin;
 use std::sync::Mutex;
+use std::task::{Context, Poll};
 
+use actix_web::body::{BodySize, MessageBody};
 use bytes::Bytes;
 
 /// How many renderings a cache keeps by default.
 pub const DEFAULT_CAPACITY: usize = 8_192;
 
-pub struct RenderCache<S> {
-    entries: Mutex<HashMap<String, (S, Bytes)>>,
+/// Renderings of records with keys `K` (their ids), each with its stamp `S`.
+pub struct RenderCache<K, S> {
+    entries: Mutex<HashMap<K, (S, Bytes)>>,
     capacity: usize,
 }
 
-impl<S: PartialEq> Default for RenderCache<S> {
+impl<K: Hash + Eq + Clone, S> Default for RenderCache<K, S> {
     fn default() -> Self {
         RenderCache::new(DEFAULT_CAPACITY)
     }
 }
 
-impl<S: PartialEq> RenderCache<S> {
-    pub fn new(capacity: usize) -> RenderCache<S> {
+impl<K: Hash + Eq + Clone, S> RenderCache<K, S> {
+    pub fn new(capacity: usize) -> RenderCache<K, S> {
         RenderCache {
             entries: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
         }
     }
 
-    /// The JSON of record `id` rendered from `stamp`: remembered, or rendered by `render`
-    /// and remembered.
-    pub fn get_or_render(&self, id: &str, stamp: S, render: impl FnOnce(&S) -> Vec<u8>) -> Bytes {
-        self.lock().get_or_render(id, stamp, render)
+    /// See [`RenderCacheGuard::get_or_render`].
+    pub fn get_or_render(
+        &self,
+        id: &K,
+        fresh: impl FnOnce(&S) -> bool,
+        stamp: impl FnOnce() -> S,
+        render: impl FnOnce(&S) -> Vec<u8>,
+    ) -> Bytes {
+        self.lock().get_or_render(id, fresh, stamp, render)
     }
 
     /// One lock for many lookups (a page of records).
-    pub fn lock(&self) -> RenderCacheGuard<'_, S> {
+    pub fn lock(&self) -> RenderCacheGuard<'_, K, S> {
         RenderCacheGuard {
             entries: self.entries.lock().unwrap_or_else(|e| e.into_inner()),
             capacity: self.capacity,
@@ -63,46 +74,75 @@ impl<S: PartialEq> RenderCache<S> {
     }
 }
 
-pub struct RenderCacheGuard<'a, S> {
-    entries: std::sync::MutexGuard<'a, HashMap<String, (S, Bytes)>>,
+pub struct RenderCacheGuard<'a, K, S> {
+    entries: std::sync::MutexGuard<'a, HashMap<K, (S, Bytes)>>,
     capacity: usize,
 }
 
-impl<S: PartialEq> RenderCacheGuard<'_, S> {
-    /// See [`RenderCache::get_or_render`].
+impl<K: Hash + Eq + Clone, S> RenderCacheGuard<'_, K, S> {
+    /// The JSON of record `id`: the remembered rendering if `fresh` says its stamp is
+    /// the stamp of this request, else `render` of a new `stamp` (remembered).
     pub fn get_or_render(
         &mut self,
-        id: &str,
-        stamp: S,
+        id: &K,
+        fresh: impl FnOnce(&S) -> bool,
+        stamp: impl FnOnce() -> S,
         render: impl FnOnce(&S) -> Vec<u8>,
     ) -> Bytes {
         if let Some((stored, bytes)) = self.entries.get(id) {
-            if *stored == stamp {
+            if fresh(stored) {
                 return bytes.clone();
             }
         }
+        let stamp = stamp();
         let bytes = Bytes::from(render(&stamp));
         if self.entries.len() >= self.capacity && !self.entries.contains_key(id) {
             self.entries.clear();
         }
-        self.entries.insert(id.to_string(), (stamp, bytes.clone()));
+        self.entries.insert(id.clone(), (stamp, bytes.clone()));
         bytes
     }
 }
 
-/// Joins JSON fragments into `prefix f1,f2,... suffix` with one allocation.
-pub fn join_json(prefix: &[u8], parts: &[Bytes], suffix: &[u8]) -> Vec<u8> {
-    let len = prefix.len() + suffix.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>();
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(prefix);
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+/// A JSON body sent as the parts it was assembled from (`prefix`, fragments joined by
+/// commas, `suffix`), so a page of remembered renderings is never copied into one buffer.
+pub struct JsonParts {
+    chunks: std::vec::IntoIter<Bytes>,
+    size: u64,
+}
+
+impl JsonParts {
+    pub fn new(prefix: &'static [u8], parts: Vec<Bytes>, suffix: Bytes) -> JsonParts {
+        let mut chunks = Vec::with_capacity(parts.len() * 2 + 2);
+        chunks.push(Bytes::from_static(prefix));
+        for (i, p) in parts.into_iter().enumerate() {
+            if i > 0 {
+                chunks.push(Bytes::from_static(b","));
+            }
+            chunks.push(p);
         }
-        out.extend_from_slice(p);
+        chunks.push(suffix);
+        let size = chunks.iter().map(|c| c.len() as u64).sum();
+        JsonParts {
+            chunks: chunks.into_iter(),
+            size,
+        }
     }
-    out.extend_from_slice(suffix);
-    out
+}
+
+impl MessageBody for JsonParts {
+    type Error = Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Sized(self.size)
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Poll::Ready(self.chunks.next().map(Ok))
+    }
 }
 
 #[cfg(test)]
@@ -111,21 +151,28 @@ mod tests {
     use std::cell::Cell;
 
     #[test]
-    fn a_rendering_is_reused_only_for_an_equal_stamp() {
+    fn a_rendering_is_reused_only_while_its_stamp_is_fresh() {
         let cache = RenderCache::new(10);
         let renders = Cell::new(0);
-        let render = |s: &(u32, &str)| {
-            renders.set(renders.get() + 1);
-            format!("{{\"v\":{},\"s\":\"{}\"}}", s.0, s.1).into_bytes()
+        let get = |id: &'static str, want: (u32, &'static str)| {
+            cache.get_or_render(
+                &id,
+                |s| *s == want,
+                || want,
+                |s| {
+                    renders.set(renders.get() + 1);
+                    format!("{{\"v\":{},\"s\":\"{}\"}}", s.0, s.1).into_bytes()
+                },
+            )
         };
-        let a = cache.get_or_render("x", (1, "ACTIVE"), render);
-        let b = cache.get_or_render("x", (1, "ACTIVE"), render);
+        let a = get("x", (1, "ACTIVE"));
+        let b = get("x", (1, "ACTIVE"));
         assert_eq!(a, b);
         assert_eq!(renders.get(), 1, "second answer from memory");
-        let c = cache.get_or_render("x", (1, "REBOOT"), render);
+        let c = get("x", (1, "REBOOT"));
         assert_eq!(&c[..], br#"{"v":1,"s":"REBOOT"}"#);
         assert_eq!(renders.get(), 2, "another stamp renders again");
-        let d = cache.get_or_render("y", (1, "REBOOT"), render);
+        let d = get("y", (1, "REBOOT"));
         assert_eq!(d, c);
         assert_eq!(renders.get(), 3, "another id renders again");
     }
@@ -134,15 +181,19 @@ mod tests {
     fn a_full_cache_starts_over_instead_of_growing() {
         let cache = RenderCache::new(3);
         for i in 0..10 {
-            cache.get_or_render(&i.to_string(), i, |s| s.to_string().into_bytes());
+            cache.get_or_render(&i, |s| *s == i, || i, |s| s.to_string().into_bytes());
             assert!(cache.len() <= 3);
         }
     }
 
-    #[test]
-    fn fragments_join_into_one_array() {
-        let parts = [Bytes::from_static(b"1"), Bytes::from_static(b"{}")];
-        assert_eq!(join_json(b"[", &parts, b"]"), b"[1,{}]");
-        assert_eq!(join_json(b"[", &[], b"]"), b"[]");
+    #[actix_web::test]
+    async fn parts_make_one_json_document_of_the_announced_size() {
+        let parts = vec![Bytes::from_static(b"1"), Bytes::from_static(b"{}")];
+        let body = JsonParts::new(b"[", parts, Bytes::from_static(b"]"));
+        assert_eq!(body.size(), BodySize::Sized(6));
+        let bytes = actix_web::body::to_bytes(body).await.unwrap();
+        assert_eq!(&bytes[..], b"[1,{}]");
+        let empty = JsonParts::new(b"[", Vec::new(), Bytes::from_static(b"]"));
+        assert_eq!(&actix_web::body::to_bytes(empty).await.unwrap()[..], b"[]");
     }
 }

@@ -21,7 +21,7 @@ pub struct ComputeState {
     /// Images made by `createImage`, per tenant and region.
     pub snapshots: Table<SnapshotRecord>,
     /// The JSON of servers as `GET /servers/{id}` and `servers/detail` show them.
-    pub rendered: RenderCache<crate::routes::ServerStamp>,
+    pub rendered: RenderCache<uuid::Uuid, crate::routes::ServerStamp>,
     store: Store,
 }
 

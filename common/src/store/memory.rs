@@ -188,13 +188,6 @@ impl<T: Record> Rows<'_, T> {
 }
 
 impl<T: Record> MemoryTable<T> {
-    pub(super) fn get(&self, scope: &Scope, id: &str) -> Option<T> {
-        let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
-        let p = parts.get(scope)?;
-        let seq = p.seq_of.get(id)?;
-        p.rows.get(seq).map(|(_, v)| v.clone())
-    }
-
     pub(super) fn transact<R>(&self, scope: &Scope, f: impl FnOnce(&mut Rows<'_, T>) -> R) -> R {
         let mut parts = self.partitions.write().unwrap_or_else(|e| e.into_inner());
         let partition = parts.entry(scope.clone()).or_default();
@@ -212,13 +205,14 @@ impl<T: Record> MemoryTable<T> {
         out
     }
 
-    pub(super) fn page(
+    pub(super) fn page_map<R>(
         &self,
         scope: &Scope,
         after: Option<&str>,
         limit: usize,
         mut keep: impl FnMut(&T) -> bool,
-    ) -> Result<Vec<T>, StoreError> {
+        map: impl FnMut(&T) -> R,
+    ) -> Result<Vec<R>, StoreError> {
         let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
         let Some(p) = parts.get(scope) else {
             return match after {
@@ -238,8 +232,15 @@ impl<T: Record> MemoryTable<T> {
             .map(|(_, (_, v))| v)
             .filter(|v| keep(v))
             .take(limit)
-            .cloned()
+            .map(map)
             .collect())
+    }
+
+    pub(super) fn get_map<R>(&self, scope: &Scope, id: &str, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        let p = parts.get(scope)?;
+        let seq = p.seq_of.get(id)?;
+        p.rows.get(seq).map(|(_, v)| f(v))
     }
 
     pub(super) fn count(&self, scope: &Scope) -> usize {

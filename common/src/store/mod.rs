@@ -178,7 +178,7 @@ enum TableInner<T: Record> {
 impl<T: Record> Table<T> {
     pub async fn get(&self, scope: &Scope, id: &str) -> Result<Option<T>, StoreError> {
         match &self.inner {
-            TableInner::Memory(t) => Ok(t.get(scope, id)),
+            TableInner::Memory(t) => Ok(t.get_map(scope, id, T::clone)),
         }
     }
 
@@ -232,8 +232,33 @@ impl<T: Record> Table<T> {
         limit: usize,
         keep: impl FnMut(&T) -> bool,
     ) -> Result<Vec<T>, StoreError> {
+        self.page_map(scope, after, limit, keep, T::clone).await
+    }
+
+    /// [`Table::page`], handing back what `map` makes of each record instead of a copy
+    /// of it (a rendering, an id), so a large page copies no records.
+    pub async fn page_map<R>(
+        &self,
+        scope: &Scope,
+        after: Option<&str>,
+        limit: usize,
+        keep: impl FnMut(&T) -> bool,
+        map: impl FnMut(&T) -> R,
+    ) -> Result<Vec<R>, StoreError> {
         match &self.inner {
-            TableInner::Memory(t) => t.page(scope, after, limit, keep),
+            TableInner::Memory(t) => t.page_map(scope, after, limit, keep, map),
+        }
+    }
+
+    /// What `f` makes of one record, without copying it; `None` when there is no such record.
+    pub async fn get_map<R>(
+        &self,
+        scope: &Scope,
+        id: &str,
+        f: impl FnOnce(&T) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        match &self.inner {
+            TableInner::Memory(t) => Ok(t.get_map(scope, id, f)),
         }
     }
 

@@ -150,26 +150,36 @@ pub(crate) fn json(status: StatusCode, body: &impl serde::Serialize) -> HttpResp
     HttpResponse::build(status).json(body)
 }
 
-/// A JSON answer already rendered to bytes.
-pub(crate) fn raw_json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
-    HttpResponse::build(status)
+/// A JSON answer sent as the parts it was assembled from.
+pub(crate) fn json_parts(parts: common::render::JsonParts) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
-        .body(body)
+        .body(parts)
+}
+
+/// `{"server": ...}` of one server rendering.
+pub(crate) fn server_answer(server: bytes::Bytes) -> HttpResponse {
+    json_parts(common::render::JsonParts::new(
+        b"{\"server\":",
+        vec![server],
+        bytes::Bytes::from_static(b"}"),
+    ))
 }
 
 /// `{"server": ...}` of one live server, rendered or remembered.
 pub(crate) fn one_server(
     state: &ComputeState,
     t: &Tenant,
-    rec: crate::domain::server::ServerRecord,
+    rec: &crate::domain::server::ServerRecord,
     view: crate::domain::status::View,
 ) -> HttpResponse {
     let base = views::RenderBase::of(t);
-    let server = views::server_json(&mut state.rendered.lock(), rec, view, &base);
-    raw_json(
-        StatusCode::OK,
-        common::render::join_json(b"{\"server\":", &[server], b"}"),
-    )
+    server_answer(views::server_json(
+        &mut state.rendered.lock(),
+        rec,
+        view,
+        &base,
+    ))
 }
 
 /// A named path segment (`server_id`, `key`, ...), decoded.

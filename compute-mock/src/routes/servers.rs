@@ -15,7 +15,10 @@ use regex::Regex;
 use serde_json::{json, Map, Value};
 
 use super::views::{self, server_brief, server_links};
-use super::{json, one_server, parse_json, raw_json, seg, uuid_like, wrapped_body, State, Tenant};
+use super::{
+    json, json_parts, one_server, parse_json, seg, server_answer, uuid_like, wrapped_body, State,
+    Tenant,
+};
 use crate::domain::mimic::{self, Creation, Failure, DELETE_FAILURE_KEY};
 use crate::domain::paging::{parse_limit, Query};
 use crate::domain::quota::Usage;
@@ -25,7 +28,7 @@ use crate::domain::server::{
 };
 use crate::domain::status::{Lifecycle, Pending, Settled, Shows, View};
 use crate::error::{ComputeError, INTERNAL};
-use common::render::join_json;
+use common::render::JsonParts;
 
 type Ctx = web::Data<ServiceContext>;
 
@@ -455,12 +458,15 @@ impl Filters {
 }
 
 /// One page of servers and the `servers_links` next link when the page is full.
-async fn page(
+/// One page of the tenant's servers as `map` makes them (with each server's id, for the
+/// next link), and the `servers_links` of a full page.
+async fn page<R>(
     t: &Tenant,
     state: &State,
     req: &HttpRequest,
     detail: bool,
-) -> Result<(Vec<ServerRecord>, Option<Value>, i64), ComputeError> {
+    mut map: impl FnMut(&ServerRecord, i64) -> R,
+) -> Result<(Vec<(uuid::Uuid, R)>, Option<Value>), ComputeError> {
     let q = Query::parse(req.query_string());
     let limit = parse_limit(q.get("limit").as_deref(), state.settings.max_page_size)
         .map_err(ComputeError::bad_request)?;
@@ -469,7 +475,13 @@ async fn page(
     let now = state.now_ms();
     let records = state
         .servers
-        .page(&t.scope, marker.as_deref(), limit, |r| filters.keep(r, now))
+        .page_map(
+            &t.scope,
+            marker.as_deref(),
+            limit,
+            |r| filters.keep(r, now),
+            |r| (r.id, map(r, now)),
+        )
         .await
         .map_err(|e| match e {
             StoreError::MarkerNotFound(m) => {
@@ -480,14 +492,14 @@ async fn page(
     let next = (records.len() == limit)
         .then(|| records.last())
         .flatten()
-        .map(|last| {
+        .map(|(last, _)| {
             let path = if detail { "servers/detail" } else { "servers" };
             json!([{
-                "href": format!("{}?{}", t.links.versioned(path), q.next(limit, &last.id.to_string())),
+                "href": format!("{}?{}", t.links.versioned(path), q.next(limit, &last.to_string())),
                 "rel": "next",
             }])
         });
-    Ok((records, next, now))
+    Ok((records, next))
 }
 
 pub async fn list_servers(
@@ -495,8 +507,11 @@ pub async fn list_servers(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
-    let (records, next, _) = page(&t, &state, &req, false).await?;
-    let servers: Vec<_> = records.iter().map(|r| server_brief(r, &t.links)).collect();
+    let (servers, next) = page(&t, &state, &req, false, |r, _| {
+        serde_json::to_value(server_brief(r, &t.links)).unwrap_or_default()
+    })
+    .await?;
+    let servers: Vec<Value> = servers.into_iter().map(|(_, s)| s).collect();
     let mut body = json!({ "servers": servers });
     if let Some(next) = next {
         body["servers_links"] = next;
@@ -509,26 +524,22 @@ pub async fn list_servers_detail(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
-    let (records, next, now) = page(&t, &state, &req, true).await?;
     let base = views::RenderBase::of(&t);
-    let servers: Vec<_> = {
-        let mut cache = state.rendered.lock();
-        records
-            .into_iter()
-            .map(|r| {
-                let view = r.life.view(now, r.updated_ms);
-                views::server_json(&mut cache, r, view, &base)
-            })
-            .collect()
-    };
+    // The cache is locked per server: a lock is never held across `.await`.
+    let (servers, next) = page(&t, &state, &req, true, |r, now| {
+        let view = r.life.view(now, r.updated_ms);
+        views::server_json(&mut state.rendered.lock(), r, view, &base)
+    })
+    .await?;
     let suffix = match next {
         Some(links) => format!("],\"servers_links\":{links}}}"),
         None => "]}".to_string(),
     };
-    Ok(raw_json(
-        StatusCode::OK,
-        join_json(b"{\"servers\":[", &servers, suffix.as_bytes()),
-    ))
+    Ok(json_parts(JsonParts::new(
+        b"{\"servers\":[",
+        servers.into_iter().map(|(_, s)| s).collect(),
+        bytes::Bytes::from(suffix),
+    )))
 }
 
 pub async fn get_server(
@@ -537,8 +548,18 @@ pub async fn get_server(
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
     let id = &seg(&req, "server_id");
-    let (rec, view) = load(&state, &t.scope, id).await?;
-    Ok(one_server(&state, &t, rec, view))
+    let now = state.now_ms();
+    let base = views::RenderBase::of(&t);
+    state
+        .servers
+        .get_map(&t.scope, id, |rec| {
+            let view = rec.life.view(now, rec.updated_ms);
+            (!view.gone).then(|| views::server_json(&mut state.rendered.lock(), rec, view, &base))
+        })
+        .await?
+        .flatten()
+        .map(server_answer)
+        .ok_or_else(|| ComputeError::instance_not_found(id))
 }
 
 pub async fn update_server(
@@ -582,7 +603,7 @@ pub async fn update_server(
     })
     .await?;
     let (rec, view) = load(&state, &t.scope, &id).await?;
-    Ok(one_server(&state, &t, rec, view))
+    Ok(one_server(&state, &t, &rec, view))
 }
 
 enum Deleted {

@@ -203,23 +203,26 @@ pub struct ServerStamp {
 /// One server's JSON as `GET /servers/{id}` and `servers/detail` show it; remembered in
 /// `cache` and reused while record, view and base are unchanged.
 pub fn server_json(
-    cache: &mut RenderCacheGuard<'_, ServerStamp>,
-    rec: ServerRecord,
+    cache: &mut RenderCacheGuard<'_, uuid::Uuid, ServerStamp>,
+    rec: &ServerRecord,
     view: View,
     base: &Arc<RenderBase>,
 ) -> Bytes {
-    let id = rec.id.to_string();
-    let stamp = ServerStamp {
-        rec,
-        view,
-        base: base.clone(),
-    };
-    cache.get_or_render(&id, stamp, |s| {
-        let tenant = &s.base.links.tenant;
-        let host = host_id(tenant, &s.base.region);
-        let detail = server_detail(&s.rec, s.view.clone(), &s.base.links, tenant, &host);
-        serde_json::to_vec(&detail).unwrap_or_default()
-    })
+    cache.get_or_render(
+        &rec.id,
+        |s| s.rec == *rec && s.view == view && s.base == *base,
+        || ServerStamp {
+            rec: rec.clone(),
+            view: view.clone(),
+            base: base.clone(),
+        },
+        |s| {
+            let tenant = &s.base.links.tenant;
+            let host = host_id(tenant, &s.base.region);
+            let detail = server_detail(&s.rec, s.view.clone(), &s.base.links, tenant, &host);
+            serde_json::to_vec(&detail).unwrap_or_default()
+        },
+    )
 }
 
 pub fn server_brief<'a>(rec: &'a ServerRecord, links: &Links) -> ServerBrief<'a> {
