@@ -132,7 +132,7 @@ pub struct Authenticator {
     /// Tokens whose signature was already checked. Checking one (HMAC, base64, claims
     /// JSON) costs more than everything else in validation, and a client sends the same
     /// token again and again. Expiry and revocation are still checked every time.
-    verified: Arc<Mutex<HashMap<String, Claims>>>,
+    verified: Arc<Mutex<HashMap<String, Arc<Claims>>>>,
 }
 
 /// How many verified tokens are remembered before the memory starts over.
@@ -163,13 +163,18 @@ impl Authenticator {
     /// Checks a token issued by this stack: signature, expiry, revocation. Identity uses
     /// this for its own validation routes whatever the mode.
     pub async fn verify_local(&self, token: &str) -> Result<Claims, AuthFailure> {
+        self.verify_shared(token).await.map(|c| (*c).clone())
+    }
+
+    /// [`Authenticator::verify_local`] without copying the claims.
+    async fn verify_shared(&self, token: &str) -> Result<Arc<Claims>, AuthFailure> {
         let claims = self.signed_claims(token)?;
         if claims.is_expired(self.store.clock().now()) {
             return Err(AuthFailure::Expired);
         }
         if self
             .revoked
-            .get(&Scope::global(), &claims.id)
+            .get_map(&Scope::global(), &claims.id, |_| ())
             .await
             .map_err(|e| AuthFailure::Unreachable(e.to_string()))?
             .is_some()
@@ -179,7 +184,7 @@ impl Authenticator {
         Ok(claims)
     }
 
-    fn signed_claims(&self, token: &str) -> Result<Claims, AuthFailure> {
+    fn signed_claims(&self, token: &str) -> Result<Arc<Claims>, AuthFailure> {
         if let Some(c) = self
             .verified
             .lock()
@@ -188,7 +193,7 @@ impl Authenticator {
         {
             return Ok(c.clone());
         }
-        let claims = self.codec.verify(token).map_err(|_| AuthFailure::Invalid)?;
+        let claims = Arc::new(self.codec.verify(token).map_err(|_| AuthFailure::Invalid)?);
         let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
         if verified.len() >= VERIFIED_TOKENS {
             verified.clear();
@@ -220,15 +225,15 @@ impl Authenticator {
         match self.mode {
             AuthMode::Open => {
                 let from_token = match token {
-                    Some(t) => self.verify_local(t).await.ok(),
+                    Some(t) => self.verify_shared(t).await.ok(),
                     None => None,
                 };
                 Ok(match from_token {
                     Some(c) => Caller {
                         tenant_id: url_tenant.unwrap_or(&c.tenant_id).to_string(),
-                        user_id: c.user_id,
-                        user_name: c.user_name,
-                        roles: c.roles,
+                        user_id: c.user_id.clone(),
+                        user_name: c.user_name.clone(),
+                        roles: c.roles.clone(),
                         token: token.map(str::to_string),
                     },
                     None => Caller {
@@ -242,8 +247,8 @@ impl Authenticator {
             }
             AuthMode::Signed => {
                 let token = token.ok_or(AuthFailure::Missing)?;
-                let c = self.verify_local(token).await?;
-                Ok(caller_from_claims(c, token))
+                let c = self.verify_shared(token).await?;
+                Ok(caller_from_claims(&c, token))
             }
             AuthMode::Remote => {
                 let token = token.ok_or(AuthFailure::Missing)?;
@@ -256,12 +261,12 @@ impl Authenticator {
     }
 }
 
-fn caller_from_claims(c: Claims, token: &str) -> Caller {
+fn caller_from_claims(c: &Claims, token: &str) -> Caller {
     Caller {
-        tenant_id: c.tenant_id,
-        user_id: c.user_id,
-        user_name: c.user_name,
-        roles: c.roles,
+        tenant_id: c.tenant_id.clone(),
+        user_id: c.user_id.clone(),
+        user_name: c.user_name.clone(),
+        roles: c.roles.clone(),
         token: Some(token.to_string()),
     }
 }

@@ -313,6 +313,9 @@ fn trim_trailing_slashes(req: &mut ServiceRequest) {
 }
 
 async fn decide(ctx: &ServiceContext, req: &mut ServiceRequest, info: &RouteInfo) -> Decision {
+    if !ctx.faults.any().await {
+        return Decision::Pass;
+    }
     let claims = if ctx.faults.needs_user().await {
         req.headers()
             .get("x-auth-token")

@@ -7,6 +7,10 @@ use clap::Parser;
 use common::settings::{Env, Settings};
 use understudy::{Ports, Stack, StackSettings};
 
+/// mimalloc: the mocks allocate many small, short-lived strings per request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     version,

@@ -597,3 +597,25 @@ async fn a_remembered_rendering_never_shows_a_stale_server() {
         format!("{}/v2/{TENANT}/servers/{id}", app.address)
     );
 }
+
+#[tokio::test]
+async fn links_follow_a_proxys_forwarded_host_and_scheme() {
+    let app = spawn_app().await;
+    let id = app.create_server("proxied").await;
+    let v: Value = app
+        .client
+        .get(app.url(&format!("servers/{id}")))
+        .header("X-Auth-Token", &app.token)
+        .header("X-Forwarded-Proto", "https")
+        .header("X-Forwarded-Host", "api.example.test")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["server"]["links"][0]["href"],
+        format!("https://api.example.test/v2/{TENANT}/servers/{id}")
+    );
+}
