@@ -20,36 +20,60 @@ pub fn v2_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-/// `access.token`.
-pub fn v2_token(token: &str, c: &Claims) -> Value {
-    let mut t = json!({
-        "id": token,
-        "expires": v2_time(c.expires_at()),
-        "RAX-AUTH:authenticatedBy": c.methods,
-    });
-    if !c.tenant_id.is_empty() {
-        t["tenant"] = json!({"id": c.tenant_id, "name": c.tenant_name});
+/// `{"id": ..., "name": ...}`.
+#[derive(Serialize)]
+pub struct IdName<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
+/// `access.token`. Fields in the order `json!` used to give them (sorted), so answers
+/// stay byte-for-byte what they were.
+#[derive(Serialize)]
+pub struct V2Token<'a> {
+    #[serde(rename = "RAX-AUTH:authenticatedBy")]
+    pub authenticated_by: &'a [String],
+    pub expires: String,
+    pub id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<IdName<'a>>,
+}
+
+pub fn v2_token<'a>(token: &'a str, c: &'a Claims) -> V2Token<'a> {
+    V2Token {
+        authenticated_by: &c.methods,
+        expires: v2_time(c.expires_at()),
+        id: token,
+        tenant: (!c.tenant_id.is_empty()).then(|| IdName {
+            id: &c.tenant_id,
+            name: &c.tenant_name,
+        }),
     }
-    t
+}
+
+/// One of `user.roles`.
+#[derive(Serialize)]
+pub struct V2Role<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<&'static str>,
+    pub id: String,
+    pub name: &'a str,
+    #[serde(rename = "tenantId", skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<&'a str>,
 }
 
 /// `user.roles`: tenant roles (`compute:default`) carry the tenant, global ones do not.
-pub fn v2_roles(c: &Claims) -> Value {
-    Value::Array(
-        c.roles
-            .iter()
-            .map(|name| {
-                let mut r = json!({"id": derive::role_id(name), "name": name});
-                if let Some(d) = role_description(name) {
-                    r["description"] = json!(d);
-                }
-                if !name.starts_with("identity:") && !c.tenant_id.is_empty() {
-                    r["tenantId"] = json!(c.tenant_id);
-                }
-                r
-            })
-            .collect(),
-    )
+pub fn v2_roles(c: &Claims) -> Vec<V2Role<'_>> {
+    c.roles
+        .iter()
+        .map(|name| V2Role {
+            description: role_description(name),
+            id: derive::role_id(name),
+            name,
+            tenant_id: (!name.starts_with("identity:") && !c.tenant_id.is_empty())
+                .then_some(c.tenant_id.as_str()),
+        })
+        .collect()
 }
 
 fn role_description(name: &str) -> Option<&'static str> {
@@ -61,20 +85,94 @@ fn role_description(name: &str) -> Option<&'static str> {
 }
 
 /// `access.user`.
-pub fn v2_user(c: &Claims, default_region: &str) -> Value {
-    json!({
-        "id": c.user_id,
-        "name": c.user_name,
-        "roles": v2_roles(c),
-        "RAX-AUTH:defaultRegion": default_region,
-    })
+#[derive(Serialize)]
+pub struct V2User<'a> {
+    #[serde(rename = "RAX-AUTH:defaultRegion")]
+    pub default_region: &'a str,
+    pub id: &'a str,
+    pub name: &'a str,
+    pub roles: Vec<V2Role<'a>>,
+}
+
+pub fn v2_user<'a>(c: &'a Claims, default_region: &'a str) -> V2User<'a> {
+    V2User {
+        default_region,
+        id: &c.user_id,
+        name: &c.user_name,
+        roles: v2_roles(c),
+    }
 }
 
 /// `access.RAX-AUTH:impersonator`, for impersonation tokens.
-pub fn v2_impersonator(c: &Claims) -> Option<Value> {
-    c.impersonator
-        .as_ref()
-        .map(|(id, name)| json!({"id": id, "name": name, "roles": [{"id": "9", "name": "Racker"}]}))
+#[derive(Serialize)]
+pub struct V2Impersonator<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub roles: [IdName<'static>; 1],
+}
+
+pub fn v2_impersonator(c: &Claims) -> Option<V2Impersonator<'_>> {
+    c.impersonator.as_ref().map(|(id, name)| V2Impersonator {
+        id,
+        name,
+        roles: [IdName {
+            id: "9",
+            name: "Racker",
+        }],
+    })
+}
+
+/// `GET /v2.0/tokens/{id}`: the token and its user, no catalog.
+pub fn v2_validation(token: &str, c: &Claims, default_region: &str) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Access<'a> {
+        #[serde(
+            rename = "RAX-AUTH:impersonator",
+            skip_serializing_if = "Option::is_none"
+        )]
+        impersonator: Option<V2Impersonator<'a>>,
+        token: V2Token<'a>,
+        user: V2User<'a>,
+    }
+    #[derive(Serialize)]
+    struct Body<'a> {
+        access: Access<'a>,
+    }
+    serde_json::to_vec(&Body {
+        access: Access {
+            impersonator: v2_impersonator(c),
+            token: v2_token(token, c),
+            user: v2_user(c, default_region),
+        },
+    })
+    .unwrap_or_default()
+}
+
+/// `POST /v2.0/tokens`: the token, its user and the (pre-rendered) catalog.
+pub fn v2_access(token: &str, c: &Claims, default_region: &str, catalog: &RawValue) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Access<'a> {
+        token: V2Token<'a>,
+        user: V2User<'a>,
+        #[serde(rename = "serviceCatalog")]
+        catalog: &'a RawValue,
+    }
+    #[derive(Serialize)]
+    struct Body<'a> {
+        access: Access<'a>,
+    }
+    let mut out = Vec::with_capacity(catalog.get().len() + 1024);
+    let body = Body {
+        access: Access {
+            token: v2_token(token, c),
+            user: v2_user(c, default_region),
+            catalog,
+        },
+    };
+    match serde_json::to_writer(&mut out, &body) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// v3 `methods`: keystone's lower-case names for the v2 methods a token records.
@@ -176,15 +274,15 @@ mod tests {
         let t = Utc.timestamp_opt(1_433_521_497, 637_000_000).unwrap();
         assert_eq!(v2_time(t), "2015-06-05T16:24:57.637Z");
         assert_eq!(
-            v2_token("t", &claims("1"))["expires"],
+            v2_token("t", &claims("1")).expires,
             "1970-01-02T00:16:40.000Z"
         );
     }
 
     #[test]
     fn unscoped_tokens_have_no_tenant_and_global_roles_no_tenant_id() {
-        assert!(v2_token("t", &claims("")).get("tenant").is_none());
-        let roles = v2_roles(&claims("42"));
+        assert!(v2_token("t", &claims("")).tenant.is_none());
+        let roles = serde_json::to_value(v2_roles(&claims("42"))).unwrap();
         assert!(roles[0].get("tenantId").is_none());
         assert_eq!(roles[1]["tenantId"], "42");
         assert_eq!(roles[0]["id"], "3");
