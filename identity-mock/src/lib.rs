@@ -33,7 +33,7 @@ pub fn spec() -> ServiceSpec {
         name: "identity",
         style: error::V2_STYLE,
         bad_json: domain::credentials::UNPARSABLE,
-        not_found: "Resource not found",
+        not_found: NOT_FOUND,
         route_info: std::sync::Arc::new(route_info),
         fault_exempt: &["/mimic/"],
     }
@@ -66,6 +66,9 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         routes::configure(cfg);
     })
 }
+
+/// The text of Identity's 404 for a route it does not serve.
+pub const NOT_FOUND: &str = "Resource not found";
 
 /// The tenant a path is about (only `/v1.1/mosso/{tenant}` names one), and the v3 error
 /// format for `/v3` paths.

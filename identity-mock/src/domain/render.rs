@@ -17,7 +17,21 @@ use super::v3::{DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME};
 /// `expires` as Rackspace writes it today: UTC, milliseconds, a literal `Z` (gophercloud
 /// parses it with a literal `Z`, so an offset would break it).
 pub fn v2_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    if !(0..=9999).contains(&t.year()) {
+        return t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    }
+    // What the format above gives, without parsing a format string on every token.
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis().min(999)
+    )
 }
 
 /// `{"id": ..., "name": ...}`.
@@ -273,6 +287,14 @@ mod tests {
     fn v2_expires_has_milliseconds_and_a_literal_z() {
         let t = Utc.timestamp_opt(1_433_521_497, 637_000_000).unwrap();
         assert_eq!(v2_time(t), "2015-06-05T16:24:57.637Z");
+        for (secs, nanos) in [
+            (0, 0),
+            (1_433_521_497, 999_999_999),
+            (253_402_300_799, 5_000_000),
+        ] {
+            let t = Utc.timestamp_opt(secs, nanos).unwrap();
+            assert_eq!(v2_time(t), t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        }
         assert_eq!(
             v2_token("t", &claims("1")).expires,
             "1970-01-02T00:16:40.000Z"

@@ -47,14 +47,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn v2_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(versions::get_v2))
         .route("/", web::get().to(versions::get_v2))
-        .route("/tokens", web::post().to(tokens::create_token))
-        .route("/tokens", web::delete().to(tokens::delete_own_token))
-        .route("/tokens/{token_id}", web::get().to(tokens::get_token))
-        .route("/tokens/{token_id}", web::head().to(tokens::check_token))
-        .route("/tokens/{token_id}", web::delete().to(tokens::delete_token))
-        .route(
-            "/tokens/{token_id}/endpoints",
-            web::get().to(tokens::list_token_endpoints),
+        // `/tokens/{id}[/endpoints]` is dispatched by hand: actix matches a `{token_id}`
+        // pattern with a regex over the whole path, and a token is 300 characters long.
+        .service(
+            web::scope("/tokens")
+                .route("", web::post().to(tokens::create_token))
+                .route("", web::delete().to(tokens::delete_own_token))
+                .default_service(web::to(tokens::token_routes)),
         )
         .route(
             "/RAX-AUTH/impersonation-tokens",

@@ -3,7 +3,7 @@
 //! token, and Rackspace impersonation.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use common::auth::UNAUTHORIZED_MESSAGE;
@@ -211,6 +211,31 @@ fn json_answer(body: Vec<u8>) -> HttpResponse {
         .body(body)
 }
 
+/// `/tokens/{token_id}` (GET, HEAD, DELETE) and `/tokens/{token_id}/endpoints` (GET).
+/// Anything else under `/tokens/` is Identity's 404, as for any unknown route.
+pub async fn token_routes(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    query: Query,
+) -> Result<HttpResponse, IdentityError> {
+    let rest = req.match_info().unprocessed();
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let (token, tail) = match rest.split_once('/') {
+        Some((t, tail)) => (t, Some(tail)),
+        None => (rest, None),
+    };
+    let method = req.method().clone();
+    match (method.as_str(), tail) {
+        _ if token.is_empty() => Err(IdentityError::not_found(crate::NOT_FOUND)),
+        ("GET", None) => get_token(&ctx, &state, &req, token, &query).await,
+        ("HEAD", None) => Ok(check_token(&ctx, &state, &req, token, &query).await),
+        ("DELETE", None) => delete_token(&ctx, &state, &req, token).await,
+        ("GET", Some("endpoints")) => list_token_endpoints(&ctx, &state, &req, token).await,
+        _ => Err(IdentityError::not_found(crate::NOT_FOUND)),
+    }
+}
+
 /// Validation shared by `GET` and `HEAD`: the token's claims, or the 404.
 async fn validate(
     ctx: &Ctx,
@@ -234,23 +259,22 @@ async fn validate(
 }
 
 /// `GET /v2.0/tokens/{token_id}[?belongsTo=T]`: the token and its user, no catalog.
-pub async fn get_token(
-    ctx: Ctx,
-    state: State,
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: Query,
+async fn get_token(
+    ctx: &Ctx,
+    state: &State,
+    req: &HttpRequest,
+    token: &str,
+    query: &Query,
 ) -> Result<HttpResponse, IdentityError> {
-    let token = path.into_inner();
-    let claims = validate(&ctx, &state, &req, &token, &query).await?;
+    let claims = validate(ctx, state, req, token, query).await?;
     // A token's answer is a function of the token (its claims are signed into it) and the
     // user's default region; expiry and revocation were checked above, every time.
     let region = state.directory.default_region(&claims.user_name);
     let body = state.validations.get_or_render(
-        &token,
+        &token.to_string(),
         |r| r == region,
         || region.to_string(),
-        |r| render::v2_validation(&token, &claims, r),
+        |r| render::v2_validation(token, &claims, r),
     );
     Ok(HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
@@ -258,14 +282,14 @@ pub async fn get_token(
 }
 
 /// `HEAD /v2.0/tokens/{token_id}`: the status of `GET`, with no body.
-pub async fn check_token(
-    ctx: Ctx,
-    state: State,
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: Query,
+async fn check_token(
+    ctx: &Ctx,
+    state: &State,
+    req: &HttpRequest,
+    token: &str,
+    query: &Query,
 ) -> HttpResponse {
-    let status = match validate(&ctx, &state, &req, &path.into_inner(), &query).await {
+    let status = match validate(ctx, state, req, token, query).await {
         Ok(_) => StatusCode::OK,
         Err(e) => actix_web::ResponseError::status_code(&e),
     };
@@ -273,16 +297,16 @@ pub async fn check_token(
 }
 
 /// `DELETE /v2.0/tokens/{token_id}`: 204; the token fails validation everywhere after.
-pub async fn delete_token(
-    ctx: Ctx,
-    state: State,
-    req: HttpRequest,
-    path: web::Path<String>,
+async fn delete_token(
+    ctx: &Ctx,
+    state: &State,
+    req: &HttpRequest,
+    token: &str,
 ) -> Result<HttpResponse, IdentityError> {
-    guard_v2(&ctx, &state, &req).await?;
+    guard_v2(ctx, state, req).await?;
     let claims = ctx
         .auth
-        .verify_local(&path.into_inner())
+        .verify_local(token)
         .await
         .map_err(|_| IdentityError::not_found(REVOKE_NOT_FOUND))?;
     ctx.auth.revoke(&claims).await?;
@@ -299,16 +323,16 @@ pub async fn delete_own_token(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse
 }
 
 /// `GET /v2.0/tokens/{token_id}/endpoints`: the token's catalog, flattened.
-pub async fn list_token_endpoints(
-    ctx: Ctx,
-    state: State,
-    req: HttpRequest,
-    path: web::Path<String>,
+async fn list_token_endpoints(
+    ctx: &Ctx,
+    state: &State,
+    req: &HttpRequest,
+    token: &str,
 ) -> Result<HttpResponse, IdentityError> {
-    guard_v2(&ctx, &state, &req).await?;
+    guard_v2(ctx, state, req).await?;
     let claims = ctx
         .auth
-        .verify_local(&path.into_inner())
+        .verify_local(token)
         .await
         .map_err(|_| IdentityError::not_found(TOKEN_NOT_FOUND))?;
     let endpoints = if claims.tenant_id.is_empty() {

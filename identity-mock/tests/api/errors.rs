@@ -107,3 +107,28 @@ async fn the_catalog_other_mocks_fetch_lists_the_six_services() {
     assert_eq!(body["regions"].as_array().unwrap().len(), 6);
     assert_eq!(body["services"][4]["external"], true);
 }
+
+#[tokio::test]
+async fn unknown_routes_and_methods_under_a_token_are_keystone_404s() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        (reqwest::Method::PUT, "/v2.0/tokens/abc"),
+        (reqwest::Method::POST, "/v2.0/tokens/abc"),
+        (reqwest::Method::GET, "/v2.0/tokens/abc/nothing"),
+        (reqwest::Method::DELETE, "/v2.0/tokens/abc/endpoints"),
+        (
+            reqwest::Method::GET,
+            "/identity/v2.0/tokens/abc/endpoints/x",
+        ),
+    ] {
+        let res = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = status_and_json(res).await;
+        assert_eq!(status, 404, "{method} {path}");
+        assert_eq!(body["itemNotFound"]["code"], 404, "{method} {path}: {body}");
+    }
+}
