@@ -52,6 +52,8 @@ pub struct State {
     pub balancers: Table<LoadBalancer>,
     pub rate: Table<routes::RateWindow>,
     pub compute: compute::ComputeCache,
+    /// `GET /loadbalancers/{id}` answers, reused while everything they show is unchanged.
+    pub rendered: common::render::RenderCache<u64, routes::wire::DetailStamp>,
 }
 
 impl State {
@@ -76,6 +78,7 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         balancers: shared.store.table("lb_loadbalancers"),
         rate: shared.store.table("lb_rate_windows"),
         compute: compute::ComputeCache::default(),
+        rendered: common::render::RenderCache::default(),
     });
     Application::build(
         spec(settings.lb.default_region.clone()),

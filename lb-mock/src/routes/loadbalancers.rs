@@ -485,7 +485,13 @@ pub async fn get_load_balancer(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbE
     };
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(wire::detail(&lb, seen, &r.region, &judge)))
+        .body(wire::detail_cached(
+            &r.state.rendered,
+            &lb,
+            seen,
+            &r.region,
+            &judge,
+        )))
 }
 
 pub async fn list_load_balancers(r: &Req<'_>) -> Result<HttpResponse, LbError> {

@@ -1,14 +1,18 @@
 //! Response bodies, mirroring CLB's field names. Built from stored records on each read;
 //! typed (not `json!`) so a balancer with 25 nodes serialises in one pass.
 
+use bytes::Bytes;
 use chrono::DateTime;
+use common::render::RenderCache;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use common::clock::iso_seconds;
 
 use crate::compute::ServerStatuses;
-use crate::domain::model::{node_status, HealthMonitor, LoadBalancer, Meta, Node, Throttle, Vip};
+use crate::domain::model::{
+    node_status, HealthMonitor, LoadBalancer, Meta, Node, NodeStatus, Throttle, Vip,
+};
 use crate::domain::status::{LbStatus, Observed};
 
 /// `2011-04-13T14:18:07Z` from unix milliseconds.
@@ -54,16 +58,20 @@ pub struct NodeJudge<'a> {
 }
 
 impl NodeJudge<'_> {
-    pub fn view<'n>(&self, n: &'n Node) -> NodeView<'n> {
+    pub fn status(&self, n: &Node) -> NodeStatus {
         let server = self
             .servers
             .and_then(|s| s.get(&n.address))
             .map(String::as_str);
+        node_status(n, server, self.now_ms, self.online_after_ms)
+    }
+
+    pub fn view<'n>(&self, n: &'n Node) -> NodeView<'n> {
         NodeView {
             address: &n.address,
             id: n.id,
             port: n.port,
-            status: node_status(n, server, self.now_ms, self.online_after_ms).as_str(),
+            status: self.status(n).as_str(),
             condition: n.condition.as_str(),
             weight: n.weight,
             kind: n.kind.as_str(),
@@ -149,6 +157,37 @@ pub struct Detail<'a> {
     pub health_monitor: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_list: Option<Value>,
+}
+
+/// Everything [`detail`] renders a balancer from, with its nodes' statuses judged.
+#[derive(Debug, PartialEq)]
+pub struct DetailStamp {
+    pub lb: LoadBalancer,
+    pub seen: Observed,
+    pub region: String,
+    pub node_statuses: Vec<NodeStatus>,
+}
+
+/// [`detail`], remembered in `cache` and reused while the stamp is unchanged.
+pub fn detail_cached(
+    cache: &RenderCache<u64, DetailStamp>,
+    lb: &LoadBalancer,
+    seen: Observed,
+    region: &str,
+    judge: &NodeJudge<'_>,
+) -> Bytes {
+    let statuses: Vec<NodeStatus> = lb.nodes.iter().map(|n| judge.status(n)).collect();
+    cache.get_or_render(
+        &lb.id,
+        |s| s.seen == seen && s.region == region && s.node_statuses == statuses && s.lb == *lb,
+        || DetailStamp {
+            lb: lb.clone(),
+            seen,
+            region: region.to_string(),
+            node_statuses: statuses.clone(),
+        },
+        |s| detail(&s.lb, s.seen, &s.region, judge).into_bytes(),
+    )
 }
 
 /// The JSON text of one balancer; a DELETED one shows only name, id, status and times.

@@ -631,3 +631,47 @@ async fn a_known_path_with_an_unknown_method_is_405() {
         .await;
     assert_fault(res, 405, "Method Not Allowed").await;
 }
+
+/// A balancer's answer is rendered once and remembered; what is remembered must never
+/// outlive a change of the balancer, of its status on the clock, or of a node.
+#[tokio::test]
+async fn a_remembered_rendering_never_shows_a_stale_balancer() {
+    let app = spawn_with(|s| {
+        s.lb.build_time_ms = 10_000;
+        s.lb.pending_update_time_ms = 10_000;
+    })
+    .await;
+    let id = app
+        .create_lb(json!({"nodes": [node("10.1.1.1", 80)]}))
+        .await;
+    for _ in 0..2 {
+        assert_eq!(app.status(id).await, "BUILD");
+    }
+    app.advance(11.0).await;
+    assert_eq!(app.status(id).await, "ACTIVE");
+    let node_id = app.lb(id).await["nodes"][0]["id"].as_u64().unwrap();
+
+    let res = app
+        .put(
+            &format!("/loadbalancers/{id}/nodes/{node_id}"),
+            json!({"node": {"condition": "DRAINING"}}),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 202);
+    let lb = app.lb(id).await;
+    assert_eq!(lb["status"], "PENDING_UPDATE");
+    assert_eq!(lb["nodes"][0]["condition"], "DRAINING");
+    app.advance(11.0).await;
+    let lb = app.lb(id).await;
+    assert_eq!(lb["status"], "ACTIVE");
+    assert_eq!(lb["nodes"][0]["condition"], "DRAINING");
+
+    let res = app
+        .put(
+            &format!("/loadbalancers/{id}"),
+            json!({"loadBalancer": {"name": "renamed"}}),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 202);
+    assert_eq!(app.lb(id).await["name"], "renamed");
+}
