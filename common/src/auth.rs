@@ -132,7 +132,7 @@ pub struct Authenticator {
     /// Tokens whose signature was already checked. Checking one (HMAC, base64, claims
     /// JSON) costs more than everything else in validation, and a client sends the same
     /// token again and again. Expiry and revocation are still checked every time.
-    verified: Arc<Mutex<HashMap<String, Arc<Claims>>>>,
+    verified: Arc<Mutex<crate::FastMap<String, Arc<Claims>>>>,
 }
 
 /// How many verified tokens are remembered before the memory starts over.
@@ -148,7 +148,7 @@ impl Authenticator {
             revoked: store.table("revoked_tokens"),
             store,
             remote,
-            verified: Arc::new(Mutex::new(HashMap::new())),
+            verified: Arc::new(Mutex::new(crate::FastMap::default())),
         }
     }
 

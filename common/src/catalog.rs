@@ -6,7 +6,7 @@
 //! external real services are listed the same way; `external = true` only keeps a service
 //! out of control-plane fan-out.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -120,7 +120,7 @@ const CACHED_TENANTS: usize = 10_000;
 
 struct Rendering {
     pieces: Vec<String>,
-    by_tenant: RwLock<HashMap<String, Arc<RawValue>>>,
+    by_tenant: RwLock<crate::FastMap<String, Arc<RawValue>>>,
 }
 
 impl Rendering {
@@ -131,7 +131,7 @@ impl Rendering {
                 .split(TENANT)
                 .map(str::to_string)
                 .collect(),
-            by_tenant: RwLock::new(HashMap::new()),
+            by_tenant: RwLock::new(crate::FastMap::default()),
         }
     }
 

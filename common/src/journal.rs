@@ -3,6 +3,7 @@
 //! Each entry says what was asked, what was answered, how long it took and which fault
 //! rule (if any) fired, so a test can assert on what its system under test really sent.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -14,8 +15,8 @@ pub struct JournalEntry {
     pub seq: u64,
     /// Virtual time when the request arrived.
     pub time: DateTime<Utc>,
-    pub service: String,
-    pub method: String,
+    pub service: Cow<'static, str>,
+    pub method: Cow<'static, str>,
     pub path: String,
     pub query: String,
     pub status: u16,
@@ -46,7 +47,7 @@ pub struct JournalQuery {
 
 impl JournalQuery {
     pub fn matches(&self, e: &JournalEntry) -> bool {
-        self.service.as_ref().is_none_or(|s| *s == e.service)
+        self.service.as_ref().is_none_or(|s| *s == *e.service)
             && self
                 .tenant
                 .as_ref()

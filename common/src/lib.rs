@@ -11,6 +11,11 @@
 //! - [`error`], [`json`]: answers in the emulated API's own error format.
 //! - [`render`]: remembered renderings of records, reused only while still exact.
 
+/// A hash map with a fast (non-cryptographic, randomly seeded) hasher, for the maps every
+/// request looks things up in: a 300-character token hashes ten times faster than with
+/// the standard SipHash.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 pub mod auth;
 pub mod behaviors;
 pub mod catalog;

@@ -1,6 +1,6 @@
 //! Prometheus metrics: requests by route and status, a latency histogram, faults fired.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
@@ -18,13 +18,13 @@ pub struct Metrics {
 struct Inner {
     /// service → route → method → status → count; nested so that counting an existing
     /// series allocates nothing.
-    requests: HashMap<&'static str, HashMap<String, ByMethod>>,
+    requests: crate::FastMap<&'static str, crate::FastMap<String, ByMethod>>,
     latency: BTreeMap<String, Histogram>,
     faults: BTreeMap<(String, String), u64>,
 }
 
 /// Request counts of one route: method → status → count.
-type ByMethod = HashMap<String, HashMap<u16, u64>>;
+type ByMethod = crate::FastMap<String, crate::FastMap<u16, u64>>;
 
 #[derive(Default)]
 struct Histogram {

@@ -8,7 +8,6 @@
 //! give; a changed record, a status that moved on with the clock or another `Host`
 //! simply renders again. The cache is bounded and starts over when full.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::hash::Hash;
 use std::pin::Pin;
@@ -23,7 +22,7 @@ pub const DEFAULT_CAPACITY: usize = 8_192;
 
 /// Renderings of records with keys `K` (their ids), each with its stamp `S`.
 pub struct RenderCache<K, S> {
-    entries: Mutex<HashMap<K, (S, Bytes)>>,
+    entries: Mutex<crate::FastMap<K, (S, Bytes)>>,
     capacity: usize,
 }
 
@@ -36,7 +35,7 @@ impl<K: Hash + Eq + Clone, S> Default for RenderCache<K, S> {
 impl<K: Hash + Eq + Clone, S> RenderCache<K, S> {
     pub fn new(capacity: usize) -> RenderCache<K, S> {
         RenderCache {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(crate::FastMap::default()),
             capacity: capacity.max(1),
         }
     }
@@ -75,7 +74,7 @@ impl<K: Hash + Eq + Clone, S> RenderCache<K, S> {
 }
 
 pub struct RenderCacheGuard<'a, K, S> {
-    entries: std::sync::MutexGuard<'a, HashMap<K, (S, Bytes)>>,
+    entries: std::sync::MutexGuard<'a, crate::FastMap<K, (S, Bytes)>>,
     capacity: usize,
 }
 

@@ -278,8 +278,8 @@ async fn pipeline(
     ctx.journal.record(JournalEntry {
         seq: 0,
         time,
-        service: ctx.spec.name.to_string(),
-        method: method.to_string(),
+        service: ctx.spec.name.into(),
+        method: method_name(&method),
         path,
         query: res.request().query_string().to_string(),
         status,
@@ -290,6 +290,25 @@ async fn pipeline(
         rule: fired,
     });
     Ok(res)
+}
+
+/// A method's name, without an allocation for the standard ones.
+fn method_name(m: &actix_web::http::Method) -> std::borrow::Cow<'static, str> {
+    use actix_web::http::Method;
+    const STANDARD: [(Method, &str); 7] = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::HEAD, "HEAD"),
+        (Method::PATCH, "PATCH"),
+        (Method::OPTIONS, "OPTIONS"),
+    ];
+    STANDARD
+        .iter()
+        .find(|(s, _)| s == m)
+        .map(|(_, name)| std::borrow::Cow::Borrowed(*name))
+        .unwrap_or_else(|| std::borrow::Cow::Owned(m.to_string()))
 }
 
 /// Trailing slashes are ignored on every route, as Mimic ignored them: `/servers/` is

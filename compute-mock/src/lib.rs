@@ -42,19 +42,18 @@ pub fn spec(default_region: String) -> ServiceSpec {
 /// Tenant and region of `/{region}/v2/{tenant}/...`, `/v2/{tenant}/...` and
 /// `/mimic/{region}/v2/{tenant}/...`.
 pub fn route_info(path: &str, default_region: &str) -> RouteInfo {
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let segs = match segs.first() {
-        Some(&"mimic") => &segs[1..],
-        _ => &segs[..],
-    };
-    match segs {
-        ["v2", tenant, ..] if !tenant.is_empty() => RouteInfo {
-            tenant: Some((*tenant).to_string()),
+    let path = path.trim_start_matches('/');
+    let path = path.strip_prefix("mimic/").unwrap_or(path);
+    let mut segs = path.split('/');
+    let (first, second, third) = (segs.next(), segs.next(), segs.next());
+    match (first, second, third) {
+        (Some("v2"), Some(tenant), _) if !tenant.is_empty() => RouteInfo {
+            tenant: Some(tenant.to_string()),
             region: Some(default_region.to_string()),
             style: None,
         },
-        [region, "v2", tenant, ..] if !tenant.is_empty() => RouteInfo {
-            tenant: Some((*tenant).to_string()),
+        (Some(region), Some("v2"), Some(tenant)) if !tenant.is_empty() => RouteInfo {
+            tenant: Some(tenant.to_string()),
             region: Some(region.to_uppercase()),
             style: None,
         },

@@ -85,14 +85,14 @@ impl MemoryBackend {
 }
 
 pub(super) struct MemoryTable<T> {
-    partitions: RwLock<HashMap<Scope, Partition<T>>>,
+    partitions: RwLock<crate::FastMap<Scope, Partition<T>>>,
     version: AtomicU64,
 }
 
 impl<T> Default for MemoryTable<T> {
     fn default() -> Self {
         MemoryTable {
-            partitions: RwLock::new(HashMap::new()),
+            partitions: RwLock::new(crate::FastMap::default()),
             version: AtomicU64::new(0),
         }
     }
@@ -100,7 +100,7 @@ impl<T> Default for MemoryTable<T> {
 
 struct Partition<T> {
     next_seq: u64,
-    seq_of: HashMap<String, u64>,
+    seq_of: crate::FastMap<String, u64>,
     rows: BTreeMap<u64, (String, T)>,
 }
 
@@ -108,7 +108,7 @@ impl<T> Default for Partition<T> {
     fn default() -> Self {
         Partition {
             next_seq: 0,
-            seq_of: HashMap::new(),
+            seq_of: crate::FastMap::default(),
             rows: BTreeMap::new(),
         }
     }
