@@ -174,7 +174,7 @@ impl Authenticator {
         }
         if self
             .revoked
-            .get_map(&Scope::global(), &claims.id, |_| ())
+            .get_map(&Scope::global(), &claims.id, |_, _| ())
             .await
             .map_err(|e| AuthFailure::Unreachable(e.to_string()))?
             .is_some()

@@ -87,6 +87,9 @@ impl MemoryBackend {
 pub(super) struct MemoryTable<T> {
     partitions: RwLock<crate::FastMap<Scope, Partition<T>>>,
     version: AtomicU64,
+    /// Where row revisions come from: never reset, so a revision names one state of one
+    /// row for the life of the process.
+    revisions: AtomicU64,
 }
 
 impl<T> Default for MemoryTable<T> {
@@ -94,6 +97,7 @@ impl<T> Default for MemoryTable<T> {
         MemoryTable {
             partitions: RwLock::new(crate::FastMap::default()),
             version: AtomicU64::new(0),
+            revisions: AtomicU64::new(0),
         }
     }
 }
@@ -101,7 +105,8 @@ impl<T> Default for MemoryTable<T> {
 struct Partition<T> {
     next_seq: u64,
     seq_of: crate::FastMap<String, u64>,
-    rows: BTreeMap<u64, (String, T)>,
+    /// seq → (id, record, revision).
+    rows: BTreeMap<u64, (String, T, u64)>,
 }
 
 impl<T> Default for Partition<T> {
@@ -118,18 +123,28 @@ impl<T> Default for Partition<T> {
 pub struct Rows<'a, T> {
     partition: &'a mut Partition<T>,
     changed: bool,
+    revisions: &'a AtomicU64,
 }
 
 impl<T: Record> Rows<'_, T> {
     pub fn get(&self, id: &str) -> Option<&T> {
         let seq = self.partition.seq_of.get(id)?;
-        self.partition.rows.get(seq).map(|(_, v)| v)
+        self.partition.rows.get(seq).map(|(_, v, _)| v)
     }
 
+    /// A record to change; it gets a new revision whether or not it is changed.
     pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
         let seq = *self.partition.seq_of.get(id)?;
         self.changed = true;
-        self.partition.rows.get_mut(&seq).map(|(_, v)| v)
+        let rev = self.next_revision();
+        self.partition.rows.get_mut(&seq).map(|(_, v, r)| {
+            *r = rev;
+            v
+        })
+    }
+
+    fn next_revision(&self) -> u64 {
+        self.revisions.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -147,22 +162,24 @@ impl<T: Record> Rows<'_, T> {
     /// Adds or replaces; a replaced record keeps its place in the order.
     pub fn put(&mut self, id: &str, value: T) {
         self.changed = true;
+        let rev = self.next_revision();
         let p = &mut *self.partition;
         if let Some(seq) = p.seq_of.get(id) {
             if let Some(row) = p.rows.get_mut(seq) {
                 row.1 = value;
+                row.2 = rev;
                 return;
             }
         }
         p.next_seq += 1;
         p.seq_of.insert(id.to_string(), p.next_seq);
-        p.rows.insert(p.next_seq, (id.to_string(), value));
+        p.rows.insert(p.next_seq, (id.to_string(), value, rev));
     }
 
     pub fn remove(&mut self, id: &str) -> Option<T> {
         let seq = self.partition.seq_of.remove(id)?;
         self.changed = true;
-        self.partition.rows.remove(&seq).map(|(_, v)| v)
+        self.partition.rows.remove(&seq).map(|(_, v, _)| v)
     }
 
     pub fn len(&self) -> usize {
@@ -175,15 +192,20 @@ impl<T: Record> Rows<'_, T> {
 
     /// Records oldest first, with their ids.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
-        self.partition.rows.values().map(|(id, v)| (id.as_str(), v))
-    }
-
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut T)> {
-        self.changed = true;
         self.partition
             .rows
-            .values_mut()
-            .map(|(id, v)| (id.as_str(), v))
+            .values()
+            .map(|(id, v, _)| (id.as_str(), v))
+    }
+
+    /// Records to change; every one gets a new revision.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut T)> {
+        self.changed = true;
+        let revisions = self.revisions;
+        self.partition.rows.values_mut().map(move |(id, v, r)| {
+            *r = revisions.fetch_add(1, Ordering::Relaxed) + 1;
+            (id.as_str(), v)
+        })
     }
 }
 
@@ -194,6 +216,7 @@ impl<T: Record> MemoryTable<T> {
         let mut rows = Rows {
             partition,
             changed: false,
+            revisions: &self.revisions,
         };
         let out = f(&mut rows);
         if rows.changed {
@@ -211,7 +234,7 @@ impl<T: Record> MemoryTable<T> {
         after: Option<&str>,
         limit: usize,
         mut keep: impl FnMut(&T) -> bool,
-        map: impl FnMut(&T) -> R,
+        mut map: impl FnMut(&T, u64) -> R,
     ) -> Result<Vec<R>, StoreError> {
         let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
         let Some(p) = parts.get(scope) else {
@@ -229,18 +252,23 @@ impl<T: Record> MemoryTable<T> {
         };
         Ok(p.rows
             .range((start, std::ops::Bound::Unbounded))
-            .map(|(_, (_, v))| v)
-            .filter(|v| keep(v))
+            .map(|(_, (_, v, rev))| (v, *rev))
+            .filter(|(v, _)| keep(v))
             .take(limit)
-            .map(map)
+            .map(|(v, rev)| map(v, rev))
             .collect())
     }
 
-    pub(super) fn get_map<R>(&self, scope: &Scope, id: &str, f: impl FnOnce(&T) -> R) -> Option<R> {
+    pub(super) fn get_map<R>(
+        &self,
+        scope: &Scope,
+        id: &str,
+        f: impl FnOnce(&T, u64) -> R,
+    ) -> Option<R> {
         let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
         let p = parts.get(scope)?;
         let seq = p.seq_of.get(id)?;
-        p.rows.get(seq).map(|(_, v)| f(v))
+        p.rows.get(seq).map(|(_, v, rev)| f(v, *rev))
     }
 
     pub(super) fn count(&self, scope: &Scope) -> usize {
@@ -278,7 +306,7 @@ impl<T: Record> ErasedTable for MemoryTable<T> {
                     serde_json::json!({
                         "tenant": scope.tenant,
                         "region": scope.region,
-                        "records": p.rows.values().map(|(id, v)| {
+                        "records": p.rows.values().map(|(id, v, _)| {
                             serde_json::json!({"id": id, "value": v})
                         }).collect::<Vec<_>>(),
                     })

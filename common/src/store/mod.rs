@@ -178,7 +178,7 @@ enum TableInner<T: Record> {
 impl<T: Record> Table<T> {
     pub async fn get(&self, scope: &Scope, id: &str) -> Result<Option<T>, StoreError> {
         match &self.inner {
-            TableInner::Memory(t) => Ok(t.get_map(scope, id, T::clone)),
+            TableInner::Memory(t) => Ok(t.get_map(scope, id, |v, _| v.clone())),
         }
     }
 
@@ -232,30 +232,34 @@ impl<T: Record> Table<T> {
         limit: usize,
         keep: impl FnMut(&T) -> bool,
     ) -> Result<Vec<T>, StoreError> {
-        self.page_map(scope, after, limit, keep, T::clone).await
+        self.page_map(scope, after, limit, keep, |v, _| v.clone())
+            .await
     }
 
-    /// [`Table::page`], handing back what `map` makes of each record instead of a copy
-    /// of it (a rendering, an id), so a large page copies no records.
+    /// [`Table::page`], handing back what `map` makes of each record and its revision
+    /// instead of a copy of it (a rendering, an id), so a large page copies no records.
+    /// A record's *revision* changes whenever it may have changed (every write access in
+    /// a transaction), and is never reused: equal revisions, equal records.
     pub async fn page_map<R>(
         &self,
         scope: &Scope,
         after: Option<&str>,
         limit: usize,
         keep: impl FnMut(&T) -> bool,
-        map: impl FnMut(&T) -> R,
+        map: impl FnMut(&T, u64) -> R,
     ) -> Result<Vec<R>, StoreError> {
         match &self.inner {
             TableInner::Memory(t) => t.page_map(scope, after, limit, keep, map),
         }
     }
 
-    /// What `f` makes of one record, without copying it; `None` when there is no such record.
+    /// What `f` makes of one record and its revision, without copying it; `None` when
+    /// there is no such record.
     pub async fn get_map<R>(
         &self,
         scope: &Scope,
         id: &str,
-        f: impl FnOnce(&T) -> R,
+        f: impl FnOnce(&T, u64) -> R,
     ) -> Result<Option<R>, StoreError> {
         match &self.inner {
             TableInner::Memory(t) => Ok(t.get_map(scope, id, f)),
@@ -288,6 +292,35 @@ mod tests {
 
     fn scope(t: &str) -> Scope {
         Scope::new(t, "ORD")
+    }
+
+    #[tokio::test]
+    async fn a_revision_changes_with_every_write_and_is_never_reused() {
+        let store = Store::memory();
+        let things = store.table::<Thing>("things");
+        let s = scope("a");
+        let rev = |t: &Table<Thing>| {
+            let t = t.clone();
+            let s = s.clone();
+            async move { t.get_map(&s, "1", |_, r| r).await.unwrap() }
+        };
+        things.insert(&s, "1", Thing { n: 1 }).await.unwrap();
+        let first = rev(&things).await.unwrap();
+        assert_eq!(rev(&things).await, Some(first), "reads keep it");
+        things.update(&s, "1", |t| t.n = 2).await.unwrap();
+        let second = rev(&things).await.unwrap();
+        assert_ne!(second, first);
+        let page = things
+            .page_map(&s, None, 10, |_| true, |t, r| (t.n, r))
+            .await;
+        assert_eq!(page.unwrap(), vec![(2, second)]);
+        things.transact(&s, |rows| rows.remove("1")).await.unwrap();
+        things.insert(&s, "1", Thing { n: 2 }).await.unwrap();
+        let third = rev(&things).await.unwrap();
+        assert!(
+            third != first && third != second,
+            "a new row, a new revision"
+        );
     }
 
     #[tokio::test]

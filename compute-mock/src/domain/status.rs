@@ -7,6 +7,8 @@
 //! transition, so no deadline ever overrides them; a deletion overrides everything, so a
 //! server deleted while building stays deleted.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// Where a server rests when no transition is under way.
@@ -58,8 +60,8 @@ pub struct Lifecycle {
 /// What a client sees at one instant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct View {
-    pub status: String,
-    pub vm_state: String,
+    pub status: Cow<'static, str>,
+    pub vm_state: Cow<'static, str>,
     pub task_state: Option<&'static str>,
     pub power_state: u8,
     /// Present only for the statuses Nova shows it with.
@@ -126,8 +128,8 @@ impl Lifecycle {
         if let Some(d) = self.deleted {
             if now_ms >= d.gone_ms {
                 return View {
-                    status: "DELETED".into(),
-                    vm_state: "deleted".into(),
+                    status: Cow::Borrowed("DELETED"),
+                    vm_state: Cow::Borrowed("deleted"),
                     task_state: None,
                     power_state: 0,
                     progress: None,
@@ -165,8 +167,8 @@ fn pending_view(p: Pending, now_ms: i64, updated_ms: i64) -> View {
         Shows::Reboot | Shows::HardReboot => None,
     };
     View {
-        status: status.into(),
-        vm_state: vm.into(),
+        status: Cow::Borrowed(status),
+        vm_state: Cow::Borrowed(vm),
         task_state: task,
         power_state: power,
         progress,
@@ -176,23 +178,23 @@ fn pending_view(p: Pending, now_ms: i64, updated_ms: i64) -> View {
 }
 
 fn settled_view(s: &Settled, changed_ms: i64) -> View {
-    let (status, vm, power): (&str, String, u8) = match s {
-        Settled::Active => ("ACTIVE", "active".into(), 1),
-        Settled::Error => ("ERROR", "error".into(), 0),
-        Settled::Rescued => ("RESCUE", "rescued".into(), 1),
-        Settled::Resized { .. } => ("VERIFY_RESIZE", "resized".into(), 1),
+    let (status, vm, power): (Cow<'static, str>, Cow<'static, str>, u8) = match s {
+        Settled::Active => (Cow::Borrowed("ACTIVE"), Cow::Borrowed("active"), 1),
+        Settled::Error => (Cow::Borrowed("ERROR"), Cow::Borrowed("error"), 0),
+        Settled::Rescued => (Cow::Borrowed("RESCUE"), Cow::Borrowed("rescued"), 1),
+        Settled::Resized { .. } => (Cow::Borrowed("VERIFY_RESIZE"), Cow::Borrowed("resized"), 1),
         Settled::Forced(status) => {
             let (vm, power) = forced_vm_state(status);
-            (status.as_str(), vm, power)
+            (Cow::Owned(status.clone()), vm, power)
         }
     };
     let progress = matches!(
-        status,
+        &*status,
         "ACTIVE" | "BUILD" | "REBUILD" | "RESIZE" | "VERIFY_RESIZE" | "MIGRATING"
     )
     .then_some(if status == "BUILD" { 0 } else { 100 });
     View {
-        status: status.to_string(),
+        status,
         vm_state: vm,
         task_state: None,
         power_state: power,
@@ -203,7 +205,7 @@ fn settled_view(s: &Settled, changed_ms: i64) -> View {
 }
 
 /// The vm_state and power_state Nova would hold behind a status [nova common.py `_STATE_MAP`].
-fn forced_vm_state(status: &str) -> (String, u8) {
+fn forced_vm_state(status: &str) -> (Cow<'static, str>, u8) {
     let (vm, power) = match status {
         "ACTIVE" => ("active", 1),
         "BUILD" => ("building", 0),
@@ -217,9 +219,9 @@ fn forced_vm_state(status: &str) -> (String, u8) {
         "SOFT_DELETED" => ("soft-delete", 4),
         "SHELVED" => ("shelved", 4),
         "SHELVED_OFFLOADED" => ("shelved_offloaded", 4),
-        other => return (other.to_lowercase(), 0),
+        other => return (Cow::Owned(other.to_lowercase()), 0),
     };
-    (vm.to_string(), power)
+    (Cow::Borrowed(vm), power)
 }
 
 /// What a state check refused: `Cannot '<action>' instance <id> while it is in <attr> <state>`.
@@ -244,10 +246,10 @@ pub fn check_state(
     vm_states: &[&str],
     task_states: &[Option<&str>],
 ) -> Result<(), Conflict> {
-    if !vm_states.contains(&view.vm_state.as_str()) {
+    if !vm_states.contains(&&*view.vm_state) {
         return Err(Conflict {
             attr: "vm_state",
-            state: view.vm_state.clone(),
+            state: view.vm_state.to_string(),
         });
     }
     if !task_states.contains(&view.task_state) {
@@ -278,7 +280,7 @@ mod tests {
     fn a_building_server_shows_rising_progress_then_becomes_active() {
         let life = building(10_000);
         let v0 = life.view(0, 0);
-        assert_eq!((v0.status.as_str(), v0.progress), ("BUILD", Some(0)));
+        assert_eq!((&*v0.status, v0.progress), ("BUILD", Some(0)));
         assert_eq!(v0.vm_state, "building");
         let v5 = life.view(5_000, 0);
         assert_eq!(v5.progress, Some(50));
@@ -296,7 +298,7 @@ mod tests {
         let life = Lifecycle::new(Settled::Active, None);
         let v = life.view(0, 0);
         assert_eq!(
-            (v.status.as_str(), v.task_state, v.power_state),
+            (&*v.status, v.task_state, v.power_state),
             ("ACTIVE", None, 1)
         );
     }
@@ -322,10 +324,7 @@ mod tests {
         let mut life = Lifecycle::new(Settled::Active, None);
         life.delete(1_000, 2_000);
         let v = life.view(2_000, 0);
-        assert_eq!(
-            (v.status.as_str(), v.task_state),
-            ("ACTIVE", Some("deleting"))
-        );
+        assert_eq!((&*v.status, v.task_state), ("ACTIVE", Some("deleting")));
         assert!(!v.gone);
         let v = life.view(3_000, 0);
         assert!(v.gone);
@@ -359,7 +358,7 @@ mod tests {
         let mut life = building(1_000);
         life.set(Settled::Forced("ERROR".into()));
         let v = life.view(1_000_000, 0);
-        assert_eq!((v.status.as_str(), v.vm_state.as_str()), ("ERROR", "error"));
+        assert_eq!((&*v.status, &*v.vm_state), ("ERROR", "error"));
         life.set(Settled::Forced("BUILD".into()));
         assert_eq!(life.view(9_000_000, 0).status, "BUILD");
     }

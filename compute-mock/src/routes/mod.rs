@@ -166,20 +166,14 @@ pub(crate) fn server_answer(server: bytes::Bytes) -> HttpResponse {
     ))
 }
 
-/// `{"server": ...}` of one live server, rendered or remembered.
+/// `{"server": ...}` of one live server (just written: rendered afresh).
 pub(crate) fn one_server(
-    state: &ComputeState,
     t: &Tenant,
     rec: &crate::domain::server::ServerRecord,
     view: crate::domain::status::View,
 ) -> HttpResponse {
     let base = views::RenderBase::of(t);
-    server_answer(views::server_json(
-        &mut state.rendered.lock(),
-        rec,
-        view,
-        &base,
-    ))
+    server_answer(bytes::Bytes::from(views::render_server(rec, &view, &base)))
 }
 
 /// A named path segment (`server_id`, `key`, ...), decoded.

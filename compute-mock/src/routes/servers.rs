@@ -450,7 +450,7 @@ impl Filters {
             Some(since) if view.changed_ms < since => return false,
             _ => {}
         }
-        (self.statuses.is_empty() || self.statuses.contains(&view.status))
+        (self.statuses.is_empty() || self.statuses.iter().any(|s| *s == *view.status))
             && self.name.as_ref().is_none_or(|re| re.is_match(&rec.name))
             && self.image.as_ref().is_none_or(|i| *i == rec.image_id)
             && self.flavor.as_ref().is_none_or(|f| *f == rec.flavor_id)
@@ -465,7 +465,7 @@ async fn page<R>(
     state: &State,
     req: &HttpRequest,
     detail: bool,
-    mut map: impl FnMut(&ServerRecord, i64) -> R,
+    mut map: impl FnMut(&ServerRecord, u64, i64) -> R,
 ) -> Result<(Vec<(uuid::Uuid, R)>, Option<Value>), ComputeError> {
     let q = Query::parse(req.query_string());
     let limit = parse_limit(q.get("limit").as_deref(), state.settings.max_page_size)
@@ -480,7 +480,7 @@ async fn page<R>(
             marker.as_deref(),
             limit,
             |r| filters.keep(r, now),
-            |r| (r.id, map(r, now)),
+            |r, revision| (r.id, map(r, revision, now)),
         )
         .await
         .map_err(|e| match e {
@@ -507,7 +507,7 @@ pub async fn list_servers(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
-    let (servers, next) = page(&t, &state, &req, false, |r, _| {
+    let (servers, next) = page(&t, &state, &req, false, |r, _, _| {
         serde_json::to_value(server_brief(r, &t.links)).unwrap_or_default()
     })
     .await?;
@@ -526,9 +526,9 @@ pub async fn list_servers_detail(
 ) -> Result<HttpResponse, ComputeError> {
     let base = views::RenderBase::of(&t);
     // The cache is locked per server: a lock is never held across `.await`.
-    let (servers, next) = page(&t, &state, &req, true, |r, now| {
+    let (servers, next) = page(&t, &state, &req, true, |r, revision, now| {
         let view = r.life.view(now, r.updated_ms);
-        views::server_json(&mut state.rendered.lock(), r, view, &base)
+        views::server_json(&mut state.rendered.lock(), r, revision, view, &base)
     })
     .await?;
     let suffix = match next {
@@ -552,9 +552,10 @@ pub async fn get_server(
     let base = views::RenderBase::of(&t);
     state
         .servers
-        .get_map(&t.scope, id, |rec| {
+        .get_map(&t.scope, id, |rec, revision| {
             let view = rec.life.view(now, rec.updated_ms);
-            (!view.gone).then(|| views::server_json(&mut state.rendered.lock(), rec, view, &base))
+            (!view.gone)
+                .then(|| views::server_json(&mut state.rendered.lock(), rec, revision, view, &base))
         })
         .await?
         .flatten()
@@ -603,7 +604,7 @@ pub async fn update_server(
     })
     .await?;
     let (rec, view) = load(&state, &t.scope, &id).await?;
-    Ok(one_server(&state, &t, &rec, view))
+    Ok(one_server(&t, &rec, view))
 }
 
 enum Deleted {

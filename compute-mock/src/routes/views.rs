@@ -49,7 +49,7 @@ pub struct ServerDetail<'a> {
     #[serde(rename = "OS-EXT-STS:task_state")]
     pub task_state: Option<&'static str>,
     #[serde(rename = "OS-EXT-STS:vm_state")]
-    pub vm_state: String,
+    pub vm_state: std::borrow::Cow<'static, str>,
     #[serde(rename = "accessIPv4")]
     pub access_ipv4: &'a str,
     #[serde(rename = "accessIPv6")]
@@ -67,7 +67,7 @@ pub struct ServerDetail<'a> {
     pub name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<u8>,
-    pub status: String,
+    pub status: std::borrow::Cow<'static, str>,
     pub tenant_id: &'a str,
     pub updated: String,
     pub user_id: &'a str,
@@ -192,36 +192,41 @@ impl RenderBase {
     }
 }
 
-/// Everything the JSON of one server is rendered from: equal stamps, equal bytes.
+/// Everything the JSON of one server is rendered from: the record (by its store
+/// revision: equal revisions, equal records), what it shows now, and the base.
 #[derive(Debug, PartialEq)]
 pub struct ServerStamp {
-    pub rec: ServerRecord,
+    pub revision: u64,
     pub view: View,
     pub base: Arc<RenderBase>,
 }
 
-/// One server's JSON as `GET /servers/{id}` and `servers/detail` show it; remembered in
-/// `cache` and reused while record, view and base are unchanged.
+/// One server's JSON as `GET /servers/{id}` and `servers/detail` show it.
+pub fn render_server(rec: &ServerRecord, view: &View, base: &RenderBase) -> Vec<u8> {
+    let tenant = &base.links.tenant;
+    let host = host_id(tenant, &base.region);
+    let detail = server_detail(rec, view.clone(), &base.links, tenant, &host);
+    serde_json::to_vec(&detail).unwrap_or_default()
+}
+
+/// [`render_server`], remembered in `cache` and reused while the record's revision, its
+/// view and the base are unchanged.
 pub fn server_json(
     cache: &mut RenderCacheGuard<'_, uuid::Uuid, ServerStamp>,
     rec: &ServerRecord,
+    revision: u64,
     view: View,
     base: &Arc<RenderBase>,
 ) -> Bytes {
     cache.get_or_render(
         &rec.id,
-        |s| s.rec == *rec && s.view == view && s.base == *base,
+        |s| s.revision == revision && s.view == view && s.base == *base,
         || ServerStamp {
-            rec: rec.clone(),
+            revision,
             view: view.clone(),
             base: base.clone(),
         },
-        |s| {
-            let tenant = &s.base.links.tenant;
-            let host = host_id(tenant, &s.base.region);
-            let detail = server_detail(&s.rec, s.view.clone(), &s.base.links, tenant, &host);
-            serde_json::to_vec(&detail).unwrap_or_default()
-        },
+        |s| render_server(rec, &s.view, &s.base),
     )
 }
 

@@ -88,6 +88,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET {path}` with extra headers (`Host`, proxy headers), as JSON.
+    pub async fn get_json_with(&self, path: &str, headers: &[(&str, &str)]) -> Value {
+        let mut req = self
+            .client
+            .get(self.url(path))
+            .header("X-Auth-Token", &self.token);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.unwrap()
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         let res = self.get(path).await;
         assert_eq!(res.status(), 200, "GET {path}");

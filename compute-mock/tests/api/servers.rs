@@ -578,16 +578,8 @@ async fn a_remembered_rendering_never_shows_a_stale_server() {
     assert_eq!(app.server(&id).await["name"], "renamed");
 
     let elsewhere = app
-        .client
-        .get(app.url(&format!("servers/{id}")))
-        .header("X-Auth-Token", &app.token)
-        .header("Host", "other.example.test")
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+        .get_json_with(&format!("servers/{id}"), &[("Host", "other.example.test")])
+        .await;
     assert_eq!(
         elsewhere["server"]["links"][0]["href"],
         format!("http://other.example.test/v2/{TENANT}/servers/{id}")
@@ -602,18 +594,15 @@ async fn a_remembered_rendering_never_shows_a_stale_server() {
 async fn links_follow_a_proxys_forwarded_host_and_scheme() {
     let app = spawn_app().await;
     let id = app.create_server("proxied").await;
-    let v: Value = app
-        .client
-        .get(app.url(&format!("servers/{id}")))
-        .header("X-Auth-Token", &app.token)
-        .header("X-Forwarded-Proto", "https")
-        .header("X-Forwarded-Host", "api.example.test")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = app
+        .get_json_with(
+            &format!("servers/{id}"),
+            &[
+                ("X-Forwarded-Proto", "https"),
+                ("X-Forwarded-Host", "api.example.test"),
+            ],
+        )
+        .await;
     assert_eq!(
         v["server"]["links"][0]["href"],
         format!("https://api.example.test/v2/{TENANT}/servers/{id}")
