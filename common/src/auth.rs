@@ -194,11 +194,12 @@ impl Authenticator {
             return Ok(c.clone());
         }
         let claims = Arc::new(self.codec.verify(token).map_err(|_| AuthFailure::Invalid)?);
-        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
-        if verified.len() >= VERIFIED_TOKENS {
-            verified.clear();
-        }
-        verified.insert(token.to_string(), claims.clone());
+        crate::remember(
+            &mut self.verified.lock().unwrap_or_else(|e| e.into_inner()),
+            VERIFIED_TOKENS,
+            token.to_string(),
+            claims.clone(),
+        );
         Ok(claims)
     }
 

@@ -151,11 +151,12 @@ impl Rendering {
         let rendered: Arc<RawValue> = RawValue::from_string(self.pieces.join(escaped))
             .unwrap_or_else(|_| RawValue::from_string("[]".into()).unwrap_or_default())
             .into();
-        let mut cache = self.by_tenant.write().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHED_TENANTS {
-            cache.clear();
-        }
-        cache.insert(tenant_id.to_string(), rendered.clone());
+        crate::remember(
+            &mut self.by_tenant.write().unwrap_or_else(|e| e.into_inner()),
+            CACHED_TENANTS,
+            tenant_id.to_string(),
+            rendered.clone(),
+        );
         rendered
     }
 }

@@ -309,12 +309,12 @@ impl FaultEngine {
             .await
     }
 
-    /// Whether any rule matches on the user (so the caller's token must be read).
     /// Whether any rule is set: without one, a request needs no facts gathered at all.
     pub async fn any(&self) -> bool {
         !self.current().await.rules.is_empty()
     }
 
+    /// Whether any rule matches on the user (so the caller's token must be read).
     pub async fn needs_user(&self) -> bool {
         self.current().await.needs_user
     }

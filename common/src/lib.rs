@@ -16,6 +16,20 @@
 /// the standard SipHash.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+/// Adds `key → value` to a memory of at most `capacity` entries, which starts over when
+/// full (a new key in a full map clears it first): the policy of every cache in `common`.
+pub fn remember<K: std::hash::Hash + Eq, V>(
+    map: &mut FastMap<K, V>,
+    capacity: usize,
+    key: K,
+    value: V,
+) {
+    if map.len() >= capacity.max(1) && !map.contains_key(&key) {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
 pub mod auth;
 pub mod behaviors;
 pub mod catalog;

@@ -2,12 +2,14 @@
 //! again (`GET /servers/{id}`, `servers/detail`, a balancer with its nodes).
 //!
 //! An entry is the JSON of one record together with a *stamp*: everything the JSON was
-//! rendered from (the record itself, what it shows at this instant, the link base, ...).
+//! rendered from (the record's store revision, what it shows at this instant, the link
+//! base, ...).
 //! A rendering is reused only when the stamp of the request at hand is equal to the
 //! stored one, so a cached answer is always byte-for-byte what rendering afresh would
 //! give; a changed record, a status that moved on with the clock or another `Host`
 //! simply renders again. The cache is bounded and starts over when full.
 
+use std::borrow::Borrow;
 use std::convert::Infallible;
 use std::hash::Hash;
 use std::pin::Pin;
@@ -26,13 +28,13 @@ pub struct RenderCache<K, S> {
     capacity: usize,
 }
 
-impl<K: Hash + Eq + Clone, S> Default for RenderCache<K, S> {
+impl<K: Hash + Eq, S> Default for RenderCache<K, S> {
     fn default() -> Self {
         RenderCache::new(DEFAULT_CAPACITY)
     }
 }
 
-impl<K: Hash + Eq + Clone, S> RenderCache<K, S> {
+impl<K: Hash + Eq, S> RenderCache<K, S> {
     pub fn new(capacity: usize) -> RenderCache<K, S> {
         RenderCache {
             entries: Mutex::new(crate::FastMap::default()),
@@ -41,13 +43,17 @@ impl<K: Hash + Eq + Clone, S> RenderCache<K, S> {
     }
 
     /// See [`RenderCacheGuard::get_or_render`].
-    pub fn get_or_render(
+    pub fn get_or_render<Q>(
         &self,
-        id: &K,
+        id: &Q,
         fresh: impl FnOnce(&S) -> bool,
         stamp: impl FnOnce() -> S,
         render: impl FnOnce(&S) -> Vec<u8>,
-    ) -> Bytes {
+    ) -> Bytes
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.lock().get_or_render(id, fresh, stamp, render)
     }
 
@@ -58,19 +64,6 @@ impl<K: Hash + Eq + Clone, S> RenderCache<K, S> {
             capacity: self.capacity,
         }
     }
-
-    /// Forgets every rendering (nothing depends on this for correctness; it frees memory).
-    pub fn clear(&self) {
-        self.lock().entries.clear();
-    }
-
-    pub fn len(&self) -> usize {
-        self.lock().entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 pub struct RenderCacheGuard<'a, K, S> {
@@ -78,16 +71,20 @@ pub struct RenderCacheGuard<'a, K, S> {
     capacity: usize,
 }
 
-impl<K: Hash + Eq + Clone, S> RenderCacheGuard<'_, K, S> {
+impl<K: Hash + Eq, S> RenderCacheGuard<'_, K, S> {
     /// The JSON of record `id`: the remembered rendering if `fresh` says its stamp is
     /// the stamp of this request, else `render` of a new `stamp` (remembered).
-    pub fn get_or_render(
+    pub fn get_or_render<Q>(
         &mut self,
-        id: &K,
+        id: &Q,
         fresh: impl FnOnce(&S) -> bool,
         stamp: impl FnOnce() -> S,
         render: impl FnOnce(&S) -> Vec<u8>,
-    ) -> Bytes {
+    ) -> Bytes
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         if let Some((stored, bytes)) = self.entries.get(id) {
             if fresh(stored) {
                 return bytes.clone();
@@ -95,10 +92,12 @@ impl<K: Hash + Eq + Clone, S> RenderCacheGuard<'_, K, S> {
         }
         let stamp = stamp();
         let bytes = Bytes::from(render(&stamp));
-        if self.entries.len() >= self.capacity && !self.entries.contains_key(id) {
-            self.entries.clear();
-        }
-        self.entries.insert(id.clone(), (stamp, bytes.clone()));
+        crate::remember(
+            &mut self.entries,
+            self.capacity,
+            id.to_owned(),
+            (stamp, bytes.clone()),
+        );
         bytes
     }
 }
@@ -151,11 +150,11 @@ mod tests {
 
     #[test]
     fn a_rendering_is_reused_only_while_its_stamp_is_fresh() {
-        let cache = RenderCache::new(10);
+        let cache: RenderCache<String, _> = RenderCache::new(10);
         let renders = Cell::new(0);
-        let get = |id: &'static str, want: (u32, &'static str)| {
+        let get = |id: &str, want: (u32, &'static str)| {
             cache.get_or_render(
-                &id,
+                id,
                 |s| *s == want,
                 || want,
                 |s| {
@@ -181,7 +180,7 @@ mod tests {
         let cache = RenderCache::new(3);
         for i in 0..10 {
             cache.get_or_render(&i, |s| *s == i, || i, |s| s.to_string().into_bytes());
-            assert!(cache.len() <= 3);
+            assert!(cache.lock().entries.len() <= 3);
         }
     }
 

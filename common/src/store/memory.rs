@@ -136,15 +136,11 @@ impl<T: Record> Rows<'_, T> {
     pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
         let seq = *self.partition.seq_of.get(id)?;
         self.changed = true;
-        let rev = self.next_revision();
+        let rev = next_revision(self.revisions);
         self.partition.rows.get_mut(&seq).map(|(_, v, r)| {
             *r = rev;
             v
         })
-    }
-
-    fn next_revision(&self) -> u64 {
-        self.revisions.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -162,7 +158,7 @@ impl<T: Record> Rows<'_, T> {
     /// Adds or replaces; a replaced record keeps its place in the order.
     pub fn put(&mut self, id: &str, value: T) {
         self.changed = true;
-        let rev = self.next_revision();
+        let rev = next_revision(self.revisions);
         let p = &mut *self.partition;
         if let Some(seq) = p.seq_of.get(id) {
             if let Some(row) = p.rows.get_mut(seq) {
@@ -203,10 +199,15 @@ impl<T: Record> Rows<'_, T> {
         self.changed = true;
         let revisions = self.revisions;
         self.partition.rows.values_mut().map(move |(id, v, r)| {
-            *r = revisions.fetch_add(1, Ordering::Relaxed) + 1;
+            *r = next_revision(revisions);
             (id.as_str(), v)
         })
     }
+}
+
+/// A revision no row of the table has had before.
+fn next_revision(revisions: &AtomicU64) -> u64 {
+    revisions.fetch_add(1, Ordering::Relaxed) + 1
 }
 
 impl<T: Record> MemoryTable<T> {

@@ -457,7 +457,6 @@ impl Filters {
     }
 }
 
-/// One page of servers and the `servers_links` next link when the page is full.
 /// One page of the tenant's servers as `map` makes them (with each server's id, for the
 /// next link), and the `servers_links` of a full page.
 async fn page<R>(

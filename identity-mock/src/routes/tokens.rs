@@ -205,7 +205,7 @@ pub async fn create_token(
     )))
 }
 
-fn json_answer(body: Vec<u8>) -> HttpResponse {
+fn json_answer(body: impl actix_web::body::MessageBody + 'static) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
         .body(body)
@@ -270,15 +270,12 @@ async fn get_token(
     // A token's answer is a function of the token (its claims are signed into it) and the
     // user's default region; expiry and revocation were checked above, every time.
     let region = state.directory.default_region(&claims.user_name);
-    let body = state.validations.get_or_render(
-        &token.to_string(),
+    Ok(json_answer(state.validations.get_or_render(
+        token,
         |r| r == region,
         || region.to_string(),
         |r| render::v2_validation(token, &claims, r),
-    );
-    Ok(HttpResponse::Ok()
-        .content_type(actix_web::http::header::ContentType::json())
-        .body(body))
+    )))
 }
 
 /// `HEAD /v2.0/tokens/{token_id}`: the status of `GET`, with no body.

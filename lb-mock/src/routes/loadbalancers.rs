@@ -472,7 +472,7 @@ pub async fn create_load_balancer(r: &Req<'_>) -> Result<HttpResponse, LbError> 
 }
 
 pub async fn get_load_balancer(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbError> {
-    let (lb, seen) = r.load(id).await?;
+    let (lb, seen, revision) = r.load_revised(id).await?;
     let servers = if seen.status == LbStatus::Deleted {
         None
     } else {
@@ -488,6 +488,7 @@ pub async fn get_load_balancer(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbE
         .body(wire::detail_cached(
             &r.state.rendered,
             &lb,
+            revision,
             seen,
             &r.region,
             &judge,

@@ -377,16 +377,21 @@ impl Req<'_> {
 
     /// The balancer and its status now; 404 when unknown or no longer visible.
     pub async fn load(&self, id: u64) -> Result<(LoadBalancer, Observed), LbError> {
-        let lb = self
+        self.load_revised(id).await.map(|(lb, seen, _)| (lb, seen))
+    }
+
+    /// [`Req::load`], with the balancer's store revision (for remembered renderings).
+    pub async fn load_revised(&self, id: u64) -> Result<(LoadBalancer, Observed, u64), LbError> {
+        let (lb, revision) = self
             .state
             .balancers
-            .get(&self.scope, &Self::key(id))
+            .get_map(&self.scope, &Self::key(id), |lb, rev| (lb.clone(), rev))
             .await?
             .ok_or_else(lb_not_found)?;
         let seen = lb
             .observe(self.state.timings(), self.now_ms)
             .ok_or_else(lb_not_found)?;
-        Ok((lb, seen))
+        Ok((lb, seen, revision))
     }
 
     /// [`Req::load`], but 410 for a DELETED balancer (reads of its parts).

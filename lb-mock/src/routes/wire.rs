@@ -162,7 +162,8 @@ pub struct Detail<'a> {
 /// Everything [`detail`] renders a balancer from, with its nodes' statuses judged.
 #[derive(Debug, PartialEq)]
 pub struct DetailStamp {
-    pub lb: LoadBalancer,
+    /// The balancer's store revision: equal revisions, equal records.
+    pub revision: u64,
     pub seen: Observed,
     pub region: String,
     pub node_statuses: Vec<NodeStatus>,
@@ -172,6 +173,7 @@ pub struct DetailStamp {
 pub fn detail_cached(
     cache: &RenderCache<u64, DetailStamp>,
     lb: &LoadBalancer,
+    revision: u64,
     seen: Observed,
     region: &str,
     judge: &NodeJudge<'_>,
@@ -179,14 +181,19 @@ pub fn detail_cached(
     let statuses: Vec<NodeStatus> = lb.nodes.iter().map(|n| judge.status(n)).collect();
     cache.get_or_render(
         &lb.id,
-        |s| s.seen == seen && s.region == region && s.node_statuses == statuses && s.lb == *lb,
+        |s| {
+            s.revision == revision
+                && s.seen == seen
+                && s.region == region
+                && s.node_statuses == statuses
+        },
         || DetailStamp {
-            lb: lb.clone(),
+            revision,
             seen,
             region: region.to_string(),
             node_statuses: statuses.clone(),
         },
-        |s| detail(&s.lb, s.seen, &s.region, judge).into_bytes(),
+        |s| detail(lb, s.seen, &s.region, judge).into_bytes(),
     )
 }
 
