@@ -42,22 +42,7 @@ impl<K: Hash + Eq, S> RenderCache<K, S> {
         }
     }
 
-    /// See [`RenderCacheGuard::get_or_render`].
-    pub fn get_or_render<Q>(
-        &self,
-        id: &Q,
-        fresh: impl FnOnce(&S) -> bool,
-        stamp: impl FnOnce() -> S,
-        render: impl FnOnce(&S) -> Vec<u8>,
-    ) -> Bytes
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
-    {
-        self.lock().get_or_render(id, fresh, stamp, render)
-    }
-
-    /// One lock for many lookups (a page of records).
+    /// The cache, locked for one lookup or several (a page of records).
     pub fn lock(&self) -> RenderCacheGuard<'_, K, S> {
         RenderCacheGuard {
             entries: self.entries.lock().unwrap_or_else(|e| e.into_inner()),
@@ -153,7 +138,7 @@ mod tests {
         let cache: RenderCache<String, _> = RenderCache::new(10);
         let renders = Cell::new(0);
         let get = |id: &str, want: (u32, &'static str)| {
-            cache.get_or_render(
+            cache.lock().get_or_render(
                 id,
                 |s| *s == want,
                 || want,
@@ -179,7 +164,9 @@ mod tests {
     fn a_full_cache_starts_over_instead_of_growing() {
         let cache = RenderCache::new(3);
         for i in 0..10 {
-            cache.get_or_render(&i, |s| *s == i, || i, |s| s.to_string().into_bytes());
+            cache
+                .lock()
+                .get_or_render(&i, |s| *s == i, || i, |s| s.to_string().into_bytes());
             assert!(cache.lock().entries.len() <= 3);
         }
     }

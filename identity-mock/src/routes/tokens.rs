@@ -270,7 +270,7 @@ async fn get_token(
     // A token's answer is a function of the token (its claims are signed into it) and the
     // user's default region; expiry and revocation were checked above, every time.
     let region = state.directory.default_region(&claims.user_name);
-    Ok(json_answer(state.validations.get_or_render(
+    Ok(json_answer(state.validations.lock().get_or_render(
         token,
         |r| r == region,
         || region.to_string(),

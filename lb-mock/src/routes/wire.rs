@@ -179,7 +179,7 @@ pub fn detail_cached(
     judge: &NodeJudge<'_>,
 ) -> Bytes {
     let statuses: Vec<NodeStatus> = lb.nodes.iter().map(|n| judge.status(n)).collect();
-    cache.get_or_render(
+    cache.lock().get_or_render(
         &lb.id,
         |s| {
             s.revision == revision
