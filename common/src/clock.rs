@@ -2,8 +2,14 @@
 //!
 //! The clock is wall time plus an offset, or frozen at an instant. Nothing in Understudy
 //! runs a timer: a status that changes with time is computed from a record and `now()`,
-//! so moving this clock moves every transition at once. The clock's state is small and
-//! copied (not shared by reference) into the store backend, so replicas can share it.
+//! so moving this clock moves every transition at once.
+//!
+//! One process holds one [`Clock`]; the launcher hands the same one to all three mocks.
+//! Mocks in other processes are kept in step by the control API, which sends the state
+//! that results from every clock call to every peer of the catalog (`PUT /clock`): a
+//! [`ClockState`] is small and absolute (an offset from wall time, or a frozen instant),
+//! so every process that applies it reads the same `now`. A clock's [`Clock::id`] lets a
+//! peer that shares it in-process recognise the call and do nothing twice.
 
 use std::sync::{Arc, RwLock};
 
@@ -57,16 +63,29 @@ impl ClockState {
 }
 
 /// A cheap handle on the shared virtual clock.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Clock {
     state: Arc<RwLock<ClockState>>,
+    id: Arc<str>,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new(ClockState::default())
+    }
 }
 
 impl Clock {
     pub fn new(state: ClockState) -> Self {
         Clock {
             state: Arc::new(RwLock::new(state)),
+            id: uuid::Uuid::new_v4().simple().to_string().into(),
         }
+    }
+
+    /// Names this clock: two handles with the same id are one clock.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// A clock frozen at `at`, for tests that want exact times.
@@ -107,9 +126,24 @@ impl Clock {
         })
     }
 
-    /// Back to wall time.
-    pub fn reset(&self) {
-        self.update(|_| ClockState::default());
+    /// Mimic's `tick`: time stands still between ticks, so the clock is frozen where it
+    /// reads now and then moved by `seconds`. Two ticks of 5 and 2.5 s move `now` by
+    /// exactly 7.5 s, whatever wall time passed between them.
+    pub fn tick(&self, seconds: f64) -> DateTime<Utc> {
+        let by = Duration::milliseconds((seconds * 1000.0).round() as i64);
+        self.update(|s| ClockState::Frozen {
+            at: s.now_at(Utc::now()) + by,
+        })
+    }
+
+    /// Replaces the state as a whole: how a peer's clock call reaches this clock.
+    pub fn set_state(&self, state: ClockState) -> DateTime<Utc> {
+        self.update(|_| state)
+    }
+
+    /// Back to wall time, running.
+    pub fn reset(&self) -> DateTime<Utc> {
+        self.update(|_| ClockState::default())
     }
 
     fn update(&self, f: impl FnOnce(&ClockState) -> ClockState) -> DateTime<Utc> {
@@ -200,6 +234,27 @@ mod tests {
         assert_eq!(t, at("2020-05-05T05:05:05Z"));
         clock.unfreeze();
         assert!(clock.now() - at("2020-05-05T05:05:05Z") < Duration::seconds(2));
+    }
+
+    #[test]
+    fn ticks_stop_time_and_move_it_by_exactly_their_amount() {
+        let clock = Clock::default();
+        let first = clock.tick(5.0);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let second = clock.tick(2.5);
+        assert_eq!(second - first, Duration::milliseconds(2500));
+        assert_eq!(clock.now(), second, "time stands still between ticks");
+        clock.reset();
+        assert!((clock.now() - Utc::now()).num_seconds().abs() < 2);
+    }
+
+    #[test]
+    fn a_state_applied_elsewhere_reads_the_same_now() {
+        let here = Clock::frozen(at("2030-01-01T00:00:00Z"));
+        let there = Clock::default();
+        there.set_state(here.state());
+        assert_eq!(there.now(), here.now());
+        assert_ne!(here.id(), there.id());
     }
 
     #[test]

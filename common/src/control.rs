@@ -1,12 +1,25 @@
 //! The control API every mock serves under [`CONTROL_PREFIX`]: health and readiness,
 //! clock, reset and snapshot, journal, faults, metrics, catalog and its OpenAPI document.
 //!
-//! Calls that change state accept `?scope=stack`: the mock acts, then forwards the same
-//! call to every other mock listed in the catalog and reports each answer. A forwarded
-//! call carries the sender's store id, so mocks that share one store (the launcher) act
-//! once.
+//! What a call means is the same in every topology (the launcher, three binaries,
+//! Compose), because every mock keeps its own state and learns of its peers only through
+//! the catalog, over HTTP:
+//!
+//! - **The clock is the stack's.** Every clock call (and Mimic's tick) changes this mock's
+//!   clock, then sends the resulting state to every peer (`PUT /clock`); a peer that
+//!   cannot be reached is named in the answer, whose status is then 502.
+//! - **Everything else is this mock's**, unless widened: a fault rule without
+//!   `match.service` is for the service whose control API received it; a rule that names
+//!   another service is forwarded to the stack and kept by that service alone; reset,
+//!   journal, faults and state read or change this mock only.
+//! - **`?scope=stack`** widens a call to every mock of the catalog: writes are repeated
+//!   on each (every answer reported under `results`), reads are merged (journal, faults)
+//!   or listed per mock (state).
+//!
+//! A forwarded call carries the sender's store id and clock id, so a mock never applies
+//! its own call twice and mocks that read one clock (the launcher) move it once.
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -31,10 +44,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/metrics"),
     ("GET", "/catalog"),
     ("GET", "/clock"),
+    ("PUT", "/clock"),
     ("POST", "/clock/advance"),
     ("POST", "/clock/set"),
     ("POST", "/clock/freeze"),
     ("POST", "/clock/unfreeze"),
+    ("POST", "/clock/reset"),
     ("POST", "/reset"),
     ("GET", "/state"),
     ("GET", "/journal"),
@@ -45,9 +60,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/faults"),
     ("GET", "/faults/{id}"),
     ("DELETE", "/faults/{id}"),
+    ("POST", "/revocations"),
 ];
 
 const STORE_HEADER: &str = "x-understudy-store";
+const CLOCK_HEADER: &str = "x-understudy-clock";
 
 type Ctx = web::Data<ServiceContext>;
 
@@ -68,10 +85,12 @@ pub fn scope() -> actix_web::Scope<
         .route("/metrics", web::get().to(metrics))
         .route("/catalog", web::get().to(catalog))
         .route("/clock", web::get().to(get_clock))
+        .route("/clock", web::put().to(put_clock))
         .route("/clock/advance", web::post().to(advance_clock))
         .route("/clock/set", web::post().to(set_clock))
         .route("/clock/freeze", web::post().to(freeze_clock))
         .route("/clock/unfreeze", web::post().to(unfreeze_clock))
+        .route("/clock/reset", web::post().to(reset_clock))
         .route("/reset", web::post().to(reset))
         .route("/state", web::get().to(state))
         .route("/journal", web::get().to(get_journal))
@@ -82,6 +101,7 @@ pub fn scope() -> actix_web::Scope<
         .route("/faults", web::delete().to(clear_faults))
         .route("/faults/{id}", web::get().to(get_fault))
         .route("/faults/{id}", web::delete().to(delete_fault))
+        .route("/revocations", web::post().to(add_revocation))
         .default_service(web::to(|| async {
             control_error(StatusCode::NOT_FOUND, "no such control route").to_response()
         }))
@@ -103,6 +123,17 @@ async fn require_admin(
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let ctx = req.app_data::<Ctx>().cloned();
+    // A call this mock fanned out that came back to it (its own origin is in the catalog).
+    let own_store = ctx.as_ref().map(|c| c.store.id().to_string());
+    let from_self = req
+        .headers()
+        .get(STORE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|id| Some(id) == own_store.as_deref());
+    if from_self {
+        let skipped = HttpResponse::Ok().json(json!({"skipped": "this mock sent the call"}));
+        return Ok(req.into_response(skipped));
+    }
     let expected = ctx
         .map(|c| c.base.control.admin_token.clone())
         .unwrap_or_default();
@@ -186,67 +217,65 @@ struct ScopeQuery {
     tenant: Option<String>,
 }
 
-/// Whether this call came from a mock that shares our store (then we must not act).
-fn already_applied(ctx: &ServiceContext, req: &HttpRequest) -> bool {
-    req.headers()
-        .get(STORE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|id| id == ctx.store.id())
+fn scope_query(req: &HttpRequest) -> ScopeQuery {
+    web::Query::<ScopeQuery>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default()
 }
 
-/// Answers a state-changing call: the local answer, or with `scope=stack` the local
-/// answer and every other mock's.
-async fn answer(
+/// Whether the call asks for the whole stack (`?scope=stack`).
+fn is_stack(req: &HttpRequest) -> bool {
+    scope_query(req).scope.as_deref() == Some("stack")
+}
+
+/// Whether the call was forwarded by another mock (which does the fanning out).
+fn forwarded(req: &HttpRequest) -> bool {
+    req.headers().contains_key(STORE_HEADER)
+}
+
+/// The query string without `scope`: what a forwarded call carries.
+fn query_without_scope(req: &HttpRequest) -> String {
+    req.query_string()
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("scope="))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Sends one control call to every mock of the catalog, this one included (it knows
+/// itself by the store id and answers `skipped`). Each answer is reported as
+/// `{"origin", "status", "body"}`, or `{"origin", "status": 0, "error"}` when the mock
+/// cannot be reached; a catalog that cannot be had is reported the same way, under
+/// Identity's origin. A mock with no `catalog.identity_url` and no local catalog is
+/// alone: it has no peers.
+pub async fn fan_out(
     ctx: &ServiceContext,
-    req: &HttpRequest,
-    body: Option<&[u8]>,
-    status: StatusCode,
-    local: Value,
-) -> HttpResponse {
-    let q = web::Query::<ScopeQuery>::from_query(req.query_string())
-        .map(|q| q.into_inner())
-        .unwrap_or_default();
-    if q.scope.as_deref() != Some("stack") {
-        return HttpResponse::build(status).json(local);
+    method: reqwest::Method,
+    path_and_query: &str,
+    body: Option<Vec<u8>>,
+) -> Vec<Value> {
+    if ctx.catalog.identity_url().is_empty() && !ctx.catalog.is_local() {
+        return Vec::new();
     }
-    let mut results = vec![
-        json!({"service": ctx.spec.name, "origin": "self", "status": status.as_u16(), "body": local}),
-    ];
     let origins = match ctx.catalog.get().await {
         Ok(c) => c.control_origins(),
         Err(why) => {
-            results.push(json!({"origin": ctx.catalog.identity_url(), "status": 0, "error": why}));
-            Vec::new()
+            return vec![json!({"origin": ctx.catalog.identity_url(), "status": 0, "error": why})]
         }
     };
-    let query: String = req
-        .query_string()
-        .split('&')
-        .filter(|kv| !kv.starts_with("scope="))
-        .collect::<Vec<_>>()
-        .join("&");
-    let futures = origins.into_iter().map(|origin| {
-        let url = format!(
-            "{origin}{}{}{query}",
-            req.path(),
-            if query.is_empty() { "" } else { "?" }
-        );
-        let method = Method::from_bytes(req.method().as_str().as_bytes()).unwrap_or(Method::POST);
+    let calls = origins.into_iter().map(|origin| {
         let mut call = ctx
             .http
-            .request(
-                reqwest::Method::from_bytes(method.as_str().as_bytes())
-                    .unwrap_or(reqwest::Method::POST),
-                &url,
-            )
-            .header(STORE_HEADER, ctx.store.id());
+            .request(method.clone(), format!("{origin}{path_and_query}"))
+            .header(STORE_HEADER, ctx.store.id())
+            .header(CLOCK_HEADER, ctx.store.clock().id());
         if !ctx.base.control.admin_token.is_empty() {
             call = call.header("x-admin-token", ctx.base.control.admin_token.clone());
         }
-        if let Some(b) = body {
+        if let Some(b) = &body {
             call = call
                 .header("content-type", "application/json")
-                .body(b.to_vec());
+                .body(b.clone());
         }
         async move {
             match call.send().await {
@@ -259,16 +288,109 @@ async fn answer(
             }
         }
     });
-    results.extend(futures_util::future::join_all(futures).await);
+    futures_util::future::join_all(calls).await
+}
+
+/// The origins of fanned-out answers that were not 2xx (or never came).
+pub fn failures(results: &[Value]) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| {
+            !r["status"]
+                .as_u64()
+                .is_some_and(|s| (200..300).contains(&s))
+        })
+        .map(|r| r["origin"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+/// Sends this mock's clock state to every peer, so the whole stack reads one time.
+/// Returns every answer and the origins that did not take it.
+pub async fn spread_clock(ctx: &ServiceContext) -> (Vec<Value>, Vec<String>) {
+    let state = serde_json::to_vec(&ctx.store.clock().state()).unwrap_or_default();
+    let path = format!("{CONTROL_PREFIX}/clock");
+    let results = fan_out(ctx, reqwest::Method::PUT, &path, Some(state)).await;
+    let failed = failures(&results);
+    if !failed.is_empty() {
+        tracing::warn!(peers = ?failed, "the clock did not reach every mock of the stack");
+    }
+    (results, failed)
+}
+
+/// Answers a state-changing call: the local answer, or with `scope=stack` the local
+/// answer and every other mock's under `results`.
+async fn answer(
+    ctx: &ServiceContext,
+    req: &HttpRequest,
+    body: Option<&[u8]>,
+    status: StatusCode,
+    local: Value,
+) -> HttpResponse {
+    if forwarded(req) || !is_stack(req) {
+        return HttpResponse::build(status).json(local);
+    }
+    let mut results = vec![
+        json!({"service": ctx.spec.name, "origin": "self", "status": status.as_u16(), "body": local}),
+    ];
+    let query = query_without_scope(req);
+    let path = format!(
+        "{}{}{query}",
+        req.path(),
+        if query.is_empty() { "" } else { "?" }
+    );
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+        .unwrap_or(reqwest::Method::POST);
+    results.extend(fan_out(ctx, method, &path, body.map(<[u8]>::to_vec)).await);
     HttpResponse::build(status).json(json!({"results": results}))
 }
 
-fn shared_skip() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"skipped": "this mock shares its state with the sender"}))
+/// The other mocks' answers to a read, for merging (`?scope=stack` on a GET).
+async fn read_stack(ctx: &ServiceContext, req: &HttpRequest) -> Vec<Value> {
+    let query = query_without_scope(req);
+    let path = format!(
+        "{}{}{query}",
+        req.path(),
+        if query.is_empty() { "" } else { "?" }
+    );
+    fan_out(ctx, reqwest::Method::GET, &path, None).await
+}
+
+/// A clock call's answer: this mock's clock, every peer's answer under `stack`, and 502
+/// naming the peers the new time did not reach. A call forwarded by a peer is answered
+/// at once (the sender does the spreading).
+async fn clock_changed(ctx: &ServiceContext, req: &HttpRequest) -> HttpResponse {
+    let mut view = clock_view(ctx);
+    if forwarded(req) {
+        return HttpResponse::Ok().json(view);
+    }
+    let (results, failed) = spread_clock(ctx).await;
+    view["stack"] = Value::Array(results);
+    if failed.is_empty() {
+        return HttpResponse::Ok().json(view);
+    }
+    view["error"] = json!({
+        "code": 502,
+        "message": format!("the clock did not reach {}", failed.join(", ")),
+    });
+    HttpResponse::BadGateway().json(view)
 }
 
 async fn get_clock(ctx: Ctx) -> HttpResponse {
     HttpResponse::Ok().json(clock_view(&ctx))
+}
+
+/// `PUT /clock`: the whole clock state, as another mock spreads it (or a user restores it).
+async fn put_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
+    let state: ClockState = parse(&body.0)?;
+    let same_clock = req
+        .headers()
+        .get(CLOCK_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|id| id == ctx.store.clock().id());
+    if !same_clock {
+        ctx.store.clock().set_state(state);
+    }
+    Ok(clock_changed(&ctx, &req).await)
 }
 
 #[derive(Deserialize)]
@@ -285,12 +407,8 @@ async fn advance_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpRes
             "seconds must be a finite number",
         ));
     }
-    if !already_applied(&ctx, &req) {
-        ctx.store.clock().advance(b.seconds);
-    } else {
-        return Ok(shared_skip());
-    }
-    Ok(answer(&ctx, &req, Some(&body.0), StatusCode::OK, clock_view(&ctx)).await)
+    ctx.store.clock().advance(b.seconds);
+    Ok(clock_changed(&ctx, &req).await)
 }
 
 #[derive(Deserialize)]
@@ -301,11 +419,8 @@ struct SetBody {
 
 async fn set_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
     let b: SetBody = parse(&body.0)?;
-    if already_applied(&ctx, &req) {
-        return Ok(shared_skip());
-    }
     ctx.store.clock().set(b.now);
-    Ok(answer(&ctx, &req, Some(&body.0), StatusCode::OK, clock_view(&ctx)).await)
+    Ok(clock_changed(&ctx, &req).await)
 }
 
 #[derive(Deserialize, Default)]
@@ -320,27 +435,24 @@ async fn freeze_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResp
     } else {
         parse(&body.0)?
     };
-    if already_applied(&ctx, &req) {
-        return Ok(shared_skip());
-    }
     ctx.store.clock().freeze(b.at);
-    Ok(answer(&ctx, &req, Some(&body.0), StatusCode::OK, clock_view(&ctx)).await)
+    Ok(clock_changed(&ctx, &req).await)
 }
 
 async fn unfreeze_clock(ctx: Ctx, req: HttpRequest) -> HttpResponse {
-    if already_applied(&ctx, &req) {
-        return shared_skip();
-    }
     ctx.store.clock().unfreeze();
-    answer(&ctx, &req, None, StatusCode::OK, clock_view(&ctx)).await
+    clock_changed(&ctx, &req).await
+}
+
+/// `POST /clock/reset`: back to wall time, running (after Mimic ticks froze it).
+async fn reset_clock(ctx: Ctx, req: HttpRequest) -> HttpResponse {
+    ctx.store.clock().reset();
+    clock_changed(&ctx, &req).await
 }
 
 async fn reset(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let q = web::Query::<ScopeQuery>::from_query(req.query_string())
         .map_err(|e| control_error(StatusCode::BAD_REQUEST, e.to_string()))?;
-    if already_applied(&ctx, &req) {
-        return Ok(shared_skip());
-    }
     match &q.tenant {
         Some(t) => ctx.store.reset_tenant(t).await.map_err(internal)?,
         None => {
@@ -352,20 +464,75 @@ async fn reset(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Ok(answer(&ctx, &req, None, StatusCode::OK, local).await)
 }
 
-async fn state(ctx: Ctx) -> Result<HttpResponse, ApiError> {
+async fn state(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let snapshot = ctx.store.snapshot().await.map_err(internal)?;
-    Ok(HttpResponse::Ok().json(json!({"clock": clock_view(&ctx), "tables": snapshot})))
+    let local = json!({"service": ctx.spec.name, "clock": clock_view(&ctx), "tables": snapshot});
+    if forwarded(&req) || !is_stack(&req) {
+        return Ok(HttpResponse::Ok().json(local));
+    }
+    let mut services = vec![local];
+    for r in read_stack(&ctx, &req).await {
+        if r["body"]["tables"].is_object() {
+            services.push(r["body"].clone());
+        } else if r["body"]["skipped"].is_null() {
+            services.push(r);
+        }
+    }
+    Ok(HttpResponse::Ok().json(json!({"services": services})))
 }
 
 async fn get_journal(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let q = web::Query::<JournalQuery>::from_query(req.query_string())
+    let q = web::Query::<JournalQuery>::from_query(&query_without_scope(&req))
         .map_err(|e| control_error(StatusCode::BAD_REQUEST, format!("bad journal query: {e}")))?;
-    let entries = ctx.journal.query(&q);
-    Ok(HttpResponse::Ok().json(json!({"capacity": ctx.journal.capacity(), "entries": entries})))
+    let mut entries: Vec<Value> = ctx
+        .journal
+        .query(&q)
+        .into_iter()
+        .filter_map(|e| serde_json::to_value(e).ok())
+        .collect();
+    let mut capacity = ctx.journal.capacity();
+    if is_stack(&req) && !forwarded(&req) {
+        let (merged, unreached) = merge_stack(&ctx, &req, "entries").await?;
+        entries.extend(merged);
+        // One timeline, oldest first, as a single journal answers.
+        entries.sort_by(|a, b| a["time"].as_str().cmp(&b["time"].as_str()));
+        if let Some(limit) = q.limit {
+            let skip = entries.len().saturating_sub(limit);
+            entries.drain(..skip);
+        }
+        capacity = 0;
+        return Ok(HttpResponse::Ok()
+            .json(json!({"capacity": capacity, "entries": entries, "unreached": unreached})));
+    }
+    Ok(HttpResponse::Ok().json(json!({"capacity": capacity, "entries": entries})))
 }
 
-async fn clear_journal(ctx: Ctx) -> HttpResponse {
+/// The `key` arrays of every other mock's answer to this read, and the mocks that did
+/// not answer. A stack read that reaches no peer at all is still answered: what could
+/// not be read is named under `unreached`.
+async fn merge_stack(
+    ctx: &ServiceContext,
+    req: &HttpRequest,
+    key: &str,
+) -> Result<(Vec<Value>, Vec<String>), ApiError> {
+    let mut merged = Vec::new();
+    let results = read_stack(ctx, req).await;
+    let unreached = failures(&results);
+    for r in results {
+        if let Some(items) = r["body"][key].as_array() {
+            merged.extend(items.iter().cloned());
+        }
+    }
+    Ok((merged, unreached))
+}
+
+async fn clear_journal(ctx: Ctx, req: HttpRequest) -> HttpResponse {
     ctx.journal.clear();
+    if is_stack(&req) && !forwarded(&req) {
+        let path = format!("{CONTROL_PREFIX}/journal");
+        let results = fan_out(&ctx, reqwest::Method::DELETE, &path, None).await;
+        return HttpResponse::Ok().json(json!({"results": results}));
+    }
     HttpResponse::NoContent().finish()
 }
 
@@ -389,30 +556,89 @@ async fn set_journal_capacity(
     Ok(HttpResponse::Ok().json(json!({"capacity": b.capacity})))
 }
 
-async fn list_faults(ctx: Ctx) -> Result<HttpResponse, ApiError> {
-    let rules = ctx.faults.list().await.map_err(internal)?;
+async fn list_faults(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let mut rules: Vec<Value> = ctx
+        .faults
+        .list()
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect();
+    if is_stack(&req) && !forwarded(&req) {
+        let (merged, unreached) = merge_stack(&ctx, &req, "faults").await?;
+        rules.extend(merged);
+        return Ok(HttpResponse::Ok().json(json!({"faults": rules, "unreached": unreached})));
+    }
     Ok(HttpResponse::Ok().json(json!({"faults": rules})))
 }
 
+/// `POST /faults`. A rule without `match.service` is for this mock's service (and says
+/// so once stored); one that names another service is forwarded to the stack and kept
+/// only by that service; with `?scope=stack` every mock keeps a copy for itself. The id
+/// is fixed before forwarding, so a rule has one id across the stack.
 async fn create_fault(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
-    let rule: FaultRule = parse(&body.0)?;
-    if already_applied(&ctx, &req) {
-        return Ok(shared_skip());
+    let mut rule: FaultRule = parse(&body.0)?;
+    crate::faults::check(&rule).map_err(rule_error)?;
+    if rule.id.is_empty() {
+        rule.id = crate::faults::new_rule_id();
     }
-    let rule = ctx.faults.add(rule).await.map_err(|e| match e {
+    let own = ctx.spec.name;
+    let mine = rule.matcher.service.as_deref().is_none_or(|s| s == own);
+    let stored = if mine {
+        let mut local = rule.clone();
+        local.matcher.service = Some(own.to_string());
+        Some(ctx.faults.add(local).await.map_err(rule_error)?)
+    } else {
+        None
+    };
+    let stack = is_stack(&req);
+    if forwarded(&req) || (mine && !stack) {
+        return Ok(match stored {
+            Some(r) => HttpResponse::Created().json(r),
+            None => HttpResponse::Ok().json(json!({
+                "skipped": format!("the rule is for another service; this is {own}"),
+            })),
+        });
+    }
+    let forwarded_rule = serde_json::to_vec(&rule).unwrap_or_default();
+    let path = format!("{CONTROL_PREFIX}/faults");
+    let results = fan_out(&ctx, reqwest::Method::POST, &path, Some(forwarded_rule)).await;
+    if stack {
+        let mut all = vec![json!({
+            "service": own, "origin": "self",
+            "status": if stored.is_some() { 201 } else { 200 },
+            "body": stored.as_ref().map(|r| serde_json::to_value(r).unwrap_or(Value::Null)),
+        })];
+        all.extend(results);
+        return Ok(HttpResponse::Created().json(json!({"results": all})));
+    }
+    // The rule named another service: answer as that service did.
+    match results.iter().find(|r| r["status"] == 201) {
+        Some(r) => Ok(HttpResponse::Created().json(&r["body"])),
+        None => Err(control_error(
+            StatusCode::BAD_GATEWAY,
+            format!(
+                "no mock of service {:?} took the rule (asked: {})",
+                rule.matcher.service.as_deref().unwrap_or_default(),
+                results
+                    .iter()
+                    .map(|r| r["origin"].as_str().unwrap_or("?"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+fn rule_error(e: crate::faults::RuleError) -> ApiError {
+    match e {
         crate::faults::RuleError::Invalid(m) => control_error(StatusCode::BAD_REQUEST, m),
         crate::faults::RuleError::Store(e) => internal(e),
-    })?;
-    // Forward with the id fixed, so the rule has one id across the stack.
-    let forwarded = serde_json::to_vec(&rule).unwrap_or_default();
-    let local = serde_json::to_value(&rule).unwrap_or(Value::Null);
-    Ok(answer(&ctx, &req, Some(&forwarded), StatusCode::CREATED, local).await)
+    }
 }
 
 async fn clear_faults(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    if already_applied(&ctx, &req) {
-        return Ok(shared_skip());
-    }
     ctx.faults.clear().await.map_err(internal)?;
     Ok(answer(&ctx, &req, None, StatusCode::OK, json!({"cleared": true})).await)
 }
@@ -427,32 +653,67 @@ async fn get_fault(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, ApiE
     }
 }
 
+/// `DELETE /faults/{id}`: removes the rule here; a rule this mock does not hold is looked
+/// for on the rest of the stack (rules have one id across it), as with `?scope=stack`.
 async fn delete_fault(
     ctx: Ctx,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if already_applied(&ctx, &req) {
-        return Ok(shared_skip());
-    }
     let removed = ctx.faults.remove(&id).await.map_err(internal)?;
-    let q = web::Query::<ScopeQuery>::from_query(req.query_string())
-        .map(|q| q.into_inner())
-        .unwrap_or_default();
-    if !removed && q.scope.as_deref() != Some("stack") {
+    if forwarded(&req) {
+        return if removed {
+            Ok(HttpResponse::Ok().json(json!({"deleted": true})))
+        } else {
+            Err(control_error(
+                StatusCode::NOT_FOUND,
+                format!("no fault rule {id}"),
+            ))
+        };
+    }
+    if removed && !is_stack(&req) {
+        return Ok(HttpResponse::Ok().json(json!({"deleted": true})));
+    }
+    let path = format!("{CONTROL_PREFIX}/faults/{id}");
+    let results = fan_out(&ctx, reqwest::Method::DELETE, &path, None).await;
+    let elsewhere = results.iter().any(|r| r["body"]["deleted"] == true);
+    if !removed && !elsewhere {
         return Err(control_error(
             StatusCode::NOT_FOUND,
             format!("no fault rule {id}"),
         ));
     }
-    Ok(answer(
-        &ctx,
-        &req,
-        None,
-        StatusCode::OK,
-        json!({"deleted": removed}),
-    )
-    .await)
+    Ok(HttpResponse::Ok().json(json!({"deleted": true, "results": results})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevocationBody {
+    id: String,
+    expires_at: i64,
+}
+
+/// `POST /revocations`: a token Identity revoked, so this mock refuses it too.
+async fn add_revocation(ctx: Ctx, body: Body) -> Result<HttpResponse, ApiError> {
+    let b: RevocationBody = parse(&body.0)?;
+    ctx.auth
+        .add_revocation(&b.id, b.expires_at)
+        .await
+        .map_err(internal)?;
+    Ok(HttpResponse::Ok().json(json!({"revoked": b.id})))
+}
+
+/// Tells every mock of the stack that a token is revoked; Identity calls this after
+/// revoking locally. Mocks that cannot be told are logged, not fatal: the token is
+/// revoked where it was issued whatever happens.
+pub async fn spread_revocation(ctx: &ServiceContext, id: &str, expires_at: i64) {
+    let body = serde_json::to_vec(&json!({"id": id, "expires_at": expires_at})).unwrap_or_default();
+    let path = format!("{CONTROL_PREFIX}/revocations");
+    let results = fan_out(ctx, reqwest::Method::POST, &path, Some(body)).await;
+    let failed = failures(&results);
+    if !failed.is_empty() {
+        tracing::warn!(peers = ?failed, "a revocation did not reach every mock of the stack");
+    }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -4,7 +4,8 @@
 //! header, one JSON body field), an action (error in the API's own format, delay, dropped
 //! connection, hang, truncated or malformed body, rate limit, false negative) and a
 //! budget (first N times, skip N, seeded probability, a window of virtual time). Rules
-//! live in the store so every replica obeys them; their counters too. The engine keeps
+//! live in the mock's store, with their counters; a rule is for one service (the one
+//! whose control API received it, unless it names another), see `control`. The engine keeps
 //! the rules compiled (one `RegexSet` over all path patterns) and recompiles only when
 //! the rule table changes, so many installed rules that do not match cost little.
 
@@ -261,9 +262,9 @@ impl FaultEngine {
 
     /// Checks and stores a rule; returns it with its id.
     pub async fn add(&self, mut rule: FaultRule) -> Result<FaultRule, RuleError> {
-        compile(&rule, 0)?;
+        check(&rule)?;
         if rule.id.is_empty() {
-            rule.id = uuid::Uuid::new_v4().simple().to_string();
+            rule.id = new_rule_id();
         }
         self.table
             .put(&Scope::global(), &rule.id.clone(), rule.clone())
@@ -428,6 +429,16 @@ impl FaultEngine {
         self.store.next_id(&fired_key(&rule.id)).await?;
         Ok(true)
     }
+}
+
+/// Whether a rule can be compiled (its patterns and values are valid), without storing it.
+pub fn check(rule: &FaultRule) -> Result<(), RuleError> {
+    compile(rule, 0).map(|_| ())
+}
+
+/// A fresh rule id.
+pub fn new_rule_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 fn matched_key(id: &str) -> String {

@@ -61,7 +61,11 @@ pub struct ServiceSpec {
     pub fault_exempt: &'static [&'static str],
 }
 
-/// What one process shares between the mocks it runs: state, journal, metrics.
+/// The state of one mock: its store (with the clock it reads), journal and metrics.
+///
+/// Every mock has its own, in every topology; the launcher builds three with
+/// [`Shared::with_clock`] so that only the clock is one object in its process. What a
+/// mock knows of its peers it learns over HTTP, in one process or in three.
 #[derive(Clone)]
 pub struct Shared {
     pub store: Store,
@@ -71,8 +75,16 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(base: &BaseSettings) -> Result<Shared, StoreError> {
+        Shared::with_clock(base, crate::clock::Clock::default())
+    }
+
+    /// A mock's state that reads a clock other mocks of this process read too.
+    pub fn with_clock(
+        base: &BaseSettings,
+        clock: crate::clock::Clock,
+    ) -> Result<Shared, StoreError> {
         Ok(Shared {
-            store: Store::from_settings(&base.store)?,
+            store: Store::from_settings_with_clock(&base.store, clock)?,
             journal: Journal::new(base.journal.capacity),
             metrics: Metrics::default(),
         })

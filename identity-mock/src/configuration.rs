@@ -22,6 +22,33 @@ pub struct IdentitySettings {
     /// The users of `strict` mode (ignored in `open` mode).
     #[serde(default)]
     pub users: Vec<UserEntry>,
+    /// Whether issued tokens expire (after `auth.token_ttl_s` of virtual time).
+    #[serde(default)]
+    pub token_expiry: TokenExpiry,
+}
+
+/// Whether the tokens Identity issues expire on the virtual clock.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenExpiry {
+    /// `virtual` in `strict` user mode, `never` in `open` mode.
+    #[default]
+    Auto,
+    /// After `auth.token_ttl_s` of virtual time: a long tick expires them.
+    Virtual,
+    /// Never, as Mimic's tokens: a suite that ticks a day keeps its token.
+    Never,
+}
+
+impl IdentitySettings {
+    /// Whether tokens expire, with `auto` resolved by the user mode.
+    pub fn tokens_expire(&self) -> bool {
+        match self.token_expiry {
+            TokenExpiry::Virtual => true,
+            TokenExpiry::Never => false,
+            TokenExpiry::Auto => self.user_mode == UserMode::Strict,
+        }
+    }
 }
 
 /// Whether any credentials are accepted (`open`) or only the configured users (`strict`).

@@ -310,6 +310,7 @@ mod tests {
                 roles: None,
                 default_region: Some("LON".into()),
             }],
+            token_expiry: Default::default(),
         }
     }
 

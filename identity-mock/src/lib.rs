@@ -44,6 +44,8 @@ pub struct IdentityState {
     pub directory: Directory,
     pub catalog: Catalog,
     pub token_ttl_s: i64,
+    /// Whether issued tokens expire (`identity.token_expiry`, resolved).
+    pub tokens_expire: bool,
     /// `GET /v2.0/tokens/{id}` answers by token, with the default region they show.
     pub validations: common::render::RenderCache<String, String>,
 }
@@ -59,6 +61,7 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         directory: Directory::new(&settings.identity, &shared.store),
         catalog: Catalog::new(settings.base.catalog.clone()),
         token_ttl_s: i64::try_from(settings.base.auth.token_ttl_s).unwrap_or(i64::MAX / 2),
+        tokens_expire: settings.identity.tokens_expire(),
         validations: common::render::RenderCache::default(),
     });
     Application::build(spec(), &settings.base, shared, move |cfg| {

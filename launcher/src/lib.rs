@@ -1,11 +1,15 @@
 //! The launcher: Identity, Compute and Load Balancers in one process.
 //!
-//! It reuses each mock's library (`build(settings, Some(shared))`), gives all three one
-//! [`Shared`] (one store, so one clock, one fault table, one journal) and Identity's
-//! catalog, so Compute and Load Balancers find each other without asking over HTTP.
+//! It reuses each mock's library (`build(settings, Some(shared))`) and gives each mock its
+//! own [`Shared`] (store, journal, metrics), exactly as three processes would have, with
+//! one difference: the three read one [`Clock`] object, so a clock call on any of them
+//! moves all three without a message. Everything else that is stack-wide (fault rules
+//! that name another service, `?scope=stack`, revocations) travels over HTTP through
+//! Identity's catalog, as in Compose; so the launcher behaves as the three binaries do.
 
 use std::path::Path;
 
+use common::clock::Clock;
 use common::settings::{self, Env, Settings, SettingsError};
 use common::startup::{Application, Shared};
 
@@ -70,14 +74,18 @@ pub struct Stack {
     pub identity: Application,
     pub compute: Application,
     pub lb: Application,
-    pub shared: Shared,
+    /// The clock the three read.
+    pub clock: Clock,
 }
 
 impl Stack {
     /// Binds all three. The catalog every mock uses is Identity's, with the ports that
     /// were really bound (so port 0 works) filled into its URLs.
     pub fn build(mut s: StackSettings) -> std::io::Result<Stack> {
-        let shared = Shared::new(&s.identity.base().clone()).map_err(std::io::Error::other)?;
+        let clock = Clock::default();
+        let shared = |base: &common::settings::BaseSettings| {
+            Shared::with_clock(base, clock.clone()).map_err(std::io::Error::other)
+        };
         let defaults = [
             (5000u16, s.identity.base().server.port),
             (8774, s.compute.base().server.port),
@@ -118,11 +126,16 @@ impl Stack {
             base.server.port = port;
         }
         drop((identity_listener, compute_listener, lb_listener));
+        let (identity, compute, lb) = (
+            shared(s.identity.base())?,
+            shared(s.compute.base())?,
+            shared(s.lb.base())?,
+        );
         Ok(Stack {
-            identity: identity_mock::build(s.identity, Some(shared.clone()))?,
-            compute: compute_mock::build(s.compute, Some(shared.clone()))?,
-            lb: lb_mock::build(s.lb, Some(shared.clone()))?,
-            shared,
+            identity: identity_mock::build(s.identity, Some(identity))?,
+            compute: compute_mock::build(s.compute, Some(compute))?,
+            lb: lb_mock::build(s.lb, Some(lb))?,
+            clock,
         })
     }
 

@@ -47,15 +47,6 @@ async fn all_three_mocks_answer_health() {
 #[tokio::test]
 async fn a_tick_on_identity_moves_every_mock_clock() {
     let s = spawn_stack().await;
-    let before: Value = s
-        .client
-        .get(format!("{}/_understudy/v1/clock", s.lb))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     let res = s
         .client
         .post(format!("{}/mimic/v1.1/tick", s.identity))
@@ -64,8 +55,9 @@ async fn a_tick_on_identity_moves_every_mock_clock() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    for base in [&s.compute, &s.lb] {
-        let after: Value = s
+    let ticked: Value = res.json().await.unwrap();
+    for base in [&s.identity, &s.compute, &s.lb] {
+        let clock: Value = s
             .client
             .get(format!("{base}/_understudy/v1/clock"))
             .send()
@@ -74,9 +66,78 @@ async fn a_tick_on_identity_moves_every_mock_clock() {
             .json()
             .await
             .unwrap();
-        let moved = after["offset_ms"].as_i64().unwrap() - before["offset_ms"].as_i64().unwrap();
-        assert_eq!(moved, 86_400_000, "{base}");
+        assert_eq!(
+            clock["mode"], "frozen",
+            "{base}: time stands still after a tick"
+        );
+        assert_eq!(
+            clock["now"], ticked["now"],
+            "{base}: one time for the stack"
+        );
     }
+}
+
+#[tokio::test]
+async fn a_fault_rule_is_for_the_service_that_received_it_unless_it_names_another() {
+    let s = spawn_stack().await;
+    let control = |base: &str, path: &str| format!("{base}/_understudy/v1{path}");
+    let res = s
+        .client
+        .post(control(&s.compute, "/faults"))
+        .json(&json!({"action": {"type": "error", "status": 503}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let rule: Value = res.json().await.unwrap();
+    assert_eq!(rule["match"]["service"], "compute", "{rule}");
+    let identity = s
+        .client
+        .get(format!("{}/v2.0", s.identity))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        identity.status(),
+        200,
+        "a rule posted to Compute leaves Identity alone"
+    );
+
+    let res = s
+        .client
+        .post(control(&s.compute, "/faults"))
+        .json(
+            &json!({"match": {"service": "identity"}, "action": {"type": "error", "status": 503}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let identity = s
+        .client
+        .get(format!("{}/v2.0", s.identity))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        identity.status(),
+        503,
+        "a rule naming Identity reaches Identity"
+    );
+    let on_identity: Value = s
+        .client
+        .get(control(&s.identity, "/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        on_identity["faults"].as_array().unwrap().len(),
+        1,
+        "{on_identity}"
+    );
 }
 
 #[tokio::test]

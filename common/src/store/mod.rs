@@ -88,8 +88,19 @@ enum Backend {
 
 impl Store {
     pub fn from_settings(settings: &StoreSettings) -> Result<Store, StoreError> {
+        Store::from_settings_with_clock(settings, Clock::default())
+    }
+
+    /// A store that reads `clock`: how the launcher gives its three mocks one clock.
+    pub fn from_settings_with_clock(
+        settings: &StoreSettings,
+        clock: Clock,
+    ) -> Result<Store, StoreError> {
         match settings.backend.as_str() {
-            "memory" => Ok(Store::memory()),
+            "memory" => Ok(Store {
+                backend: Arc::new(Backend::Memory(memory::MemoryBackend::default())),
+                clock,
+            }),
             other => Err(StoreError::Backend(format!(
                 "unknown store backend {other:?} (expected \"memory\")"
             ))),

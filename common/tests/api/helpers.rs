@@ -108,6 +108,8 @@ pub fn settings() -> TestSettings {
     s.base.server.port = 0;
     s.base.server.workers = 2;
     s.base.auth.mode = AuthMode::Open;
+    // Alone unless a test lists peers: no Identity runs beside it.
+    s.base.catalog.identity_url = String::new();
     s
 }
 

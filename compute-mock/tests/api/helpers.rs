@@ -25,6 +25,8 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings: Settings = common::settings::defaults().expect("defaults load");
     settings.base.server.port = 0;
     settings.base.server.workers = 2;
+    // Alone: no Identity runs beside it, so no control call goes looking for one.
+    settings.base.catalog.identity_url = String::new();
     change(&mut settings);
     let codec = TokenCodec::new(&settings.base.auth.signing_key);
     let app = compute_mock::build(settings, None).expect("app builds");
@@ -52,6 +54,7 @@ pub fn mint(codec: &TokenCodec, tenant: &str) -> String {
         methods: vec!["PASSWORD".into()],
         iat: now,
         exp: now + 10 * 365 * 86_400,
+        expires: true,
         impersonator: None,
     })
 }

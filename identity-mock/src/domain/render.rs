@@ -279,6 +279,7 @@ mod tests {
             methods: vec!["APIKEY".into()],
             iat: 1_000,
             exp: 87_400,
+            expires: true,
             impersonator: None,
         }
     }

@@ -42,8 +42,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// `POST /mimic/v1.1/tick {"amount": seconds}`: moves the virtual clock. Unlike Mimic
-/// under `--realtime`, this works when the clock runs on wall time too.
+/// `POST /mimic/v1.1/tick {"amount": seconds}`: moves the stack's virtual clock as Mimic
+/// does: time stands still between ticks (the clock is frozen, then moved), on every mock
+/// of the catalog. `POST /_understudy/v1/clock/reset` goes back to wall time. A mock the
+/// new time does not reach is named in a 502.
 pub async fn tick(ctx: Ctx, body: Body) -> Result<HttpResponse, IdentityError> {
     let value: Value = serde_json::from_slice(&body.0)
         .map_err(|_| IdentityError::bad_request("Invalid JSON request body"))?;
@@ -52,8 +54,16 @@ pub async fn tick(ctx: Ctx, body: Body) -> Result<HttpResponse, IdentityError> {
         .filter(|a| a.as_f64().is_some_and(f64::is_finite))
         .cloned()
         .ok_or_else(|| IdentityError::bad_request("amount must be a number of seconds"))?;
-    let now = ctx.store.clock().advance(amount.as_f64().unwrap_or(0.0));
-    Ok(HttpResponse::Ok().json(json!({"advanced": amount, "now": iso_micros(now)})))
+    let now = ctx.store.clock().tick(amount.as_f64().unwrap_or(0.0));
+    let (_, unreached) = common::control::spread_clock(&ctx).await;
+    let body = json!({"advanced": amount, "now": iso_micros(now)});
+    if unreached.is_empty() {
+        return Ok(HttpResponse::Ok().json(body));
+    }
+    Err(IdentityError::v2(
+        StatusCode::BAD_GATEWAY,
+        format!("the clock did not reach {}", unreached.join(", ")),
+    ))
 }
 
 /// `GET /mimic/v1.0/presets`: Mimic's magic values that this stack honours. Identity

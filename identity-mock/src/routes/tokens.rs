@@ -51,6 +51,7 @@ pub(crate) fn issue(
         methods,
         iat: now,
         exp: exp.unwrap_or_else(|| now.saturating_add(state.token_ttl_s)),
+        expires: state.tokens_expire,
         impersonator,
     };
     (ctx.auth.codec().issue(&claims), claims)
@@ -306,8 +307,15 @@ async fn delete_token(
         .verify_local(token)
         .await
         .map_err(|_| IdentityError::not_found(REVOKE_NOT_FOUND))?;
-    ctx.auth.revoke(&claims).await?;
+    revoke(ctx, &claims).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes a token here and tells every mock of the stack, which check tokens locally.
+pub async fn revoke(ctx: &Ctx, claims: &Claims) -> Result<(), IdentityError> {
+    ctx.auth.revoke(claims).await?;
+    common::control::spread_revocation(ctx, &claims.id, claims.exp).await;
+    Ok(())
 }
 
 /// `DELETE /v2.0/tokens`: revokes the caller's own `X-Auth-Token`.
@@ -315,7 +323,7 @@ pub async fn delete_own_token(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse
     let claims = caller(&ctx, &req)
         .await
         .ok_or_else(|| IdentityError::unauthorized(UNAUTHORIZED_MESSAGE))?;
-    ctx.auth.revoke(&claims).await?;
+    revoke(&ctx, &claims).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

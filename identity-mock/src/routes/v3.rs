@@ -218,7 +218,7 @@ pub async fn delete_token(
     req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
     let (_, claims) = subject(&ctx, &state, &req).await?;
-    ctx.auth.revoke(&claims).await?;
+    super::tokens::revoke(&ctx, &claims).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,7 +1,7 @@
 //! Spawns identity-mock on a free port and offers typed request helpers.
 
 use common::token::{Claims, TokenCodec};
-use identity_mock::configuration::{Settings, UserEntry, UserMode};
+use identity_mock::configuration::{Settings, TokenExpiry, UserEntry, UserMode};
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
 
@@ -21,6 +21,11 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings: Settings = common::settings::defaults().expect("defaults load");
     settings.base.server.port = 0;
     settings.base.server.workers = 1;
+    // Alone: the mocks its catalog names are not running, so no control call goes there.
+    settings.base.catalog.identity_url = String::new();
+    for service in &mut settings.base.catalog.services {
+        service.external = true;
+    }
     change(&mut settings);
     let codec = TokenCodec::new(&settings.base.auth.signing_key);
     let app = identity_mock::build(settings, None).expect("app builds");
@@ -35,6 +40,11 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         client,
         codec,
     }
+}
+
+/// Open mode, with tokens that expire on the virtual clock (`identity.token_expiry`).
+pub async fn spawn_expiring_app() -> TestApp {
+    spawn_app_with(|s| s.identity.token_expiry = TokenExpiry::Virtual).await
 }
 
 /// Strict mode with alice (password and API key) and bob (password only).

@@ -62,7 +62,7 @@ async fn otters_flow_admin_mosso_impersonate_endpoints() {
 
 #[tokio::test]
 async fn an_impersonation_token_names_its_impersonator_and_expires_when_asked() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_expiring_app().await;
     let (admin, admin_auth) = app.token_for("autoscale-admin", None).await;
 
     let (_, body) = status_and_json(

@@ -14,8 +14,8 @@ async fn register(app: &TestApp, body: &Value) -> String {
 }
 
 #[tokio::test]
-async fn tick_moves_the_clock_and_token_expiry() {
-    let app = spawn_app().await;
+async fn tick_moves_the_clock_and_expires_tokens_that_expire() {
+    let app = crate::helpers::spawn_expiring_app().await;
     let (token, _) = app.token_for("joe", None).await;
 
     let (status, body) = status_and_json(
@@ -31,6 +31,44 @@ async fn tick_moves_the_clock_and_token_expiry() {
     assert_eq!(
         app.get(&format!("/v2.0/tokens/{token}")).await.status(),
         404
+    );
+}
+
+#[tokio::test]
+async fn a_mimic_suite_keeps_its_token_across_a_day_of_ticks() {
+    // otter's CATC-010: authenticate once, tick 60 then 89,939, use the same token.
+    let app = spawn_app().await;
+    let (token, _) = app.token_for("joe", None).await;
+
+    for amount in ["60", "89939"] {
+        let res = app
+            .post_raw("/mimic/v1.1/tick", &format!(r#"{{"amount": {amount}}}"#))
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+
+    assert_eq!(
+        app.get(&format!("/v2.0/tokens/{token}")).await.status(),
+        200,
+        "open mode's tokens never expire, as Mimic's"
+    );
+}
+
+#[tokio::test]
+async fn ticks_stop_time_and_move_it_by_exactly_their_amount() {
+    let app = spawn_app().await;
+    let now = |body: Value| common::clock::parse_timestamp(body["now"].as_str().unwrap()).unwrap();
+
+    let (_, first) =
+        status_and_json(app.post_raw("/mimic/v1.1/tick", r#"{"amount": 5}"#).await).await;
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let (_, second) =
+        status_and_json(app.post_raw("/mimic/v1.1/tick", r#"{"amount": 2.5}"#).await).await;
+
+    assert_eq!(
+        (now(second) - now(first)).num_milliseconds(),
+        2500,
+        "wall time does not flow between ticks"
     );
 }
 

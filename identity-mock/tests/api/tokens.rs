@@ -278,7 +278,7 @@ async fn head_validates_without_a_body() {
 
 #[tokio::test]
 async fn unknown_tampered_expired_and_revoked_tokens_are_404_on_validation() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_expiring_app().await;
     let (live, _) = app.token_for("joe", None).await;
     let (revoked, _) = app.token_for("jane", None).await;
     // Another token's payload under this token's signature, and a token signed with
@@ -407,7 +407,11 @@ async fn token_auth_for_another_tenant_gives_a_token_for_that_tenant_in_open_mod
 
 #[tokio::test]
 async fn tokens_live_for_the_configured_ttl_on_the_virtual_clock() {
-    let app = crate::helpers::spawn_app_with(|s| s.base.auth.token_ttl_s = 60).await;
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.base.auth.token_ttl_s = 60;
+        s.identity.token_expiry = identity_mock::configuration::TokenExpiry::Virtual;
+    })
+    .await;
     let (token, _) = app.token_for("joe", None).await;
     let claims = app.claims(&token);
     assert_eq!(claims.exp - claims.iat, 60);

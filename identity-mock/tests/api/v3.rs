@@ -304,7 +304,7 @@ async fn a_v2_token_validates_on_v3_and_a_v3_token_on_v2() {
 
 #[tokio::test]
 async fn missing_or_expired_subject_tokens_are_404() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_expiring_app().await;
     let (token, _) = issue(&app, &v3_password_body("admin", "p", Value::Null)).await;
 
     let missing = app

@@ -21,7 +21,7 @@ pub fn settings() -> Settings {
     s.base.server.port = 0;
     s.base.server.workers = 2;
     // No Identity in these tests: the catalog is local (and lists no Compute).
-    s.base.catalog.identity_url = "http://127.0.0.1:9".into();
+    s.base.catalog.identity_url = String::new();
     s
 }
 
@@ -61,6 +61,7 @@ pub fn issue(codec: &TokenCodec, tenant: &str) -> String {
         methods: vec!["PASSWORD".into()],
         iat: 0,
         exp: i64::MAX / 2,
+        expires: true,
         impersonator: None,
     })
 }
