@@ -195,7 +195,7 @@ mod tests {
         let s: Settings = common::settings::defaults().expect("defaults load");
         assert_eq!(s.base.server.port, 8774);
         assert_eq!(s.compute.default_region, "ORD");
-        assert_eq!(s.compute.quota.instances, 200);
+        assert_eq!(s.compute.quota.instances, -1, "no quota, as Mimic");
         assert!(s
             .compute
             .images
@@ -215,7 +215,7 @@ mod tests {
             },
         );
         let q = s.compute.quota_for("t1");
-        assert_eq!((q.instances, q.cores, q.ram_mb), (3, -1, 256000));
-        assert_eq!(s.compute.quota_for("t2").instances, 200);
+        assert_eq!((q.instances, q.cores, q.ram_mb), (3, -1, -1));
+        assert_eq!(s.compute.quota_for("t2").instances, -1);
     }
 }

@@ -128,7 +128,7 @@ mod tests {
     use common::settings::{load, Env};
 
     #[test]
-    fn defaults_load_with_port_5000_open_users_and_the_six_services() {
+    fn defaults_load_with_port_5000_open_users_and_the_eight_services() {
         let s: Settings = common::settings::defaults().unwrap();
         assert_eq!(s.base.server.port, 5000);
         assert_eq!(s.base.server.host, "127.0.0.1");
@@ -147,11 +147,21 @@ mod tests {
                 "cloudServersBehavior",
                 "cloudLoadBalancers",
                 "cloudLoadBalancerControl",
+                "cloudImages",
+                "cloudIdentity",
                 "cloudOrchestration",
                 "rackconnect"
             ]
         );
-        assert!(s.base.catalog.services[4].external);
+        let named = |n: &str| {
+            s.base
+                .catalog
+                .services
+                .iter()
+                .find(|e| e.name == n)
+                .unwrap()
+        };
+        assert!(named("cloudOrchestration").external);
         assert!(!s.base.catalog.services[0].external);
     }
 

@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod digest;
+pub mod glance;
 pub mod keypair;
 pub mod mimic;
 pub mod paging;

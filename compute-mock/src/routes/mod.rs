@@ -3,10 +3,12 @@
 //!
 //! The same routes are mounted twice: under `/{region}/v2/{tenant_id}` and under
 //! `/v2/{tenant_id}` (the default region). Mimic's control routes live under
-//! `/mimic/{region}/v2/{tenant_id}` and need no token.
+//! `/mimic/{region}/v2/{tenant_id}` and need no token. The image service (Glance v2)
+//! lives under `/{region}/images`.
 
 mod actions;
 mod flavors;
+mod glance;
 mod images;
 mod keypairs;
 mod limits;
@@ -36,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v2/", web::get().to(versions::get_version))
         .service(mimic::scope())
         .service(api(web::scope("/v2/{tenant_id}")))
+        .service(glance::scope())
         .service(api(web::scope("/{region}/v2/{tenant_id}")))
         .route("/{region}/v2", web::get().to(versions::get_version))
         .route("/{region}/v2/", web::get().to(versions::get_version));

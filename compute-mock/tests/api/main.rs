@@ -5,6 +5,7 @@ mod actions;
 mod auth;
 mod catalog;
 mod concurrency;
+mod glance;
 mod helpers;
 mod keypairs;
 mod listing;

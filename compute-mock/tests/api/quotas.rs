@@ -73,7 +73,12 @@ async fn per_tenant_overrides_replace_the_default_quota() {
 
 #[tokio::test]
 async fn limits_show_the_quota_and_real_usage() {
-    let app = spawn_app().await;
+    // Rackspace's limits, as the README's "Coming from Mimic" sets them.
+    let app = spawn_app_with(|s| {
+        s.compute.quota.instances = 200;
+        s.compute.quota.ram_mb = 256_000;
+    })
+    .await;
     app.create_server("a").await;
     app.create_server("b").await;
     let v = app.get_json("limits").await;

@@ -81,7 +81,7 @@ async fn a_wrong_method_answers_in_keystone_format_not_html() {
 }
 
 #[tokio::test]
-async fn the_catalog_other_mocks_fetch_lists_the_six_services() {
+async fn the_catalog_other_mocks_fetch_lists_the_eight_services() {
     let app = spawn_app().await;
 
     let (status, body) = status_and_json(app.get("/_understudy/v1/catalog").await).await;
@@ -100,6 +100,8 @@ async fn the_catalog_other_mocks_fetch_lists_the_six_services() {
             "cloudServersBehavior",
             "cloudLoadBalancers",
             "cloudLoadBalancerControl",
+            "cloudImages",
+            "cloudIdentity",
             "cloudOrchestration",
             "rackconnect"
         ]

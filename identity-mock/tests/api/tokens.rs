@@ -37,6 +37,8 @@ async fn password_auth_returns_200_with_token_user_and_catalog() {
             "cloudServersBehavior",
             "cloudLoadBalancers",
             "cloudLoadBalancerControl",
+            "cloudImages",
+            "cloudIdentity",
             "cloudOrchestration",
             "rackconnect"
         ]
@@ -52,7 +54,19 @@ async fn password_auth_returns_200_with_token_user_and_catalog() {
         format!("http://localhost:8774/ORD/v2/{tenant}")
     );
     assert_eq!(ord["tenantId"], tenant);
-    let heat = &catalog[4]["endpoints"][1];
+    let images = &catalog[4]["endpoints"][1];
+    assert_eq!(
+        images["tenantId"], tenant,
+        "Glance's URL names no tenant; the entry does"
+    );
+    assert_eq!(
+        images["publicURL"],
+        format!(
+            "http://localhost:8774/{}/images/v2",
+            images["region"].as_str().unwrap()
+        )
+    );
+    let heat = &catalog[6]["endpoints"][1];
     assert_eq!(
         heat["publicURL"],
         format!(
@@ -352,7 +366,7 @@ async fn endpoints_of_a_token_are_the_flattened_catalog() {
 
     assert_eq!(status, 200);
     let endpoints = body["endpoints"].as_array().unwrap();
-    assert_eq!(endpoints.len(), 6 * 6, "six services in six regions");
+    assert_eq!(endpoints.len(), 8 * 6, "eight services in six regions");
     let lb_ord: Vec<&Value> = endpoints
         .iter()
         .filter(|e| e["name"] == "cloudLoadBalancers" && e["region"] == "ORD")
