@@ -365,6 +365,83 @@ pub fn render_template(template: &str, tenant_id: &str, region: &str) -> String 
         .replace("{region}", region)
 }
 
+/// A real Keystone's catalog (v3 `{"catalog": [...]}` or v2 `{"endpoints": [...]}`) as
+/// catalog entries: one per service and region, with the URLs as given, all external
+/// (real services get no Understudy control calls).
+pub fn services_of_keystone_catalog(body: &Value) -> Vec<ServiceEntry> {
+    let mut out: Vec<ServiceEntry> = Vec::new();
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    if let Some(services) = body.get("catalog").and_then(Value::as_array) {
+        for s in services {
+            let mut regions: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+            for e in s
+                .get("endpoints")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let region = e
+                    .get("region_id")
+                    .or_else(|| e.get("region"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let slot = match regions.iter().position(|(r, _, _)| *r == region) {
+                    Some(n) => n,
+                    None => {
+                        regions.push((region, None, None));
+                        regions.len() - 1
+                    }
+                };
+                match e.get("interface").and_then(Value::as_str) {
+                    Some("public") => regions[slot].1 = Some(text(e, "url")),
+                    Some("internal") => regions[slot].2 = Some(text(e, "url")),
+                    _ => {}
+                }
+            }
+            for (region, public, internal) in regions {
+                if let Some(public_url) = public.or_else(|| internal.clone()) {
+                    out.push(ServiceEntry {
+                        name: text(s, "name"),
+                        kind: text(s, "type"),
+                        regions: vec![region],
+                        public_url,
+                        internal_url: internal,
+                        admin_url: None,
+                        external: true,
+                    });
+                }
+            }
+        }
+    }
+    for e in body
+        .get("endpoints")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let internal = e
+            .get("internalURL")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        out.push(ServiceEntry {
+            name: text(e, "name"),
+            kind: text(e, "type"),
+            regions: vec![text(e, "region")],
+            public_url: text(e, "publicURL"),
+            internal_url: internal,
+            admin_url: None,
+            external: true,
+        });
+    }
+    out
+}
+
 /// `scheme://host[:port]` of a URL.
 pub fn origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
@@ -395,11 +472,27 @@ fn service_id(service: &str) -> String {
 /// Fetches the catalog from Identity's control API and keeps it for a while. When the
 /// local settings already list services (the launcher, or a fully configured mock),
 /// those are used and nothing is fetched.
+///
+/// Beside a real Identity (`auth.mode = "remote"`), which serves no Understudy catalog, a
+/// mock finds its peers in the catalog the caller's token carries (Keystone v3's
+/// `GET /v3/auth/catalog`, v2's `GET /v2.0/tokens/{id}/endpoints`), kept per token.
 pub struct CatalogClient {
     local: CatalogSettings,
     http: reqwest::Client,
     cache: Mutex<Option<(Instant, Arc<Catalog>)>>,
+    remote: Option<RemoteIdentity>,
+    by_token: Mutex<crate::FastMap<String, (Instant, Arc<Catalog>)>>,
 }
+
+/// A real Identity this mock stands beside: its base URL and API version (`v2`, `v3`).
+#[derive(Debug, Clone)]
+pub struct RemoteIdentity {
+    pub url: String,
+    pub version: String,
+}
+
+/// How many token catalogs are remembered before the memory starts over.
+const TOKEN_CATALOGS: usize = 1_000;
 
 impl CatalogClient {
     pub fn new(settings: &CatalogSettings) -> CatalogClient {
@@ -410,7 +503,107 @@ impl CatalogClient {
                 .build()
                 .unwrap_or_default(),
             cache: Mutex::new(None),
+            remote: None,
+            by_token: Mutex::new(crate::FastMap::default()),
         }
+    }
+
+    /// The same client, beside a real Identity.
+    pub fn beside(mut self, remote: Option<RemoteIdentity>) -> CatalogClient {
+        self.remote = remote;
+        self
+    }
+
+    /// The real Identity this mock stands beside, if any.
+    pub fn remote(&self) -> Option<&RemoteIdentity> {
+        self.remote.as_ref()
+    }
+
+    /// Whether this mock stands beside a real Identity and knows no Understudy catalog
+    /// of its own: then it has no Understudy peers to fan control calls out to, and it
+    /// is ready when that Identity answers.
+    pub fn beside_real_identity(&self) -> bool {
+        self.remote.is_some() && !self.is_local()
+    }
+
+    /// Whether the real Identity answers at all (any status below 500): readiness of a
+    /// mock beside it.
+    pub async fn remote_answers(&self) -> Result<(), String> {
+        let Some(r) = &self.remote else {
+            return Ok(());
+        };
+        match self.http.get(&r.url).send().await {
+            Ok(res) if res.status().as_u16() < 500 => Ok(()),
+            Ok(res) => Err(format!("identity at {} answered {}", r.url, res.status())),
+            Err(e) => Err(format!("identity at {} is unreachable: {e}", r.url)),
+        }
+    }
+
+    /// The catalog a caller sees: the stack's, or beside a real Identity whose catalog
+    /// this mock cannot fetch, the one the caller's token carries.
+    pub async fn for_caller(&self, token: Option<&str>) -> Result<Arc<Catalog>, String> {
+        let stack = if self.beside_real_identity() && self.local.identity_url.is_empty() {
+            Err("no stack catalog beside a real identity".to_string())
+        } else {
+            self.get().await
+        };
+        match (stack, &self.remote, token) {
+            (Ok(c), _, _) => Ok(c),
+            (Err(_), Some(remote), Some(token)) => self.token_catalog(remote, token).await,
+            (Err(e), _, _) => Err(e),
+        }
+    }
+
+    async fn token_catalog(
+        &self,
+        remote: &RemoteIdentity,
+        token: &str,
+    ) -> Result<Arc<Catalog>, String> {
+        let ttl = Duration::from_millis(self.local.cache_ttl_ms);
+        if let Some((at, c)) = self
+            .by_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+        {
+            if at.elapsed() < ttl {
+                return Ok(c.clone());
+            }
+        }
+        let base = remote.url.trim_end_matches('/');
+        let url = if remote.version == "v3" {
+            format!("{base}/v3/auth/catalog")
+        } else {
+            format!("{base}/v2.0/tokens/{token}/endpoints")
+        };
+        let res = self
+            .http
+            .get(&url)
+            .header("X-Auth-Token", token)
+            .send()
+            .await
+            .map_err(|e| format!("catalog at {url} is unreachable: {e}"))?;
+        if !res.status().is_success() {
+            return Err(format!("catalog at {url} answered {}", res.status()));
+        }
+        let body: Value = res
+            .json()
+            .await
+            .map_err(|e| format!("catalog at {url} is not JSON: {e}"))?;
+        let services = services_of_keystone_catalog(&body);
+        let catalog = Arc::new(Catalog::new(CatalogSettings {
+            identity_url: String::new(),
+            regions: Vec::new(),
+            cache_ttl_ms: self.local.cache_ttl_ms,
+            services,
+        }));
+        crate::remember(
+            &mut self.by_token.lock().unwrap_or_else(|e| e.into_inner()),
+            TOKEN_CATALOGS,
+            token.to_string(),
+            (Instant::now(), catalog.clone()),
+        );
+        Ok(catalog)
     }
 
     /// Whether this mock knows its catalog without asking Identity.
@@ -470,6 +663,42 @@ impl CatalogClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_keystone_catalog_becomes_external_entries_per_region() {
+        let v3 = json!({"catalog": [{"name": "nova", "type": "compute", "endpoints": [
+            {"interface": "public", "region_id": "ORD", "url": "http://c:1/v2.1/p"},
+            {"interface": "internal", "region_id": "ORD", "url": "http://c-int:1/v2.1/p"},
+            {"interface": "public", "region_id": "DFW", "url": "http://d:1/v2.1/p"}]}]});
+        let entries = services_of_keystone_catalog(&v3);
+        assert_eq!(entries.len(), 2);
+        assert!(entries.iter().all(|e| e.external && e.kind == "compute"));
+        let catalog = Catalog::new(CatalogSettings {
+            identity_url: String::new(),
+            regions: vec![],
+            cache_ttl_ms: 0,
+            services: entries,
+        });
+        assert_eq!(
+            catalog.url_for("compute", "ORD", "p", true).as_deref(),
+            Some("http://c-int:1/v2.1/p")
+        );
+        assert_eq!(
+            catalog.url_for("compute", "DFW", "p", false).as_deref(),
+            Some("http://d:1/v2.1/p")
+        );
+        assert!(
+            catalog.control_origins().is_empty(),
+            "no control calls to real services"
+        );
+
+        let v2 = json!({"endpoints": [{"name": "nova", "type": "compute", "region": "ORD",
+            "publicURL": "http://c:1/v2/p"}]});
+        assert_eq!(
+            services_of_keystone_catalog(&v2)[0].public_url,
+            "http://c:1/v2/p"
+        );
+    }
 
     fn settings() -> CatalogSettings {
         CatalogSettings {

@@ -164,10 +164,31 @@ async fn health(ctx: Ctx) -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok", "service": ctx.spec.name}))
 }
 
+/// Ready when what this mock needs is there: nothing, with a local catalog; the real
+/// Identity, beside one (its peers come from the caller's token then); else the stack's
+/// catalog at `catalog.identity_url`.
 async fn ready(ctx: Ctx) -> HttpResponse {
-    if ctx.catalog.is_local() {
+    if ctx.catalog.is_local()
+        || ctx.catalog.identity_url().is_empty() && !ctx.catalog.beside_real_identity()
+    {
         return HttpResponse::Ok()
             .json(json!({"ready": true, "service": ctx.spec.name, "waiting_for": []}));
+    }
+    if ctx.catalog.beside_real_identity() {
+        let url = ctx
+            .catalog
+            .remote()
+            .map(|r| r.url.clone())
+            .unwrap_or_default();
+        return match ctx.catalog.remote_answers().await {
+            Ok(()) => HttpResponse::Ok()
+                .json(json!({"ready": true, "service": ctx.spec.name, "waiting_for": []})),
+            Err(why) => HttpResponse::ServiceUnavailable().json(json!({
+                "ready": false,
+                "service": ctx.spec.name,
+                "waiting_for": [{"what": "identity", "url": url, "reason": why}],
+            })),
+        };
     }
     match ctx.catalog.get().await {
         Ok(_) => HttpResponse::Ok()
@@ -259,6 +280,8 @@ pub async fn fan_out(
     }
     let origins = match ctx.catalog.get().await {
         Ok(c) => c.control_origins(),
+        // Beside real services: no Understudy peers to tell.
+        Err(_) if ctx.catalog.beside_real_identity() => return Vec::new(),
         Err(why) => {
             return vec![json!({"origin": ctx.catalog.identity_url(), "status": 0, "error": why})]
         }

@@ -118,7 +118,14 @@ impl ServiceContext {
             faults: FaultEngine::new(spec.name, &shared.store),
             spec,
             behaviors: Behaviors::new(&shared.store),
-            catalog: Arc::new(CatalogClient::new(&base.catalog)),
+            catalog: Arc::new(CatalogClient::new(&base.catalog).beside(
+                (base.auth.mode == crate::auth::AuthMode::Remote).then(|| {
+                    crate::catalog::RemoteIdentity {
+                        url: base.auth.remote.url.clone(),
+                        version: base.auth.remote.version.clone(),
+                    }
+                }),
+            )),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()

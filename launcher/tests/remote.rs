@@ -173,3 +173,27 @@ async fn a_remote_token_of_another_tenant_is_refused() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn a_mock_beside_a_real_identity_is_ready_when_that_identity_answers() {
+    let keystone = spawn_keystone().await;
+    // The catalog URL names nothing that serves Understudy's catalog, as beside Keystone.
+    let compute = spawn_compute(&keystone.address, "v3").await;
+    let client = reqwest::Client::new();
+    let ready = |client: reqwest::Client, compute: String| async move {
+        client
+            .get(format!("{compute}/_understudy/v1/ready"))
+            .send()
+            .await
+            .unwrap()
+    };
+
+    let res = ready(client.clone(), compute.clone()).await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+
+    keystone.handle.stop(false).await;
+    let res = ready(client, compute).await;
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["waiting_for"][0]["what"], "identity");
+}

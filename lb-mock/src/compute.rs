@@ -1,7 +1,8 @@
 //! Node status from Compute: a node whose address belongs to a Compute server that is not
 //! ACTIVE is OFFLINE.
 //!
-//! Compute is found through the catalog (`compute` type, the balancer's region). Its
+//! Compute is found through the catalog (`compute` type, the balancer's region; beside a
+//! real Identity, the catalog of the caller's token). Its
 //! answer (address → server status) is cached per tenant and region for
 //! `lb.compute_cache_ms`, so a GET stays fast; a missing or unreachable Compute is cached
 //! too, as "no information" (every node ONLINE as far as Compute is concerned).
@@ -91,14 +92,14 @@ async fn fetch(
     region: &str,
     token: Option<&str>,
 ) -> Option<HashMap<String, String>> {
-    let catalog = match ctx.catalog.get().await {
+    let catalog = match ctx.catalog.for_caller(token).await {
         Ok(c) => c,
         Err(why) => {
             tracing::debug!(%why, "no catalog: node status ignores compute");
             return None;
         }
     };
-    // By name first: Mimic's `cloudServersBehavior` control entry is typed `compute` too.
+    // By Rackspace's name first, then by type (a real Keystone's catalog names it `nova`).
     let url = catalog
         .url_for("cloudServersOpenStack", region, tenant, true)
         .or_else(|| catalog.url_for("compute", region, tenant, true))?;

@@ -24,6 +24,11 @@ pub fn scope() -> actix_web::Scope {
         .route("/v2/", web::get().to(get_versions))
         .route("/v2/images", web::get().to(list_images))
         .route("/v2/images/{image_id:.*}", web::get().to(get_image))
+        // python-novaclient's image proxy adds `/v2` to the catalog URL (OpenStack's Glance
+        // endpoints are unversioned; Rackspace's, like this one, end in `/v2`), so a
+        // `nova boot --image NAME` arrives with the version twice.
+        .route("/v2/v2/images", web::get().to(list_images))
+        .route("/v2/v2/images/{image_id:.*}", web::get().to(get_image))
         .route("/v2/schemas/image", web::get().to(get_image_schema))
         .route("/v2/schemas/images", web::get().to(get_images_schema))
 }

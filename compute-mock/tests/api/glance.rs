@@ -144,3 +144,15 @@ async fn the_schemas_name_their_properties() {
         assert!(body["properties"].is_object());
     }
 }
+
+#[tokio::test]
+async fn novaclients_doubled_version_prefix_is_served_too() {
+    let app = spawn_app().await;
+    let (_, all) = glance(&app, "/v2/images?limit=1").await;
+    let id = all["images"][0]["id"].as_str().unwrap();
+
+    let (status, shown) = glance(&app, &format!("/v2/v2/images/{id}")).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(shown["id"], id);
+}
