@@ -1,8 +1,9 @@
 """Drives the Docker Compose stack from the host, as a user's CI would.
 
 Authenticate, read the catalog, create servers and wait for ACTIVE, put them behind a
-load balancer, inject a fault on Compute through the control API (stack-wide, sent to
-Identity), see it, clear it. Exits non-zero at the first failed step.
+load balancer, inject a fault on Compute through Identity's control API (a rule that
+names Compute is kept by Compute), see it, clear it. Exits non-zero at the first failed
+step. The topology suite (e2e/topology) and the SDK suite (e2e/sdk) run after it.
 """
 import json
 import sys
@@ -125,13 +126,16 @@ while True:
         fail(f"node status did not follow Compute: {status}")
     time.sleep(0.5)
 
-step("inject a fault on Compute through Identity's control API (scope=stack)")
-_, body = call("POST", f"{IDENTITY}/_understudy/v1/faults?scope=stack",
+step("inject a fault on Compute through Identity's control API (it names Compute, so it goes there)")
+_, body = call("POST", f"{IDENTITY}/_understudy/v1/faults",
                {"id": "e2e-fault", "match": {"service": "compute", "method": "GET"},
                 "action": {"type": "error", "status": 503, "message": "injected by e2e"}}, expect=201)
-reached = [r for r in body["results"] if r.get("status") == 201]
-if len(reached) < 3:
-    fail(f"fault did not reach every mock: {body['results']}")
+if body.get("match", {}).get("service") != "compute":
+    fail(f"the rule Compute took is not Compute's: {body}")
+_, on_compute = call("GET", "http://localhost:8774/_understudy/v1/faults", expect=200)
+_, on_identity = call("GET", f"{IDENTITY}/_understudy/v1/faults", expect=200)
+if [r["id"] for r in on_compute["faults"]] != ["e2e-fault"] or on_identity["faults"]:
+    fail(f"the rule should live on Compute alone: {on_compute} {on_identity}")
 
 step("see it")
 status, body = call("GET", f"{nova}/servers", token=token)

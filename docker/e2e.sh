@@ -56,3 +56,9 @@ echo "    healthy after $(python3 -c "print(round($end - $start, 2))") s"
 
 echo "==> drive the stack from the host"
 python3 docker/e2e.py
+
+echo "==> the topology suite against Compose (three containers)"
+python3 e2e/topology/test_topology.py http://localhost:5000 http://localhost:8774 http://localhost:9876 --topology compose
+
+echo "==> the SDK suite against Compose"
+e2e/sdk/run.sh http://localhost:5000

@@ -5,8 +5,8 @@
 #
 #   e2e/keystone/run.sh
 #
-# Environment: UNDERSTUDY_BIN_DIR (mock binaries, default /work/main/target/debug),
-# KEYSTONE_VENV (default /work/main/target/keystone-venv), KEYSTONE_PORT (default: a free
+# Environment: UNDERSTUDY_BIN_DIR (mock binaries, default <repo>/target/debug),
+# KEYSTONE_VENV (default <repo>/target/keystone-venv), KEYSTONE_PORT (default: a free
 # port), KEYSTONE_WORKDIR (default: a new temporary directory, kept for its logs).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)

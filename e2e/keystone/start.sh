@@ -6,7 +6,7 @@
 #
 # WORKDIR gets keystone.conf, keystone.db, fernet-keys/, credential-keys/, keystone.log,
 # keystone.pid and credentials.env (the test users, as shell assignments).
-# The venv is ${KEYSTONE_VENV:-/work/main/target/keystone-venv}; it is reused while
+# The venv is ${KEYSTONE_VENV:-<repo>/target/keystone-venv}; it is reused while
 # requirements.txt is unchanged. Needs python3 (3.11+; keystone 30 requires >=3.11) and PyPI.
 set -euo pipefail
 
@@ -17,7 +17,7 @@ fi
 PORT=$1
 WORKDIR=$(mkdir -p "$2" && cd "$2" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
-VENV=${KEYSTONE_VENV:-/work/main/target/keystone-venv}
+VENV=${KEYSTONE_VENV:-$(cd "$(dirname "$0")/../.." && pwd)/target/keystone-venv}
 PYTHON=${PYTHON:-python3}
 URL="http://127.0.0.1:${PORT}"
 

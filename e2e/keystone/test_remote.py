@@ -4,7 +4,7 @@
 
 KEYSTONE_URL is a Keystone started by start.sh; WORKDIR (default: a temporary directory)
 holds its credentials.env (written by start.sh) and gets the mocks' logs. The mock binaries
-are taken from $UNDERSTUDY_BIN_DIR (default /work/main/target/debug).
+are taken from $UNDERSTUDY_BIN_DIR (default <repo>/target/debug).
 
 Standard library only (nothing to pin). Every check runs even when an earlier one fails;
 the last line is `keystone: N passed, M failed` and the exit status is 1 on any failure.
@@ -22,7 +22,10 @@ import urllib.request
 
 KEYSTONE = sys.argv[1].rstrip("/") if len(sys.argv) > 1 else "http://127.0.0.1:35357"
 WORKDIR = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="understudy-ks-")
-BIN_DIR = os.environ.get("UNDERSTUDY_BIN_DIR", "/work/main/target/debug")
+BIN_DIR = os.environ.get(
+    "UNDERSTUDY_BIN_DIR",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "target", "debug"),
+)
 REGION = "ORD"
 # How long the mocks reuse Keystone's answer about a token.
 CACHE_TTL_MS = int(os.environ.get("UNDERSTUDY_E2E_CACHE_TTL_MS", "2000"))
