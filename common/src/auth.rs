@@ -121,6 +121,14 @@ pub struct Revocation {
     pub expires_at: i64,
 }
 
+/// An Identity's base URL, without a trailing `/v2.0` or `/v3`: users write either.
+pub fn identity_base(url: &str) -> &str {
+    let url = url.trim_end_matches('/');
+    url.strip_suffix("/v2.0")
+        .or_else(|| url.strip_suffix("/v3"))
+        .unwrap_or(url)
+}
+
 /// Validates tokens the way settings say.
 #[derive(Clone)]
 pub struct Authenticator {
@@ -353,10 +361,7 @@ impl RemoteValidator {
     }
 
     fn base(&self) -> &str {
-        let url = self.settings.url.trim_end_matches('/');
-        url.strip_suffix("/v2.0")
-            .or_else(|| url.strip_suffix("/v3"))
-            .unwrap_or(url)
+        identity_base(&self.settings.url)
     }
 
     pub async fn validate(&self, token: &str) -> Result<Caller, AuthFailure> {
@@ -572,7 +577,7 @@ mod tests {
             methods: vec![],
             iat: now,
             exp: now + 60,
-            expires: true,
+            never_expires: false,
             impersonator: None,
         }
     }
@@ -592,9 +597,9 @@ mod tests {
         let last = if token.ends_with('A') { "B" } else { "A" };
         let forged = format!("{}{last}", &token[..token.len() - 1]);
         assert_eq!(auth.verify_local(&forged).await, Err(AuthFailure::Invalid));
-        store.clock().advance(61.0);
+        store.clock().advance(61.0).unwrap();
         assert_eq!(auth.verify_local(&token).await, Err(AuthFailure::Expired));
-        store.clock().advance(-61.0);
+        store.clock().advance(-61.0).unwrap();
         auth.revoke(&c).await.unwrap();
         assert_eq!(auth.verify_local(&token).await, Err(AuthFailure::Revoked));
     }

@@ -570,7 +570,7 @@ impl CatalogClient {
                 return Ok(c.clone());
             }
         }
-        let base = remote.url.trim_end_matches('/');
+        let base = crate::auth::identity_base(&remote.url);
         let url = if remote.version == "v3" {
             format!("{base}/v3/auth/catalog")
         } else {

@@ -32,23 +32,65 @@ impl Default for ClockState {
     }
 }
 
+/// A clock change that would leave the range the clock can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the clock must stay between 1970-01-01 and 9999-12-31")]
+pub struct OutOfRange;
+
+/// The earliest and latest instants the clock may read: every timestamp format of the
+/// emulated APIs can write them, and no arithmetic on them overflows.
+fn in_range(t: DateTime<Utc>) -> bool {
+    (0..=253_402_300_799).contains(&t.timestamp())
+}
+
+fn millis(seconds: f64) -> Result<Duration, OutOfRange> {
+    let ms = (seconds * 1000.0).round();
+    // Ten thousand years either way is more than the range holds.
+    if !ms.is_finite() || ms.abs() > 3.2e14 {
+        return Err(OutOfRange);
+    }
+    Duration::try_milliseconds(ms as i64).ok_or(OutOfRange)
+}
+
 impl ClockState {
-    /// The virtual time this state gives at wall time `wall`.
+    /// The virtual time this state gives at wall time `wall` (clamped to the range, so
+    /// reading the clock never fails; changes are checked before they are made).
     pub fn now_at(&self, wall: DateTime<Utc>) -> DateTime<Utc> {
         match *self {
-            ClockState::Running { offset_ms } => wall + Duration::milliseconds(offset_ms),
+            ClockState::Running { offset_ms } => Duration::try_milliseconds(offset_ms)
+                .and_then(|d| wall.checked_add_signed(d))
+                .unwrap_or(if offset_ms < 0 {
+                    DateTime::<Utc>::MIN_UTC
+                } else {
+                    DateTime::<Utc>::MAX_UTC
+                }),
             ClockState::Frozen { at } => at,
         }
     }
 
+    /// The same state, if it reads an instant inside the range at wall time `wall`.
+    fn checked(self, wall: DateTime<Utc>) -> Result<ClockState, OutOfRange> {
+        let now = match self {
+            ClockState::Running { offset_ms } => Duration::try_milliseconds(offset_ms)
+                .and_then(|d| wall.checked_add_signed(d))
+                .ok_or(OutOfRange)?,
+            ClockState::Frozen { at } => at,
+        };
+        in_range(now).then_some(self).ok_or(OutOfRange)
+    }
+
     /// The state after moving time forward (or back, if negative) by `by`.
-    pub fn advanced(&self, by: Duration) -> ClockState {
-        match *self {
+    pub fn advanced(&self, by: Duration) -> Result<ClockState, OutOfRange> {
+        Ok(match *self {
             ClockState::Running { offset_ms } => ClockState::Running {
-                offset_ms: offset_ms.saturating_add(by.num_milliseconds()),
+                offset_ms: offset_ms
+                    .checked_add(by.num_milliseconds())
+                    .ok_or(OutOfRange)?,
             },
-            ClockState::Frozen { at } => ClockState::Frozen { at: at + by },
-        }
+            ClockState::Frozen { at } => ClockState::Frozen {
+                at: at.checked_add_signed(by).ok_or(OutOfRange)?,
+            },
+        })
     }
 
     /// The state that reads `to` at wall time `wall`, keeping the mode (running or frozen).
@@ -102,54 +144,65 @@ impl Clock {
     }
 
     /// Moves time by `seconds` (fractions allowed); returns the new `now`.
-    pub fn advance(&self, seconds: f64) -> DateTime<Utc> {
-        let by = Duration::milliseconds((seconds * 1000.0).round() as i64);
-        self.update(|s| s.advanced(by))
+    pub fn advance(&self, seconds: f64) -> Result<DateTime<Utc>, OutOfRange> {
+        let by = millis(seconds)?;
+        self.update(|s, _| s.advanced(by))
     }
 
     /// Makes the clock read `to` now, keeping it running or frozen as it was.
-    pub fn set(&self, to: DateTime<Utc>) -> DateTime<Utc> {
-        self.update(|s| s.set_to(to, Utc::now()))
+    pub fn set(&self, to: DateTime<Utc>) -> Result<DateTime<Utc>, OutOfRange> {
+        self.update(|s, wall| Ok(s.set_to(to, wall)))
     }
 
     /// Stops the clock at `at` (its current reading when `None`).
-    pub fn freeze(&self, at: Option<DateTime<Utc>>) -> DateTime<Utc> {
-        self.update(|s| ClockState::Frozen {
-            at: at.unwrap_or_else(|| s.now_at(Utc::now())),
+    pub fn freeze(&self, at: Option<DateTime<Utc>>) -> Result<DateTime<Utc>, OutOfRange> {
+        self.update(|s, wall| {
+            Ok(ClockState::Frozen {
+                at: at.unwrap_or_else(|| s.now_at(wall)),
+            })
         })
     }
 
     /// Lets a frozen clock run again from where it stands.
     pub fn unfreeze(&self) -> DateTime<Utc> {
-        self.update(|s| ClockState::Running {
-            offset_ms: (s.now_at(Utc::now()) - Utc::now()).num_milliseconds(),
+        self.update(|s, wall| {
+            Ok(ClockState::Running {
+                offset_ms: (s.now_at(wall) - wall).num_milliseconds(),
+            })
         })
+        .unwrap_or_else(|_| self.now())
     }
 
     /// Mimic's `tick`: time stands still between ticks, so the clock is frozen where it
     /// reads now and then moved by `seconds`. Two ticks of 5 and 2.5 s move `now` by
     /// exactly 7.5 s, whatever wall time passed between them.
-    pub fn tick(&self, seconds: f64) -> DateTime<Utc> {
-        let by = Duration::milliseconds((seconds * 1000.0).round() as i64);
-        self.update(|s| ClockState::Frozen {
-            at: s.now_at(Utc::now()) + by,
-        })
+    pub fn tick(&self, seconds: f64) -> Result<DateTime<Utc>, OutOfRange> {
+        let by = millis(seconds)?;
+        self.update(|s, wall| ClockState::Frozen { at: s.now_at(wall) }.advanced(by))
     }
 
     /// Replaces the state as a whole: how a peer's clock call reaches this clock.
-    pub fn set_state(&self, state: ClockState) -> DateTime<Utc> {
-        self.update(|_| state)
+    pub fn set_state(&self, state: ClockState) -> Result<DateTime<Utc>, OutOfRange> {
+        self.update(|_, _| Ok(state))
     }
 
     /// Back to wall time, running.
     pub fn reset(&self) -> DateTime<Utc> {
-        self.update(|_| ClockState::default())
+        self.update(|_, _| Ok(ClockState::default()))
+            .unwrap_or_else(|_| Utc::now())
     }
 
-    fn update(&self, f: impl FnOnce(&ClockState) -> ClockState) -> DateTime<Utc> {
+    /// Applies a change only if the state it gives reads an instant inside the range;
+    /// a refused change leaves the clock as it was.
+    fn update(
+        &self,
+        f: impl FnOnce(&ClockState, DateTime<Utc>) -> Result<ClockState, OutOfRange>,
+    ) -> Result<DateTime<Utc>, OutOfRange> {
+        let wall = Utc::now();
         let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
-        *guard = f(&guard);
-        guard.now_at(Utc::now())
+        let next = f(&guard, wall)?.checked(wall)?;
+        *guard = next;
+        Ok(next.now_at(wall))
     }
 }
 
@@ -201,14 +254,14 @@ mod tests {
     fn a_frozen_clock_moves_only_when_advanced() {
         let clock = Clock::frozen(at("2030-01-01T00:00:00Z"));
         assert_eq!(clock.now(), at("2030-01-01T00:00:00Z"));
-        clock.advance(31.5);
+        clock.advance(31.5).unwrap();
         assert_eq!(clock.now(), at("2030-01-01T00:00:31.500Z"));
     }
 
     #[test]
     fn a_running_clock_keeps_its_offset_after_advance() {
         let clock = Clock::default();
-        clock.advance(3600.0);
+        clock.advance(3600.0).unwrap();
         let drift = (clock.now() - Utc::now()).num_seconds();
         assert!(
             (3599..=3600).contains(&drift),
@@ -219,18 +272,18 @@ mod tests {
     #[test]
     fn set_keeps_the_mode() {
         let clock = Clock::default();
-        clock.set(at("2001-01-01T00:00:00Z"));
+        clock.set(at("2001-01-01T00:00:00Z")).unwrap();
         assert!(matches!(clock.state(), ClockState::Running { .. }));
         assert!(clock.now() < at("2001-01-01T00:01:00Z"));
         let frozen = Clock::frozen(at("2030-01-01T00:00:00Z"));
-        frozen.set(at("2001-01-01T00:00:00Z"));
+        frozen.set(at("2001-01-01T00:00:00Z")).unwrap();
         assert_eq!(frozen.now(), at("2001-01-01T00:00:00Z"));
     }
 
     #[test]
     fn freeze_then_unfreeze_continues_from_the_frozen_instant() {
         let clock = Clock::default();
-        let t = clock.freeze(Some(at("2020-05-05T05:05:05Z")));
+        let t = clock.freeze(Some(at("2020-05-05T05:05:05Z"))).unwrap();
         assert_eq!(t, at("2020-05-05T05:05:05Z"));
         clock.unfreeze();
         assert!(clock.now() - at("2020-05-05T05:05:05Z") < Duration::seconds(2));
@@ -239,9 +292,9 @@ mod tests {
     #[test]
     fn ticks_stop_time_and_move_it_by_exactly_their_amount() {
         let clock = Clock::default();
-        let first = clock.tick(5.0);
+        let first = clock.tick(5.0).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let second = clock.tick(2.5);
+        let second = clock.tick(2.5).unwrap();
         assert_eq!(second - first, Duration::milliseconds(2500));
         assert_eq!(clock.now(), second, "time stands still between ticks");
         clock.reset();
@@ -252,9 +305,32 @@ mod tests {
     fn a_state_applied_elsewhere_reads_the_same_now() {
         let here = Clock::frozen(at("2030-01-01T00:00:00Z"));
         let there = Clock::default();
-        there.set_state(here.state());
+        there.set_state(here.state()).unwrap();
         assert_eq!(there.now(), here.now());
         assert_ne!(here.id(), there.id());
+    }
+
+    #[test]
+    fn changes_out_of_range_are_refused_and_leave_the_clock_alone() {
+        let clock = Clock::frozen(at("2030-01-01T00:00:00Z"));
+        for change in [
+            clock.advance(1e13),
+            clock.advance(-1e300),
+            clock.advance(f64::NAN),
+            clock.tick(1e13),
+            clock.set_state(ClockState::Running {
+                offset_ms: 9_000_000_000_000_000_000,
+            }),
+            clock.set_state(ClockState::Running {
+                offset_ms: i64::MIN,
+            }),
+        ] {
+            assert_eq!(change, Err(OutOfRange));
+        }
+        assert_eq!(clock.now(), at("2030-01-01T00:00:00Z"));
+        let running = Clock::default();
+        assert_eq!(running.advance(1e13), Err(OutOfRange));
+        assert!((running.now() - Utc::now()).num_seconds().abs() < 2);
     }
 
     #[test]

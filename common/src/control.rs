@@ -63,7 +63,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/revocations"),
 ];
 
-const STORE_HEADER: &str = "x-understudy-store";
+/// Carried by every call one mock forwards to another: the sender's store id.
+pub const STORE_HEADER: &str = "x-understudy-store";
 const CLOCK_HEADER: &str = "x-understudy-clock";
 
 type Ctx = web::Data<ServiceContext>;
@@ -111,12 +112,16 @@ fn control_error(status: StatusCode, message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorStyle::CONTROL, status, message)
 }
 
+fn out_of_range(e: crate::clock::OutOfRange) -> ApiError {
+    control_error(StatusCode::BAD_REQUEST, e.to_string())
+}
+
 fn internal(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "control call failed");
     control_error(StatusCode::INTERNAL_SERVER_ERROR, "the state store failed")
 }
 
-/// Health and readiness are probes and stay open; everything else needs the admin token
+/// Health, readiness and the catalog stay open; everything else needs the admin token
 /// when one is configured.
 async fn require_admin(
     req: actix_web::dev::ServiceRequest,
@@ -137,7 +142,11 @@ async fn require_admin(
     let expected = ctx
         .map(|c| c.base.control.admin_token.clone())
         .unwrap_or_default();
-    let open = req.path().ends_with("/health") || req.path().ends_with("/ready");
+    // The catalog is open too: it holds the URLs any token's catalog gives, and mocks of
+    // the stack read it before they know any admin token's use.
+    let open = ["/health", "/ready", "/catalog"]
+        .iter()
+        .any(|p| req.path().ends_with(p));
     if !expected.is_empty() && !open {
         let given = req
             .headers()
@@ -364,7 +373,24 @@ async fn answer(
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .unwrap_or(reqwest::Method::POST);
     results.extend(fan_out(ctx, method, &path, body.map(<[u8]>::to_vec)).await);
-    HttpResponse::build(status).json(json!({"results": results}))
+    stack_answer(status, results)
+}
+
+/// The answer of a write sent to the whole stack: every mock's answer under `results`,
+/// and 502 naming under `unreached` the mocks that did not take it.
+fn stack_answer(status: StatusCode, results: Vec<Value>) -> HttpResponse {
+    let unreached = failures(&results);
+    if unreached.is_empty() {
+        return HttpResponse::build(status).json(json!({"results": results}));
+    }
+    HttpResponse::BadGateway().json(json!({
+        "results": results,
+        "unreached": unreached,
+        "error": {
+            "code": 502,
+            "message": format!("the call did not reach {}", unreached.join(", ")),
+        },
+    }))
 }
 
 /// The other mocks' answers to a read, for merging (`?scope=stack` on a GET).
@@ -411,7 +437,7 @@ async fn put_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpRespons
         .and_then(|v| v.to_str().ok())
         .is_some_and(|id| id == ctx.store.clock().id());
     if !same_clock {
-        ctx.store.clock().set_state(state);
+        ctx.store.clock().set_state(state).map_err(out_of_range)?;
     }
     Ok(clock_changed(&ctx, &req).await)
 }
@@ -430,7 +456,7 @@ async fn advance_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpRes
             "seconds must be a finite number",
         ));
     }
-    ctx.store.clock().advance(b.seconds);
+    ctx.store.clock().advance(b.seconds).map_err(out_of_range)?;
     Ok(clock_changed(&ctx, &req).await)
 }
 
@@ -442,7 +468,7 @@ struct SetBody {
 
 async fn set_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
     let b: SetBody = parse(&body.0)?;
-    ctx.store.clock().set(b.now);
+    ctx.store.clock().set(b.now).map_err(out_of_range)?;
     Ok(clock_changed(&ctx, &req).await)
 }
 
@@ -458,7 +484,7 @@ async fn freeze_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResp
     } else {
         parse(&body.0)?
     };
-    ctx.store.clock().freeze(b.at);
+    ctx.store.clock().freeze(b.at).map_err(out_of_range)?;
     Ok(clock_changed(&ctx, &req).await)
 }
 
@@ -517,8 +543,15 @@ async fn get_journal(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiErro
     if is_stack(&req) && !forwarded(&req) {
         let (merged, unreached) = merge_stack(&ctx, &req, "entries").await?;
         entries.extend(merged);
-        // One timeline, oldest first, as a single journal answers.
-        entries.sort_by(|a, b| a["time"].as_str().cmp(&b["time"].as_str()));
+        // One timeline, oldest first, as a single journal answers: by virtual time, then
+        // (under a frozen clock, when many entries share one) by arrival.
+        let key = |e: &Value| {
+            (
+                e["time"].as_str().and_then(crate::clock::parse_timestamp),
+                e["received_us"].as_i64().unwrap_or_default(),
+            )
+        };
+        entries.sort_by_key(key);
         if let Some(limit) = q.limit {
             let skip = entries.len().saturating_sub(limit);
             entries.drain(..skip);
@@ -554,7 +587,7 @@ async fn clear_journal(ctx: Ctx, req: HttpRequest) -> HttpResponse {
     if is_stack(&req) && !forwarded(&req) {
         let path = format!("{CONTROL_PREFIX}/journal");
         let results = fan_out(&ctx, reqwest::Method::DELETE, &path, None).await;
-        return HttpResponse::Ok().json(json!({"results": results}));
+        return stack_answer(StatusCode::OK, results);
     }
     HttpResponse::NoContent().finish()
 }
@@ -634,7 +667,7 @@ async fn create_fault(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResp
             "body": stored.as_ref().map(|r| serde_json::to_value(r).unwrap_or(Value::Null)),
         })];
         all.extend(results);
-        return Ok(HttpResponse::Created().json(json!({"results": all})));
+        return Ok(stack_answer(StatusCode::CREATED, all));
     }
     // The rule named another service: answer as that service did.
     match results.iter().find(|r| r["status"] == 201) {
@@ -666,14 +699,30 @@ async fn clear_faults(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiErr
     Ok(answer(&ctx, &req, None, StatusCode::OK, json!({"cleared": true})).await)
 }
 
-async fn get_fault(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    match ctx.faults.get(&id).await.map_err(internal)? {
-        Some(r) => Ok(HttpResponse::Ok().json(r)),
-        None => Err(control_error(
-            StatusCode::NOT_FOUND,
-            format!("no fault rule {id}"),
-        )),
+/// `GET /faults/{id}`: the rule here, or wherever the stack keeps it (rules have one id
+/// across the stack; one that names another service lives there).
+async fn get_fault(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(r) = ctx.faults.get(&id).await.map_err(internal)? {
+        return Ok(HttpResponse::Ok().json(r));
     }
+    if !forwarded(&req) {
+        let path = format!("{CONTROL_PREFIX}/faults/{id}");
+        let results = fan_out(&ctx, reqwest::Method::GET, &path, None).await;
+        if let Some(r) = results
+            .iter()
+            .find(|r| r["status"] == 200 && r["body"]["id"].is_string())
+        {
+            return Ok(HttpResponse::Ok().json(&r["body"]));
+        }
+    }
+    Err(control_error(
+        StatusCode::NOT_FOUND,
+        format!("no fault rule {id}"),
+    ))
 }
 
 /// `DELETE /faults/{id}`: removes the rule here; a rule this mock does not hold is looked

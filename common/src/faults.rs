@@ -433,6 +433,16 @@ impl FaultEngine {
 
 /// Whether a rule can be compiled (its patterns and values are valid), without storing it.
 pub fn check(rule: &FaultRule) -> Result<(), RuleError> {
+    let id_ok = rule.id.len() <= 64
+        && rule
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if !id_ok {
+        return Err(RuleError::Invalid(
+            "id must be at most 64 letters, digits, '.', '_' or '-'".into(),
+        ));
+    }
     compile(rule, 0).map(|_| ())
 }
 

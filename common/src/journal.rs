@@ -15,6 +15,10 @@ pub struct JournalEntry {
     pub seq: u64,
     /// Virtual time when the request arrived.
     pub time: DateTime<Utc>,
+    /// Wall time when the request arrived, in microseconds since the epoch: orders the
+    /// entries of several mocks that share one frozen virtual time.
+    #[serde(default)]
+    pub received_us: i64,
     pub service: Cow<'static, str>,
     pub method: Cow<'static, str>,
     pub path: String,
@@ -150,6 +154,7 @@ mod tests {
         JournalEntry {
             seq: 0,
             time: Utc::now(),
+            received_us: 0,
             service: "compute".into(),
             method: "GET".into(),
             path: path.into(),

@@ -229,7 +229,8 @@ async fn pipeline(
             .map(ServiceResponse::map_into_boxed_body);
     };
     let started = Instant::now();
-    let time = ctx.store.clock().now();
+    let wall = chrono::Utc::now();
+    let time = ctx.store.clock().state().now_at(wall);
     let request_id = req
         .headers()
         .get("x-request-id")
@@ -244,6 +245,10 @@ async fn pipeline(
     let path = req.path().to_string();
     let info = (ctx.spec.route_info)(&path);
     let method = req.method().clone();
+    // The stack's own traffic (a peer spreading the clock, a stack-wide read) is not
+    // what a user asks the journal about.
+    let from_peer = path.starts_with(CONTROL_PREFIX)
+        && req.headers().contains_key(crate::control::STORE_HEADER);
 
     let mut fired: Option<String> = None;
     let limit = ctx.base.server.request_body_limit_bytes;
@@ -294,9 +299,13 @@ async fn pipeline(
             .get("tenant_id")
             .map(str::to_string)
     });
+    if from_peer {
+        return Ok(res);
+    }
     ctx.journal.record(JournalEntry {
         seq: 0,
         time,
+        received_us: wall.timestamp_micros(),
         service: ctx.spec.name.into(),
         method: method_name(&method),
         path,

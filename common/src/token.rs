@@ -37,11 +37,12 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, unix seconds (virtual clock).
     pub exp: i64,
-    /// Whether `exp` is enforced. Identity decides when it issues the token (its
+    /// Whether `exp` is ignored. Identity decides when it issues the token (its
     /// `identity.token_expiry`), so every mock that checks the token agrees: Mimic's
-    /// tokens never expire, a strict Identity's expire on the virtual clock.
-    #[serde(rename = "xpe", default, skip_serializing_if = "std::ops::Not::not")]
-    pub expires: bool,
+    /// tokens never expire, a strict Identity's expire on the virtual clock. A token
+    /// that does not say so expires.
+    #[serde(rename = "nxp", default, skip_serializing_if = "std::ops::Not::not")]
+    pub never_expires: bool,
     /// The user who impersonates the bearer, if any: (id, name).
     #[serde(rename = "imp", default, skip_serializing_if = "Option::is_none")]
     pub impersonator: Option<(String, String)>,
@@ -58,7 +59,7 @@ impl Claims {
 
     /// Whether the token has expired at `now`; never, for a token that does not expire.
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
-        self.expires && now.timestamp() >= self.exp
+        !self.never_expires && now.timestamp() >= self.exp
     }
 }
 
@@ -134,7 +135,7 @@ mod tests {
             methods: vec!["PASSWORD".into()],
             iat: 1_000,
             exp: 2_000,
-            expires: true,
+            never_expires: false,
             impersonator: None,
         }
     }

@@ -60,8 +60,9 @@ impl MemoryBackend {
             .tables
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
+            .iter()
+            .filter(|(name, _)| !super::SURVIVES_RESET.contains(name))
+            .map(|(_, t)| t.clone())
             .collect();
         for t in tables {
             t.clear(tenant);

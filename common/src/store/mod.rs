@@ -20,6 +20,10 @@ use crate::clock::Clock;
 
 pub use memory::Rows;
 
+/// Tables a reset leaves alone: a revoked token stays revoked on a mock that is reset
+/// (Identity told it once, and will not again); revocations end with the token's expiry.
+pub const SURVIVES_RESET: &[&str] = &["revoked_tokens"];
+
 /// What a table can hold.
 pub trait Record: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {}
 impl<T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static> Record for T {}
@@ -151,7 +155,8 @@ impl Store {
         }
     }
 
-    /// Forgets every record and counter. The clock is left alone.
+    /// Forgets every record and counter but revocations ([`SURVIVES_RESET`]). The clock
+    /// is left alone.
     pub async fn reset(&self) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Memory(m) => m.reset(None),

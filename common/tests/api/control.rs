@@ -162,6 +162,11 @@ async fn the_admin_token_guards_everything_but_the_probes() {
         app.control(Method::GET, "/health", None).await.status(),
         200
     );
+    assert_ne!(
+        app.control(Method::GET, "/catalog", None).await.status(),
+        401,
+        "the other mocks of the stack read it without the token"
+    );
     let res = app
         .client
         .get(app.url("/_understudy/v1/faults"))
@@ -314,4 +319,51 @@ async fn scope_stack_reaches_every_mock_of_the_catalog_once() {
     let res = a.control(Method::DELETE, "/faults?scope=stack", None).await;
     assert_eq!(res.status(), 200);
     assert_eq!(b.get("/v1/t1/hello").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_clock_call_names_every_mock_it_did_not_reach() {
+    let b = spawn_app().await;
+    let mut s = settings();
+    s.base.catalog.services = ["http://127.0.0.1:9".to_string(), b.address.clone()]
+        .into_iter()
+        .map(|origin| common::catalog::ServiceEntry {
+            name: format!("peer-{origin}"),
+            kind: "test".into(),
+            regions: vec![],
+            public_url: format!("{origin}/v1/{{tenant_id}}"),
+            internal_url: None,
+            admin_url: None,
+            external: false,
+        })
+        .collect();
+    let a = spawn_with(s, None).await;
+
+    let res = a
+        .control(
+            Method::POST,
+            "/clock/freeze",
+            Some(json!({"at": "2040-01-01T00:00:00Z"})),
+        )
+        .await;
+
+    assert_eq!(res.status(), 502);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("http://127.0.0.1:9"),
+        "{body}"
+    );
+    let reached: Value = b
+        .control(Method::GET, "/clock", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        reached["now"], body["now"],
+        "the reachable peer moved all the same"
+    );
 }

@@ -106,7 +106,7 @@ async fn signed_mode_refuses_missing_bad_and_foreign_tokens() {
         methods: vec!["PASSWORD".into()],
         iat: now,
         exp: now + 60,
-        expires: true,
+        never_expires: false,
         impersonator: None,
     };
     let token = codec.issue(&claims);

@@ -54,7 +54,7 @@ pub fn mint(codec: &TokenCodec, tenant: &str) -> String {
         methods: vec!["PASSWORD".into()],
         iat: now,
         exp: now + 10 * 365 * 86_400,
-        expires: true,
+        never_expires: false,
         impersonator: None,
     })
 }

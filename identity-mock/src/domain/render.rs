@@ -279,7 +279,7 @@ mod tests {
             methods: vec!["APIKEY".into()],
             iat: 1_000,
             exp: 87_400,
-            expires: true,
+            never_expires: false,
             impersonator: None,
         }
     }

@@ -54,7 +54,11 @@ pub async fn tick(ctx: Ctx, body: Body) -> Result<HttpResponse, IdentityError> {
         .filter(|a| a.as_f64().is_some_and(f64::is_finite))
         .cloned()
         .ok_or_else(|| IdentityError::bad_request("amount must be a number of seconds"))?;
-    let now = ctx.store.clock().tick(amount.as_f64().unwrap_or(0.0));
+    let now = ctx
+        .store
+        .clock()
+        .tick(amount.as_f64().unwrap_or(0.0))
+        .map_err(|e| IdentityError::bad_request(e.to_string()))?;
     let (_, unreached) = common::control::spread_clock(&ctx).await;
     let body = json!({"advanced": amount, "now": iso_micros(now)});
     if unreached.is_empty() {

@@ -26,17 +26,43 @@ const REVOKE_NOT_FOUND: &str = "Token not found";
 /// Lifetime of an impersonation token when the request names none (Mimic's default).
 const DEFAULT_IMPERSONATION_S: i64 = 86_400;
 
-/// Signs a new token for a user in a tenant; `exp` defaults to now + the TTL.
+/// When a new token expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    /// After the TTL, if this Identity's tokens expire (`identity.token_expiry`).
+    Default,
+    /// At this instant (unix seconds), as the client asked (impersonation's
+    /// `expire-in-seconds`): such a token expires whatever the setting.
+    At(i64),
+    /// As the token it is derived from (a token cannot extend itself).
+    Inherit { exp: i64, never_expires: bool },
+}
+
+impl Expiry {
+    pub(crate) fn of(original: &Claims) -> Expiry {
+        Expiry::Inherit {
+            exp: original.exp,
+            never_expires: original.never_expires,
+        }
+    }
+}
+
+/// Signs a new token for a user in a tenant.
 pub(crate) fn issue(
     ctx: &Ctx,
     state: &State,
     user: &User,
     tenant: (String, String),
     methods: Vec<String>,
-    exp: Option<i64>,
+    expiry: Expiry,
     impersonator: Option<(String, String)>,
 ) -> (String, Claims) {
     let now = ctx.store.clock().now().timestamp();
+    let (exp, never_expires) = match expiry {
+        Expiry::Default => (now.saturating_add(state.token_ttl_s), !state.tokens_expire),
+        Expiry::At(exp) => (exp, false),
+        Expiry::Inherit { exp, never_expires } => (exp, never_expires),
+    };
     let claims = Claims {
         // From the thread's generator: a v4 UUID from the OS costs a system call per token.
         id: uuid::Builder::from_random_bytes(rand::random())
@@ -50,8 +76,8 @@ pub(crate) fn issue(
         roles: user.roles.clone(),
         methods,
         iat: now,
-        exp: exp.unwrap_or_else(|| now.saturating_add(state.token_ttl_s)),
-        expires: state.tokens_expire,
+        exp,
+        never_expires,
         impersonator,
     };
     (ctx.auth.codec().issue(&claims), claims)
@@ -108,7 +134,7 @@ fn sign_in(
         &user,
         scope,
         vec![method.to_string()],
-        None,
+        Expiry::Default,
         None,
     ))
 }
@@ -141,7 +167,7 @@ async fn rescope(
         &user,
         scope,
         original.methods.clone(),
-        Some(original.exp),
+        Expiry::of(&original),
         original.impersonator.clone(),
     ))
 }
@@ -406,7 +432,7 @@ pub async fn create_impersonation_token(
         &user,
         tenant,
         vec!["IMPERSONATE".to_string()],
-        Some(now.saturating_add(lifetime)),
+        Expiry::At(now.saturating_add(lifetime)),
         Some(by),
     );
     state

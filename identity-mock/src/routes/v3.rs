@@ -11,7 +11,7 @@ use common::json::Body;
 use common::token::Claims;
 
 use super::mimic::auth_failure;
-use super::tokens::{issue, user_of};
+use super::tokens::{issue, user_of, Expiry};
 use super::{base_url, caller, header, query_param, versions, Ctx, Query, State};
 use crate::directory::{Refusal, User};
 use crate::domain::credentials::{TenantRef, UserRef};
@@ -118,7 +118,13 @@ pub async fn create_token(
                     .await?
                     .map_err(|_: Refusal| unauthorized())?;
                 let tenant = (user.tenant_id.clone(), user.tenant_name.clone());
-                (user, vec!["PASSWORD".to_string()], None, None, tenant)
+                (
+                    user,
+                    vec!["PASSWORD".to_string()],
+                    Expiry::Default,
+                    None,
+                    tenant,
+                )
             }
             (V3Identity::Token { .. }, Some(original)) => {
                 let user = user_of(&state, &original).await?.ok_or_else(unauthorized)?;
@@ -131,7 +137,7 @@ pub async fn create_token(
                 (
                     user,
                     methods,
-                    Some(original.exp),
+                    Expiry::of(&original),
                     original.impersonator,
                     tenant,
                 )

@@ -248,3 +248,22 @@ async fn mimic_routes_are_exempt_from_generic_faults() {
         "faults answer in Keystone's format"
     );
 }
+
+#[tokio::test]
+async fn a_tick_that_does_not_reach_a_mock_of_the_stack_says_which() {
+    // Compute is listed at a port where nothing answers.
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.base.catalog.services[0].external = false;
+        s.base.catalog.services[0].public_url = "http://127.0.0.1:9/{region}/v2/{tenant_id}".into();
+    })
+    .await;
+
+    let (status, body) =
+        status_and_json(app.post_raw("/mimic/v1.1/tick", r#"{"amount": 1}"#).await).await;
+
+    assert_eq!(status, 502);
+    let message = body["identityFault"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("http://127.0.0.1:9"), "{body}");
+}

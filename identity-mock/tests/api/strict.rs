@@ -168,3 +168,22 @@ async fn only_configured_users_and_tenants_are_found() {
         )
     );
 }
+
+#[tokio::test]
+async fn strict_mode_tokens_expire_on_the_virtual_clock() {
+    let app = spawn_strict_app().await;
+    let token = alice_token(&app).await;
+    let path = format!("/v2.0/tokens/{token}");
+    assert_eq!(app.get_as(&path, &token).await.status(), 200);
+
+    let tick = app
+        .post_raw("/mimic/v1.1/tick", r#"{"amount": 86401}"#)
+        .await;
+
+    assert_eq!(tick.status(), 200);
+    assert_eq!(
+        app.get_as(&path, &token).await.status(),
+        401,
+        "a strict Identity's tokens expire after auth.token_ttl_s of virtual time"
+    );
+}

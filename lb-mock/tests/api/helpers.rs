@@ -61,7 +61,7 @@ pub fn issue(codec: &TokenCodec, tenant: &str) -> String {
         methods: vec!["PASSWORD".into()],
         iat: 0,
         exp: i64::MAX / 2,
-        expires: true,
+        never_expires: false,
         impersonator: None,
     })
 }
