@@ -54,6 +54,25 @@ done
 end=$(date +%s.%N)
 echo "    healthy after $(python3 -c "print(round($end - $start, 2))") s"
 
+echo "==> a mock restarted after a Mimic tick takes the stack's clock"
+curl -fsS -X POST localhost:5000/mimic/v1.1/tick -d '{"amount": 1000}' >/dev/null
+compose restart compute >/dev/null 2>&1
+id=$(compose ps -q compute)
+deadline=$(( $(date +%s) + 60 ))
+until [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ]; do
+  if [ "$(date +%s)" -gt "$deadline" ]; then echo "FAILED: compute is not healthy after its restart"; exit 1; fi
+  sleep 0.1
+done
+python3 - <<'PY'
+import json, sys, urllib.request
+read = lambda url: json.load(urllib.request.urlopen(url + "/_understudy/v1/clock", timeout=5))
+identity, compute = read("http://localhost:5000"), read("http://localhost:8774")
+if compute["mode"] != "frozen" or compute["now"] != identity["now"]:
+    sys.exit(f"FAILED: restarted compute reads {compute}, identity {identity}")
+print(f"    both read {compute['now']} (frozen)")
+PY
+curl -fsS -X POST localhost:5000/_understudy/v1/clock/reset >/dev/null
+
 echo "==> drive the stack from the host"
 python3 docker/e2e.py
 

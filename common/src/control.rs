@@ -200,8 +200,15 @@ async fn ready(ctx: Ctx) -> HttpResponse {
         };
     }
     match ctx.catalog.get().await {
-        Ok(_) => HttpResponse::Ok()
-            .json(json!({"ready": true, "service": ctx.spec.name, "waiting_for": []})),
+        Ok(_) if ctx.clock_joined.load(std::sync::atomic::Ordering::Acquire) || try_join_clock(&ctx).await => {
+            HttpResponse::Ok()
+                .json(json!({"ready": true, "service": ctx.spec.name, "waiting_for": []}))
+        }
+        Ok(_) => HttpResponse::ServiceUnavailable().json(json!({
+            "ready": false,
+            "service": ctx.spec.name,
+            "waiting_for": [{"what": "clock", "url": ctx.catalog.identity_url(), "reason": "the stack's clock is not read yet"}],
+        })),
         Err(why) => HttpResponse::ServiceUnavailable().json(json!({
             "ready": false,
             "service": ctx.spec.name,
@@ -334,6 +341,58 @@ pub fn failures(results: &[Value]) -> Vec<String> {
         })
         .map(|r| r["origin"].as_str().unwrap_or("?").to_string())
         .collect()
+}
+
+/// Takes the clock of the stack from Identity once, at start-up: a mock that starts (or
+/// restarts) after a tick then reads the same time as its peers. Retries until Identity
+/// answers (two minutes at most); `/ready` waits for it.
+pub async fn join_stack_clock(ctx: web::Data<ServiceContext>) {
+    for _ in 0..240 {
+        if ctx.clock_joined.load(std::sync::atomic::Ordering::Acquire) || try_join_clock(&ctx).await
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    tracing::warn!("could not take the stack's clock from identity; this mock keeps its own");
+}
+
+/// One attempt of [`join_stack_clock`]: whether this mock now reads the stack's clock.
+async fn try_join_clock(ctx: &ServiceContext) -> bool {
+    let url = format!(
+        "{}{CONTROL_PREFIX}/clock",
+        ctx.catalog.identity_url().trim_end_matches('/')
+    );
+    let mut call = ctx
+        .http
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(2));
+    if !ctx.base.control.admin_token.is_empty() {
+        call = call.header("x-admin-token", ctx.base.control.admin_token.clone());
+    }
+    let view: Value = match call.send().await {
+        Ok(res) if res.status().is_success() => res.json().await.unwrap_or(Value::Null),
+        // Beside a real Identity, which has no Understudy clock: this mock's is the stack's.
+        Ok(_) if ctx.catalog.beside_real_identity() => Value::String("alone".into()),
+        _ => return false,
+    };
+    let state = match (view["mode"].as_str(), view["now"].as_str()) {
+        (Some("frozen"), Some(now)) => {
+            crate::clock::parse_timestamp(now).map(|at| ClockState::Frozen { at })
+        }
+        (Some("running"), _) => view["offset_ms"]
+            .as_i64()
+            .map(|offset_ms| ClockState::Running { offset_ms }),
+        _ => None,
+    };
+    if let Some(state) = state {
+        if ctx.store.clock().set_state(state).is_err() {
+            return false;
+        }
+    }
+    ctx.clock_joined
+        .store(true, std::sync::atomic::Ordering::Release);
+    true
 }
 
 /// Sends this mock's clock state to every peer, so the whole stack reads one time.

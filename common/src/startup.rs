@@ -104,6 +104,11 @@ pub struct ServiceContext {
     pub behaviors: Behaviors,
     pub catalog: Arc<CatalogClient>,
     pub http: reqwest::Client,
+    /// Whether this mock reads the stack's clock: true at once for a mock with no
+    /// Identity to ask (Identity itself, the launcher's, a mock alone); for the others,
+    /// once they have taken Identity's clock (a mock that starts or restarts after a
+    /// tick must not run on wall time while its peers stand still).
+    pub clock_joined: std::sync::atomic::AtomicBool,
 }
 
 impl ServiceContext {
@@ -130,6 +135,9 @@ impl ServiceContext {
                 .timeout(Duration::from_secs(5))
                 .build()
                 .unwrap_or_default(),
+            clock_joined: std::sync::atomic::AtomicBool::new(
+                base.catalog.identity_url.is_empty() || !base.catalog.services.is_empty(),
+            ),
         }
     }
 
@@ -164,6 +172,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let name = spec.name;
         let context = web::Data::new(ServiceContext::new(spec, base, &shared));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(crate::control::join_stack_clock(context.clone()));
+        }
         let ctx = context.clone();
         let mut server = HttpServer::new(move || {
             App::new()

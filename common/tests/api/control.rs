@@ -367,3 +367,55 @@ async fn a_clock_call_names_every_mock_it_did_not_reach() {
         "the reachable peer moved all the same"
     );
 }
+
+#[tokio::test]
+async fn a_mock_that_starts_after_a_tick_takes_the_stacks_clock_before_it_is_ready() {
+    // "Identity": alone, with a catalog to hand out.
+    let mut s = settings();
+    s.base.catalog.services = vec![common::catalog::ServiceEntry {
+        name: "elsewhere".into(),
+        kind: "test".into(),
+        regions: vec![],
+        public_url: "http://127.0.0.1:9/v1/{tenant_id}".into(),
+        internal_url: None,
+        admin_url: None,
+        external: true,
+    }];
+    let identity = spawn_with(s, None).await;
+    let frozen: Value = identity
+        .control(
+            Method::POST,
+            "/clock/freeze",
+            Some(json!({"at": "2040-01-01T00:00:00Z"})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let mut s = settings();
+    s.base.catalog.identity_url = identity.address.clone();
+    let late = spawn_with(s, None).await;
+    let mut ready = 0;
+    for _ in 0..50 {
+        ready = late
+            .control(Method::GET, "/ready", None)
+            .await
+            .status()
+            .as_u16();
+        if ready == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    assert_eq!(ready, 200);
+    let clock: Value = late
+        .control(Method::GET, "/clock", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clock["mode"], "frozen");
+    assert_eq!(clock["now"], frozen["now"]);
+}
