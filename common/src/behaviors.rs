@@ -243,13 +243,16 @@ fn parse_registration(event: &Event, body: &Value) -> Result<Registration, Regis
                 if !event.behaviors.contains(&mname) {
                     return Err(invalid(&format!("unknown behavior {mname}")));
                 }
-                if !m.get("parameters").is_some_and(Value::is_object) {
-                    return Err(invalid("sequence member needs parameters"));
+                match m.get("parameters") {
+                    Some(p) if p.is_object() => check_parameters(p)?,
+                    _ => return Err(invalid("sequence member needs parameters")),
                 }
             }
         }
     } else if name != "default" && !event.behaviors.contains(&name) {
         return Err(invalid(&format!("unknown behavior {name}")));
+    } else {
+        check_parameters(parameters)?;
     }
     Ok(Registration {
         id: uuid::Uuid::new_v4().to_string(),
@@ -259,6 +262,33 @@ fn parse_registration(event: &Event, body: &Value) -> Result<Registration, Regis
         parameters: parameters.clone(),
         cursor: 0,
     })
+}
+
+/// The parameters Mimic's behaviours share, checked before anything is registered: a
+/// `code` is an HTTP status, a `message` and a `type` are text, a `duration` is a number
+/// of seconds. A registration that breaks one would make a later request fail with
+/// garbage.
+fn check_parameters(p: &Value) -> Result<(), RegistrationError> {
+    let invalid = |m: &str| Err(RegistrationError::Invalid(m.to_string()));
+    if let Some(code) = p.get("code") {
+        if !code.as_u64().is_some_and(|c| (100..=599).contains(&c)) {
+            return invalid("parameters.code must be an HTTP status code (100 to 599)");
+        }
+    }
+    for key in ["message", "type"] {
+        if p.get(key).is_some_and(|v| !v.is_string()) {
+            return invalid(&format!("parameters.{key} must be a string"));
+        }
+    }
+    if let Some(d) = p.get("duration") {
+        if !d
+            .as_f64()
+            .is_some_and(|d| d.is_finite() && (0.0..=1e11).contains(&d))
+        {
+            return invalid("parameters.duration must be a number of seconds, 0 or more");
+        }
+    }
+    Ok(())
 }
 
 fn check_regex(p: &str) -> Result<(), RegistrationError> {
@@ -378,14 +408,14 @@ mod tests {
             .register(
                 &s,
                 &AUTH,
-                &json!({"criteria": [], "name": "fail", "parameters": {"code": 1}}),
+                &json!({"criteria": [], "name": "fail", "parameters": {"code": 501}}),
             )
             .await
             .unwrap();
         b.register(
             &s,
             &AUTH,
-            &json!({"criteria": [], "name": "fail", "parameters": {"code": 2}}),
+            &json!({"criteria": [], "name": "fail", "parameters": {"code": 502}}),
         )
         .await
         .unwrap();
@@ -395,7 +425,7 @@ mod tests {
                 .unwrap()
                 .unwrap()
                 .parameters["code"],
-            1
+            501
         );
         assert!(b.delete(&s, &AUTH, &first).await.unwrap());
         assert!(!b.delete(&s, &AUTH, &first).await.unwrap());
@@ -405,7 +435,7 @@ mod tests {
                 .unwrap()
                 .unwrap()
                 .parameters["code"],
-            2
+            502
         );
     }
 
@@ -431,6 +461,27 @@ mod tests {
             (
                 json!({"criteria": [], "name": "sequence", "parameters": {"behaviors": [{"name": "fail"}]}}),
                 "member without parameters",
+            ),
+            (
+                json!({"criteria": [], "name": "fail", "parameters": {"code": "500"}}),
+                "a code as a string",
+            ),
+            (
+                json!({"criteria": [], "name": "fail", "parameters": {"code": -1}}),
+                "a negative code",
+            ),
+            (
+                json!({"criteria": [], "name": "fail", "parameters": {"code": 1e30}}),
+                "a code beyond any status",
+            ),
+            (
+                json!({"criteria": [], "name": "fail", "parameters": {"code": 500, "message": 7}}),
+                "a message as a number",
+            ),
+            (
+                json!({"criteria": [], "name": "sequence", "parameters": {"behaviors": [
+                    {"name": "default"}, {"name": "fail", "parameters": {"code": "x"}}]}}),
+                "a bad code inside a sequence",
             ),
         ];
         for (body, why) in cases {

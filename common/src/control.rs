@@ -147,26 +147,33 @@ async fn require_admin(
     let open = ["/health", "/ready", "/catalog"]
         .iter()
         .any(|p| req.path().ends_with(p));
-    if !expected.is_empty() && !open {
-        let given = req
-            .headers()
-            .get("x-admin-token")
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| {
-                req.headers()
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "))
-            });
-        let ok = given.is_some_and(|g| {
-            subtle::ConstantTimeEq::ct_eq(g.as_bytes(), expected.as_bytes()).into()
-        });
-        if !ok {
-            let e = control_error(StatusCode::UNAUTHORIZED, "admin token required");
-            return Ok(req.into_response(e.to_response()));
-        }
+    if !open && !admin_allowed(&expected, req.headers()) {
+        let e = control_error(StatusCode::UNAUTHORIZED, ADMIN_TOKEN_REQUIRED);
+        return Ok(req.into_response(e.to_response()));
     }
     next.call(req).await.map(|r| r.map_into_boxed_body())
+}
+
+/// The text of a control call refused for want of the admin token.
+pub const ADMIN_TOKEN_REQUIRED: &str = "admin token required";
+
+/// Whether a control call may proceed: no admin token is set, or the request carries it
+/// (`X-Admin-Token`, or `Authorization: Bearer`). One gate for every control surface:
+/// this API and Mimic's control routes (see `startup`).
+pub fn admin_allowed(expected: &str, headers: &actix_web::http::header::HeaderMap) -> bool {
+    if expected.is_empty() {
+        return true;
+    }
+    let given = headers
+        .get("x-admin-token")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+        });
+    given.is_some_and(|g| subtle::ConstantTimeEq::ct_eq(g.as_bytes(), expected.as_bytes()).into())
 }
 
 async fn health(ctx: Ctx) -> HttpResponse {

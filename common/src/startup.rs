@@ -57,7 +57,8 @@ pub struct ServiceSpec {
     /// The API's text for an unknown route.
     pub not_found: &'static str,
     pub route_info: RouteInfoFn,
-    /// Path prefixes generic faults never touch (Mimic's control routes).
+    /// Mimic's control routes: generic faults never touch them, and the admin token
+    /// guards them as it guards the control API.
     pub fault_exempt: &'static [&'static str],
 }
 
@@ -271,10 +272,20 @@ async fn pipeline(
     let style = info.style.unwrap_or(ctx.style);
     let mut res = if declared.is_some_and(|n| n > limit) {
         req.into_response(crate::json::too_large(style, limit).to_response())
-    } else if path.starts_with(CONTROL_PREFIX)
-        || ctx.spec.fault_exempt.iter().any(|p| path.starts_with(p))
-    {
+    } else if path.starts_with(CONTROL_PREFIX) {
         next.call(req).await?.map_into_boxed_body()
+    } else if ctx.spec.fault_exempt.iter().any(|p| path.starts_with(p)) {
+        // Mimic's control routes: behind the same admin token as the control API.
+        if crate::control::admin_allowed(&ctx.base.control.admin_token, req.headers()) {
+            next.call(req).await?.map_into_boxed_body()
+        } else {
+            let e = ApiError::new(
+                style,
+                StatusCode::UNAUTHORIZED,
+                crate::control::ADMIN_TOKEN_REQUIRED,
+            );
+            req.into_response(e.to_response())
+        }
     } else {
         let decision = decide(&ctx, &mut req, &info).await;
         match decision {

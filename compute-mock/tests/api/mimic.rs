@@ -386,3 +386,64 @@ async fn control_routes_need_no_token_and_ignore_generic_faults() {
     .await;
     assert_eq!(res.status(), 201, "Mimic's control routes are exempt");
 }
+
+#[tokio::test]
+async fn with_an_admin_token_mimics_controls_need_it_too() {
+    let app =
+        crate::helpers::spawn_app_with(|s| s.base.control.admin_token = "s3cret".into()).await;
+    let body =
+        json!({"criteria": [{"server_name": "x.*"}], "name": "fail", "parameters": {"code": 500}});
+    let url = |path: &str| app.mimic_url("ORD", TENANT, path);
+
+    let without = app
+        .client
+        .post(url("behaviors/creation"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let attributes = app
+        .client
+        .post(url("attributes"))
+        .json(&json!({"status": {}}))
+        .send()
+        .await
+        .unwrap();
+    let with = app
+        .client
+        .post(url("behaviors/creation"))
+        .header("X-Admin-Token", "s3cret")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(without.status(), 401);
+    let refusal: Value = without.json().await.unwrap();
+    assert_eq!(refusal["unauthorized"]["code"], 401, "in Nova's format");
+    assert_eq!(attributes.status(), 401);
+    assert_eq!(with.status(), 201);
+}
+
+#[tokio::test]
+async fn a_behaviour_with_a_garbage_code_or_message_is_400_and_registers_nothing() {
+    let app = spawn_app().await;
+    for parameters in [
+        json!({"code": "500"}),
+        json!({"code": -1}),
+        json!({"code": 1e30}),
+        json!({"code": 500, "message": 42}),
+    ] {
+        let body = json!({"criteria": [{"server_name": "garbage.*"}], "name": "fail",
+                          "parameters": parameters});
+
+        let res = control(&app, "ORD", "behaviors/creation", &body).await;
+
+        assert_eq!(res.status(), 400, "{parameters}");
+    }
+    assert_eq!(
+        create(&app, "garbage-1").await.status(),
+        202,
+        "nothing was registered"
+    );
+}

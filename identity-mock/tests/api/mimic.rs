@@ -267,3 +267,42 @@ async fn a_tick_that_does_not_reach_a_mock_of_the_stack_says_which() {
         .unwrap_or_default();
     assert!(message.contains("http://127.0.0.1:9"), "{body}");
 }
+
+#[tokio::test]
+async fn with_an_admin_token_mimics_controls_need_it_too() {
+    let app =
+        crate::helpers::spawn_app_with(|s| s.base.control.admin_token = "s3cret".into()).await;
+    let behavior =
+        json!({"criteria": [{"username": "x.*"}], "name": "fail", "parameters": {"code": 500}});
+
+    for (path, body) in [
+        ("/mimic/v1.1/tick", json!({"amount": 1})),
+        (
+            "/mimic/v1.1/IdentityControlAPI/behaviors/auth",
+            behavior.clone(),
+        ),
+    ] {
+        let res = app
+            .client
+            .post(app.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{path} without the token");
+        let res = app
+            .client
+            .post(app.url(path))
+            .bearer_auth("s3cret")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_success(),
+            "{path} with the token: {}",
+            res.status()
+        );
+    }
+    assert_eq!(app.get("/mimic/v1.0/presets").await.status(), 401);
+}

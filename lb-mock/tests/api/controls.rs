@@ -237,3 +237,26 @@ async fn controls_only_reach_the_tenant_and_region_in_their_url() {
     assert_eq!(res.status().as_u16(), 404, "another region");
     assert_eq!(app.status(id).await, "ACTIVE");
 }
+
+#[tokio::test]
+async fn with_an_admin_token_mimics_controls_need_it_too() {
+    let app = spawn_with(|s| s.base.control.admin_token = "s3cret".into()).await;
+    let id = app.create_lb(json!({})).await;
+    let path = format!("/loadbalancer/{id}/attributes");
+
+    let without = app
+        .control(Method::PATCH, &path, r#"{"status": "ERROR"}"#)
+        .await;
+    let with = app
+        .client
+        .patch(format!("{}/mimic/ORD/v1.0/{TENANT}{path}", app.address))
+        .header("X-Admin-Token", "s3cret")
+        .body(r#"{"status": "ERROR"}"#)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(without.status().as_u16(), 401);
+    assert_eq!(with.status().as_u16(), 204);
+    assert_eq!(app.status(id).await, "ERROR");
+}
