@@ -79,6 +79,37 @@ pub fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
+/// A v2.0 string field: absent, null or empty is `None`; anything but a string (a number,
+/// an object) is the unparsable body Keystone refuses with 400.
+fn string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, CredentialError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(err(UNPARSABLE)),
+    }
+}
+
+/// A user or tenant name or id: a string field without control characters.
+fn name(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, CredentialError> {
+    let value = string(obj, key)?;
+    match value {
+        Some(v) if has_control_characters(&v) => Err(CredentialError(control_characters(key))),
+        v => Ok(v),
+    }
+}
+
+/// Whether a name carries control characters (NUL, BEL, ESC, newline, …), which no user
+/// or tenant name may hold.
+pub fn has_control_characters(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// Our text (Rackspace's is not known) for a name with control characters.
+pub fn control_characters(key: &str) -> String {
+    format!("Invalid request. {key} must not contain control characters.")
+}
+
 impl AuthRequest {
     pub fn parse(body: &[u8]) -> Result<AuthRequest, CredentialError> {
         let value: Value = serde_json::from_slice(body).map_err(|_| err(UNPARSABLE))?;
@@ -90,7 +121,7 @@ impl AuthRequest {
             .get("auth")
             .and_then(Value::as_object)
             .ok_or_else(|| err(UNPARSABLE))?;
-        let tenant = match (text(auth, "tenantId"), text(auth, "tenantName")) {
+        let tenant = match (name(auth, "tenantId")?, name(auth, "tenantName")?) {
             (Some(_), Some(_)) => return Err(err(BOTH_TENANTS)),
             (Some(id), None) => Some(TenantRef::Id(id)),
             (None, Some(name)) => Some(TenantRef::Name(name)),
@@ -98,19 +129,19 @@ impl AuthRequest {
         };
         let object = |key: &str| auth.get(key).and_then(Value::as_object);
         let credential = if let Some(c) = object("passwordCredentials") {
-            let user = match (text(c, "username"), text(c, "userId")) {
+            let user = match (name(c, "username")?, name(c, "userId")?) {
                 (Some(name), _) => UserRef::Name(name),
                 (None, Some(id)) => UserRef::Id(id),
                 (None, None) => return Err(err("Expecting username")),
             };
-            let password = text(c, "password").ok_or_else(|| err("Expecting password"))?;
+            let password = string(c, "password")?.ok_or_else(|| err("Expecting password"))?;
             Credential::Password { user, password }
         } else if let Some(c) = object("RAX-KSKEY:apiKeyCredentials") {
-            let username = text(c, "username").ok_or_else(|| err("Expecting username"))?;
-            let api_key = text(c, "apiKey").ok_or_else(|| err("Expecting apiKey"))?;
+            let username = name(c, "username")?.ok_or_else(|| err("Expecting username"))?;
+            let api_key = string(c, "apiKey")?.ok_or_else(|| err("Expecting apiKey"))?;
             Credential::ApiKey { username, api_key }
         } else if let Some(c) = object("token") {
-            let id = text(c, "id").ok_or_else(|| err("Expecting token"))?;
+            let id = string(c, "id")?.ok_or_else(|| err("Expecting token"))?;
             Credential::Token { id }
         } else {
             return Err(err(UNPARSABLE));
@@ -163,10 +194,10 @@ mod tests {
     }
 
     #[test]
-    fn keystoneauth_user_ids_and_numeric_tenants_are_accepted() {
+    fn keystoneauth_user_ids_are_accepted() {
         let r = parse(
             json!({"auth": {"passwordCredentials": {"userId": "u1", "password": "p"},
-            "tenantId": 123456}}),
+            "tenantId": "123456"}}),
         )
         .unwrap();
         assert_eq!(
@@ -177,6 +208,42 @@ mod tests {
             }
         );
         assert_eq!(r.tenant, Some(TenantRef::Id("123456".into())));
+    }
+
+    #[test]
+    fn numbers_where_keystone_wants_strings_are_refused() {
+        for body in [
+            json!({"auth": {"passwordCredentials": {"username": 1, "password": "p"}}}),
+            json!({"auth": {"passwordCredentials": {"username": "joe", "password": 1}}}),
+            json!({"auth": {"passwordCredentials": {"username": "joe", "password": "p"}, "tenantId": 123456}}),
+            json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": "joe", "apiKey": []}}}),
+        ] {
+            assert_eq!(parse(body.clone()), Err(err(UNPARSABLE)), "{body}");
+        }
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused() {
+        for (body, key) in [
+            (
+                json!({"auth": {"passwordCredentials": {"username": "jo\u{0}e", "password": "p"}}}),
+                "username",
+            ),
+            (
+                json!({"auth": {"passwordCredentials": {"username": "joe", "password": "p"}, "tenantName": "a\nb"}}),
+                "tenantName",
+            ),
+            (
+                json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": "\u{1b}[31m", "apiKey": "k"}}}),
+                "username",
+            ),
+        ] {
+            assert_eq!(
+                parse(body.clone()),
+                Err(CredentialError(control_characters(key))),
+                "{body}"
+            );
+        }
     }
 
     #[test]

@@ -13,7 +13,10 @@ use common::token::Claims;
 use super::mimic::auth_failure;
 use super::{caller, guard_v2, query_param, Ctx, Query, State};
 use crate::directory::{Refusal, User};
-use crate::domain::credentials::{AuthRequest, Credential, TenantRef, UserRef, UNPARSABLE};
+use crate::domain::credentials::{
+    control_characters, has_control_characters, AuthRequest, Credential, TenantRef, UserRef,
+    UNPARSABLE,
+};
 use crate::domain::render;
 use crate::error::IdentityError;
 
@@ -399,6 +402,9 @@ pub async fn create_impersonation_token(
         .and_then(Value::as_str)
         .filter(|u| !u.is_empty())
         .ok_or_else(|| IdentityError::bad_request("Expecting username"))?;
+    if has_control_characters(username) {
+        return Err(IdentityError::bad_request(control_characters("username")));
+    }
     let lifetime = match imp.get("expire-in-seconds") {
         None | Some(Value::Null) => DEFAULT_IMPERSONATION_S,
         Some(v) => v
