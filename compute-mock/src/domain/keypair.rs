@@ -27,6 +27,17 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A key pair's `type` (microversion 2.2): absent, `ssh` or `x509`.
+pub fn check_type(v: Option<&serde_json::Value>) -> Result<(), String> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(()),
+        Some(serde_json::Value::String(t)) if t == "ssh" || t == "x509" => Ok(()),
+        Some(other) => Err(format!(
+            "Invalid input for field/attribute type. Value: {other}. {other} is not one of ['ssh', 'x509']"
+        )),
+    }
+}
+
 /// The fingerprint of an imported OpenSSH public key (`<type> <base64> [comment]`), as
 /// colon-separated hex pairs; `None` when the key does not look like one.
 pub fn fingerprint(public_key: &str) -> Option<String> {
@@ -79,6 +90,16 @@ pub fn generate() -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_ssh_and_x509_are_key_types() {
+        use serde_json::json;
+        assert!(check_type(None).is_ok());
+        assert!(check_type(Some(&json!("ssh"))).is_ok());
+        assert!(check_type(Some(&json!("x509"))).is_ok());
+        assert!(check_type(Some(&json!("rsa"))).is_err());
+        assert!(check_type(Some(&json!(1))).is_err());
+    }
 
     #[test]
     fn names_follow_novas_rules() {

@@ -79,7 +79,20 @@ pub fn parse_name(v: Option<&Value>) -> Result<String, String> {
     if s.chars().count() > 255 {
         return Err("Server name has more than 255 characters.".into());
     }
+    check_printable("name", s)?;
     Ok(s.to_string())
+}
+
+/// Nova's name rule refuses control characters (NUL, BEL, ESC, newline, …); the text
+/// starts as Nova's validation errors do, the rest is ours (ARCHITECTURE.md).
+pub fn check_printable(field: &str, s: &str) -> Result<(), String> {
+    if s.chars().any(char::is_control) {
+        return Err(format!(
+            "Invalid input for field/attribute {field}. Value: {}. The value contains control characters.",
+            s.escape_debug()
+        ));
+    }
+    Ok(())
 }
 
 /// The id part of an `imageRef`/`flavorRef`, which may be a full href.
@@ -121,12 +134,22 @@ pub fn parse_metadata(v: &Value) -> Result<Metadata, MetadataError> {
     Ok(out)
 }
 
-/// One metadata key and value: key not empty, both at most 255 characters.
+/// One metadata key and value: key not empty, both at most 255 characters, the key of
+/// Nova's characters (`^[a-zA-Z0-9-_:. ]{1,255}$`).
 pub fn check_item(key: &str, value: &str) -> Result<(), MetadataError> {
     if key.is_empty() {
         return Err(MetadataError::Invalid(
             "Invalid metadata:  has a minimum character requirement of 1.".into(),
         ));
+    }
+    if !key
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.' | ' '))
+    {
+        return Err(MetadataError::Invalid(format!(
+            "Invalid input for field/attribute metadata. Additional properties are not allowed ('{}' was unexpected)",
+            key.escape_debug()
+        )));
     }
     if key.chars().count() > 255 {
         return Err(MetadataError::TooLong(
@@ -189,6 +212,14 @@ mod tests {
             "Server name has more than 255 characters."
         );
         assert_eq!(parse_name(Some(&json!("web-1"))).unwrap(), "web-1");
+        for bad in ["a\u{0}b", "bell\u{7}", "esc\u{1b}[1m", "new\nline"] {
+            assert!(
+                parse_name(Some(&json!(bad)))
+                    .unwrap_err()
+                    .starts_with("Invalid input for field/attribute name."),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -365,6 +365,7 @@ async fn create_image(
             ))
         }
     };
+    crate::domain::server::check_printable("name", &name).map_err(ComputeError::bad_request)?;
     if let Some(m) = arg.get("metadata").filter(|m| !m.is_null()) {
         let md = parse_metadata(m).map_err(|_| ComputeError::bad_request("Invalid metadata"))?;
         if md.len() > state.settings.max_metadata_items {

@@ -35,6 +35,7 @@ pub async fn create_keypair(
         }
     };
     keypair::check_name(&name).map_err(ComputeError::bad_request)?;
+    keypair::check_type(kp.get("type")).map_err(ComputeError::bad_request)?;
     let (public_key, private_key) = match kp.get("public_key").filter(|v| !v.is_null()) {
         Some(Value::String(k)) => (k.clone(), None),
         Some(_) => {

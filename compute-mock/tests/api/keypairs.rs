@@ -94,3 +94,32 @@ async fn keypair_names_and_bodies_are_checked() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_keypair_type_other_than_ssh_or_x509_is_400_and_creates_nothing() {
+    let app = spawn_app().await;
+
+    let res = app
+        .post(
+            "os-keypairs",
+            &json!({"keypair": {"name": "k1", "type": "rsa"}}),
+        )
+        .await;
+
+    assert_error(
+        res,
+        400,
+        "badRequest",
+        "Invalid input for field/attribute type. Value: \"rsa\". \"rsa\" is not one of ['ssh', 'x509']",
+    )
+    .await;
+    let list = app.get_json("os-keypairs").await;
+    assert_eq!(list["keypairs"].as_array().unwrap().len(), 0);
+    let ok = app
+        .post(
+            "os-keypairs",
+            &json!({"keypair": {"name": "k2", "type": "x509"}}),
+        )
+        .await;
+    assert_eq!(ok.status(), 200);
+}

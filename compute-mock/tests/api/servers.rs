@@ -608,3 +608,40 @@ async fn links_follow_a_proxys_forwarded_host_and_scheme() {
         format!("https://api.example.test/v2/{TENANT}/servers/{id}")
     );
 }
+
+#[tokio::test]
+async fn names_with_control_characters_and_metadata_keys_outside_novas_rule_are_400_and_change_nothing(
+) {
+    let app = spawn_app().await;
+    let good = app.server_body("fine").await;
+    let mut cases = Vec::new();
+    for name in ["nul\u{0}", "bell\u{7}", "esc\u{1b}[1m", "new\nline"] {
+        let mut body = good.clone();
+        body["server"]["name"] = json!(name);
+        cases.push((body, "Invalid input for field/attribute name."));
+    }
+    let mut body = good.clone();
+    body["server"]["metadata"] = json!({"bad/key": "v"});
+    cases.push((body, "Invalid input for field/attribute metadata."));
+
+    for (body, text) in cases {
+        let res = app.post("servers", &body).await;
+        assert_eq!(res.status(), 400, "{body}");
+        let refusal: Value = res.json().await.unwrap();
+        assert_eq!(refusal["badRequest"]["code"], 400);
+        assert!(
+            refusal["badRequest"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(text),
+            "{refusal}"
+        );
+    }
+
+    let list = app.get_json("servers").await;
+    assert_eq!(
+        list["servers"].as_array().unwrap().len(),
+        0,
+        "nothing was created"
+    );
+}
