@@ -71,20 +71,6 @@ async fn get_versions(req: HttpRequest, state: State) -> HttpResponse {
     HttpResponse::Ok().json(versions(&req))
 }
 
-/// Every image the caller can see in the region: base images, then its snapshots.
-async fn visible(t: &Tenant, state: &State) -> Result<Vec<Image>, ComputeError> {
-    let mut images: Vec<Image> = state.catalog.images_in(&t.scope.region).cloned().collect();
-    images.extend(
-        state
-            .snapshots
-            .list(&t.scope)
-            .await?
-            .iter()
-            .map(|s| s.image()),
-    );
-    Ok(images)
-}
-
 fn facts<'a>(image: &'a Image, tenant: &'a str) -> Facts<'a> {
     let properties = match super::views::image_metadata(image) {
         Value::Object(m) => m
@@ -165,7 +151,7 @@ pub async fn list_images(
         Ok(q) => q,
         Err(e) => return Ok(glance_error(StatusCode::BAD_REQUEST, &e.0)),
     };
-    let images = visible(&t, &state).await?;
+    let images = super::images::all_images(&t, &state).await?;
     let all: Vec<Facts<'_>> = images.iter().map(|i| facts(i, &t.scope.tenant)).collect();
     let (page, full) = match glance::list(all, &q) {
         Ok(p) => p,

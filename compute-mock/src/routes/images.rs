@@ -14,7 +14,9 @@ use crate::error::ComputeError;
 
 const IMAGE_NOT_FOUND: &str = "Image not found.";
 
-async fn all_images(t: &Tenant, state: &State) -> Result<Vec<Image>, ComputeError> {
+/// Every image the caller can see in the region: base images, then its snapshots. Nova's
+/// `/images` and the image service (`glance`) show this one set.
+pub(crate) async fn all_images(t: &Tenant, state: &State) -> Result<Vec<Image>, ComputeError> {
     let mut images: Vec<Image> = state.catalog.images_in(&t.scope.region).cloned().collect();
     images.extend(
         state
