@@ -90,5 +90,4 @@ pub fn too_large(style: ErrorStyle, limit: usize) -> ApiError {
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("Request body is larger than the limit of {limit} bytes"),
     )
-    .kind("overLimit")
 }

@@ -1,8 +1,9 @@
 //! CLB's error bodies and lb-mock's error type.
 //!
-//! CLB errors are not wrapped: `{"message": "...", "code": N}`. Validation failures add
-//! `validationErrors.messages` and `details`; the schema fault has a list as its message
-//! and no code; Repose's rate limit is the one wrapped body (`overLimit`).
+//! CLB errors are not wrapped: `{"message": "...", "code": N}` (the message always a
+//! string, the code always the status). Validation failures — a body that does not match
+//! the schema among them — add `validationErrors.messages` and `details`; Repose's rate
+//! limit is the one wrapped body (`overLimit`).
 
 use actix_web::http::header::RETRY_AFTER;
 use actix_web::http::StatusCode;
@@ -22,6 +23,18 @@ fn render(status: StatusCode, kind: Option<&str>, message: &str) -> Value {
     }
 }
 
+/// The validation message of a body that does not match the expected schema.
+pub const SCHEMA_MISMATCH: &str = "JSON does not match the expected schema";
+
+fn validation_body(message: &str, messages: &[String]) -> Value {
+    json!({
+        "validationErrors": {"messages": messages},
+        "message": message,
+        "code": 400,
+        "details": "The object is not valid",
+    })
+}
+
 pub const UNKNOWN_ERROR: &str = "An unknown exception has occurred. Please contact support.";
 
 /// Everything a lb-mock handler can answer instead of success.
@@ -36,7 +49,9 @@ pub enum LbError {
         message: &'static str,
         messages: Vec<String>,
     },
-    /// 400 `{"message": ["JSON does not match the expected schema"]}`.
+    /// 400 Validation Failure whose one message is "JSON does not match the expected
+    /// schema" (Mimic answered it with a list as its `message` and no `code`; CLB clients
+    /// read `message` as text and `code` as the status).
     #[error("json does not match the expected schema")]
     Schema,
     /// 413 from the rate limiter, with `Retry-After` seconds.
@@ -94,14 +109,13 @@ impl ResponseError for LbError {
         let status = self.status_code();
         match self {
             LbError::Fault(_, m) => HttpResponse::build(status).json(render(status, None, m)),
-            LbError::Validation { message, messages } => HttpResponse::build(status).json(json!({
-                "validationErrors": {"messages": messages},
-                "message": message,
-                "code": 400,
-                "details": "The object is not valid",
-            })),
-            LbError::Schema => HttpResponse::build(status)
-                .json(json!({"message": ["JSON does not match the expected schema"]})),
+            LbError::Validation { message, messages } => {
+                HttpResponse::build(status).json(validation_body(message, messages))
+            }
+            LbError::Schema => HttpResponse::build(status).json(validation_body(
+                "Validation Failure",
+                &[SCHEMA_MISMATCH.to_string()],
+            )),
             LbError::RateLimited {
                 retry_after_s,
                 until,

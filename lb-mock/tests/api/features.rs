@@ -69,7 +69,8 @@ async fn health_monitor_validation_texts() {
     let res = app.put(&path, json!({"healthMonitor": {"type": "PING", "delay": 1, "timeout": 1, "attemptsBeforeDeactivation": 1}})).await;
     assert_eq!(
         body(res).await,
-        json!({"message": ["JSON does not match the expected schema"]})
+        json!({"validationErrors": {"messages": ["JSON does not match the expected schema"]},
+               "message": "Validation Failure", "code": 400, "details": "The object is not valid"})
     );
 }
 

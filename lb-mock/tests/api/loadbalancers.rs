@@ -187,7 +187,8 @@ async fn create_plain_400s_and_schema_fault() {
     assert_eq!(res.status().as_u16(), 400);
     assert_eq!(
         body(res).await,
-        json!({"message": ["JSON does not match the expected schema"]})
+        json!({"validationErrors": {"messages": ["JSON does not match the expected schema"]},
+               "message": "Validation Failure", "code": 400, "details": "The object is not valid"})
     );
 }
 
@@ -674,4 +675,22 @@ async fn a_remembered_rendering_never_shows_a_stale_balancer() {
         .await;
     assert_eq!(res.status().as_u16(), 202);
     assert_eq!(app.lb(id).await["name"], "renamed");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_clbs_plain_413() {
+    let app = crate::helpers::spawn_with(|s| s.base.server.request_body_limit_bytes = 256).await;
+
+    let res = app
+        .post(
+            "loadbalancers",
+            json!({"loadBalancer": {"name": "x".repeat(1000)}}),
+        )
+        .await;
+
+    assert_eq!(res.status().as_u16(), 413);
+    let refusal = crate::helpers::body(res).await;
+    assert_eq!(refusal["code"], 413);
+    assert!(refusal["message"].is_string(), "{refusal}");
+    assert!(refusal.get("overLimit").is_none(), "{refusal}");
 }

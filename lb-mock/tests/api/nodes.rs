@@ -90,7 +90,8 @@ async fn add_node_validation_texts() {
     assert_eq!(res.status().as_u16(), 400);
     assert_eq!(
         body(res).await,
-        json!({"message": ["JSON does not match the expected schema"]})
+        json!({"validationErrors": {"messages": ["JSON does not match the expected schema"]},
+               "message": "Validation Failure", "code": 400, "details": "The object is not valid"})
     );
 }
 
@@ -230,7 +231,8 @@ async fn update_node_changes_condition_weight_and_type() {
     let res = app.put(&path, json!({"condition": "ENABLED"})).await;
     assert_eq!(
         body(res).await,
-        json!({"message": ["JSON does not match the expected schema"]})
+        json!({"validationErrors": {"messages": ["JSON does not match the expected schema"]},
+               "message": "Validation Failure", "code": 400, "details": "The object is not valid"})
     );
     assert_fault(
         app.put(
