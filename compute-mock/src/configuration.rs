@@ -32,6 +32,12 @@ pub struct ComputeSettings {
     pub rebuild_time_ms: u64,
     /// Time a deleted server stays readable with `task_state: deleting`.
     pub delete_time_ms: u64,
+    /// How long, after it is gone, a deleted server is still listed by `changes-since`;
+    /// then its record is forgotten.
+    pub deleted_retention_ms: u64,
+    /// Deleted servers kept per tenant and region at most (the oldest are forgotten first),
+    /// so memory stays bounded at any churn.
+    pub max_deleted_kept: usize,
     /// Largest page of a list (`osapi_max_limit`).
     pub max_page_size: usize,
     /// Metadata items per server (Rackspace: 40).

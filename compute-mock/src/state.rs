@@ -12,6 +12,16 @@ use crate::domain::server::ServerRecord;
 /// The key of the one usage record of each scope.
 const USAGE: &str = "usage";
 
+/// The key of the one queue of deleted servers of each scope.
+const DELETED: &str = "deleted";
+
+/// The deleted servers of one scope, oldest first, with when they were deleted (ms):
+/// what a purge forgets first.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeletedServers {
+    pub ids: std::collections::VecDeque<(String, i64)>,
+}
+
 pub struct ComputeState {
     pub settings: ComputeSettings,
     pub catalog: Catalog,
@@ -20,6 +30,8 @@ pub struct ComputeState {
     pub keypairs: Table<KeypairRecord>,
     /// Images made by `createImage`, per tenant and region.
     pub snapshots: Table<SnapshotRecord>,
+    /// Deleted servers per scope, so their records can be forgotten in order.
+    pub deleted: Table<DeletedServers>,
     /// The JSON of servers as `GET /servers/{id}` and `servers/detail` show them.
     pub rendered: RenderCache<uuid::Uuid, crate::routes::ServerStamp>,
     store: Store,
@@ -61,6 +73,7 @@ impl ComputeState {
             usage: store.table("compute_usage"),
             keypairs: store.table("compute_keypairs"),
             snapshots: store.table("compute_snapshots"),
+            deleted: store.table("compute_deleted"),
             rendered: RenderCache::default(),
             store: store.clone(),
         }
@@ -115,6 +128,46 @@ impl ComputeState {
                 scope.tenant, scope.region
             ))
             .await
+    }
+
+    /// Notes that server `id` was deleted at `now`, and forgets the deleted servers the
+    /// API no longer shows: gone (`delete_time_ms`) for longer than `deleted_retention_ms`,
+    /// or beyond the `max_deleted_kept` newest. Each deletion forgets at most what it
+    /// pushes out, so the cost stays constant however many servers a tenant has.
+    pub async fn forget_deleted(
+        &self,
+        scope: &Scope,
+        id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let keep_ms = (self.settings.delete_time_ms + self.settings.deleted_retention_ms)
+            .min(i64::MAX as u64) as i64;
+        let cap = self.settings.max_deleted_kept;
+        let expired = self
+            .deleted
+            .transact(scope, |rows| {
+                if !rows.contains(DELETED) {
+                    rows.put(DELETED, DeletedServers::default());
+                }
+                let mut out = Vec::new();
+                if let Some(queue) = rows.get_mut(DELETED) {
+                    queue.ids.push_back((id.to_string(), now));
+                    while let Some((_, at)) = queue.ids.front() {
+                        if queue.ids.len() <= cap && now.saturating_sub(*at) <= keep_ms {
+                            break;
+                        }
+                        if let Some((gone, _)) = queue.ids.pop_front() {
+                            out.push(gone);
+                        }
+                    }
+                }
+                out
+            })
+            .await?;
+        for gone in expired {
+            self.servers.remove(scope, &gone).await?;
+        }
+        Ok(())
     }
 
     /// The usage a server of `flavor_id` counts for.

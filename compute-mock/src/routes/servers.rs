@@ -607,7 +607,8 @@ pub async fn update_server(
 }
 
 enum Deleted {
-    Now(String),
+    /// Deleted now: the flavor (to give its usage back) and when.
+    Now(String, i64),
     Already,
     Refused(u16),
 }
@@ -637,7 +638,7 @@ pub async fn delete_server(
         }
         rec.life.delete(now, delete_ms);
         rec.updated_ms = now;
-        Ok(Deleted::Now(rec.flavor_id.clone()))
+        Ok(Deleted::Now(rec.flavor_id.clone(), now))
     })
     .await?;
     match outcome {
@@ -651,8 +652,9 @@ pub async fn delete_server(
             Err(ComputeError::new(status, message))
         }
         Deleted::Already => Ok(HttpResponse::NoContent().finish()),
-        Deleted::Now(flavor) => {
+        Deleted::Now(flavor, at) => {
             state.release(&t.scope, state.usage_of(&flavor)).await?;
+            state.forget_deleted(&t.scope, id, at).await?;
             Ok(HttpResponse::NoContent().finish())
         }
     }

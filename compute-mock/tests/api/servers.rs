@@ -645,3 +645,49 @@ async fn names_with_control_characters_and_metadata_keys_outside_novas_rule_are_
         "nothing was created"
     );
 }
+
+async fn deleted_names(app: &crate::helpers::TestApp) -> Vec<String> {
+    let body = app
+        .get_json("servers/detail?changes-since=1970-01-01T00:00:00Z")
+        .await;
+    let mut names: Vec<String> = body["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+async fn churn(app: &crate::helpers::TestApp, name: &str) {
+    let id = app.create_server(name).await;
+    assert_eq!(app.delete(&format!("servers/{id}")).await.status(), 204);
+}
+
+#[tokio::test]
+async fn deleted_servers_are_forgotten_after_the_window_and_beyond_the_cap() {
+    let app = spawn_app_with(|s| {
+        s.compute.deleted_retention_ms = 60_000;
+        s.compute.max_deleted_kept = 3;
+    })
+    .await;
+
+    churn(&app, "old").await;
+    app.advance(61.0).await;
+    churn(&app, "new").await;
+    assert_eq!(
+        deleted_names(&app).await,
+        ["new"],
+        "deleted longer than the window: forgotten"
+    );
+
+    for name in ["a", "b", "c", "d"] {
+        churn(&app, name).await;
+    }
+    assert_eq!(
+        deleted_names(&app).await,
+        ["b", "c", "d"],
+        "at most max_deleted_kept deleted servers are kept"
+    );
+}
