@@ -10,6 +10,7 @@
 //! - [`journal`], [`metrics`], [`telemetry`]: what happened, counted and logged.
 //! - [`error`], [`json`]: answers in the emulated API's own error format.
 //! - [`render`]: remembered renderings of records, reused only while still exact.
+//! - `testing` (feature `testing`, for test suites only): arbitrary request bodies.
 
 /// A hash map with a fast (non-cryptographic, randomly seeded) hasher, for the maps every
 /// request looks things up in: a 300-character token hashes ten times faster than with
@@ -46,4 +47,6 @@ pub mod settings;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod token;

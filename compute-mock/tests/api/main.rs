@@ -11,6 +11,7 @@ mod keypairs;
 mod listing;
 mod metadata;
 mod mimic;
+mod properties;
 mod quotas;
 mod servers;
 mod status;

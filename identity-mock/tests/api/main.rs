@@ -5,6 +5,7 @@ mod errors;
 mod helpers;
 mod impersonation;
 mod mimic;
+mod properties;
 mod strict;
 mod tokens;
 mod users;

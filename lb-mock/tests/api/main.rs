@@ -6,4 +6,5 @@ mod features;
 mod helpers;
 mod loadbalancers;
 mod nodes;
+mod properties;
 mod status;
