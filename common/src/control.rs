@@ -29,7 +29,7 @@ use crate::clock::{iso_micros, ClockState};
 use crate::error::{ApiError, ErrorStyle};
 use crate::faults::FaultRule;
 use crate::journal::JournalQuery;
-use crate::json::{Body, Json};
+use crate::json::Body;
 use crate::startup::{ServiceContext, CONTROL_PREFIX};
 
 /// The OpenAPI document of this API.
@@ -149,6 +149,16 @@ async fn require_admin(
         .any(|p| req.path().ends_with(p));
     if !open && !admin_allowed(&expected, req.headers()) {
         let e = control_error(StatusCode::UNAUTHORIZED, ADMIN_TOKEN_REQUIRED);
+        return Ok(req.into_response(e.to_response()));
+    }
+    // `scope` widens a call to the stack; any other value is a mistake, not "this mock".
+    let bad_scope = req
+        .query_string()
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("scope="))
+        .any(|v| v != "stack");
+    if bad_scope {
+        let e = control_error(StatusCode::BAD_REQUEST, "scope must be 'stack'");
         return Ok(req.into_response(e.to_response()));
     }
     next.call(req).await.map(|r| r.map_into_boxed_body())
@@ -664,10 +674,8 @@ struct CapacityBody {
     capacity: usize,
 }
 
-async fn set_journal_capacity(
-    ctx: Ctx,
-    Json(b): Json<CapacityBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn set_journal_capacity(ctx: Ctx, body: Body) -> Result<HttpResponse, ApiError> {
+    let b: CapacityBody = parse(&body.0)?;
     if b.capacity == 0 {
         return Err(control_error(
             StatusCode::BAD_REQUEST,
@@ -706,6 +714,17 @@ async fn create_fault(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResp
         rule.id = crate::faults::new_rule_id();
     }
     let own = ctx.spec.name;
+    if let Some(service) = rule.matcher.service.as_deref() {
+        if service != own && !crate::faults::SERVICES.contains(&service) {
+            return Err(control_error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "match.service must be one of {}",
+                    crate::faults::SERVICES.join(", ")
+                ),
+            ));
+        }
+    }
     let mine = rule.matcher.service.as_deref().is_none_or(|s| s == own);
     let stored = if mine {
         let mut local = rule.clone();

@@ -443,8 +443,18 @@ pub fn check(rule: &FaultRule) -> Result<(), RuleError> {
             "id must be at most 64 letters, digits, '.', '_' or '-'".into(),
         ));
     }
+    if let Some(m) = &rule.matcher.method {
+        if m.is_empty() || m.len() > 16 || !m.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(RuleError::Invalid(
+                "match.method must be an HTTP method (GET, POST, ...)".into(),
+            ));
+        }
+    }
     compile(rule, 0).map(|_| ())
 }
+
+/// The names the mocks give themselves (`ServiceSpec::name`): what `match.service` names.
+pub const SERVICES: &[&str] = &["identity", "compute", "lb"];
 
 /// A fresh rule id.
 pub fn new_rule_id() -> String {

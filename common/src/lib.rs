@@ -31,6 +31,16 @@ pub fn remember<K: std::hash::Hash + Eq, V>(
     map.insert(key, value);
 }
 
+/// Whether text carries control characters (NUL, BEL, ESC, newline, …) or
+/// bidirectional-formatting ones (U+202E and its kin, which make a name read otherwise
+/// than it is stored): what no name in any of the emulated APIs may hold.
+pub fn has_control_characters(s: &str) -> bool {
+    s.chars().any(|c| {
+        c.is_control()
+            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
 pub mod auth;
 pub mod behaviors;
 pub mod catalog;

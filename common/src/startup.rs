@@ -142,8 +142,12 @@ impl ServiceContext {
         }
     }
 
-    /// The error style of a path: the API's, unless the path says otherwise.
+    /// The error style of a path: the control API's under its prefix, else the API's,
+    /// unless the path says otherwise.
     pub fn style_of(&self, path: &str) -> ErrorStyle {
+        if path.starts_with(CONTROL_PREFIX) {
+            return ErrorStyle::CONTROL;
+        }
         (self.spec.route_info)(path).style.unwrap_or(self.style)
     }
 
@@ -269,7 +273,12 @@ async fn pipeline(
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let style = info.style.unwrap_or(ctx.style);
+    // The control API answers in its own style, whichever mock serves it.
+    let style = if path.starts_with(CONTROL_PREFIX) {
+        ErrorStyle::CONTROL
+    } else {
+        info.style.unwrap_or(ctx.style)
+    };
     let mut res = if declared.is_some_and(|n| n > limit) {
         req.into_response(crate::json::too_large(style, limit).to_response())
     } else if path.starts_with(CONTROL_PREFIX) {

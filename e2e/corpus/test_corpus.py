@@ -607,9 +607,11 @@ def compute_cases(run, I, C):
           F(("createImage", "metadata"), "obj")]),
     ]
     for aname, tpl, fields in actions:
+        # Nova's rescue takes `{"rescue": null}` (its schema allows null): not bad input.
+        skip = {"null-wrapper"} if aname == "rescue" else ()
         body_cases(run, f"{r_act} {aname}", "POST", act, tpl, fields, shape="nova", snap=snap,
                    token=token, wrapper=(aname,), form=False,
-                   big=(aname == "createImage"))
+                   big=(aname == "createImage"), skip=skip)
     run.case(f"{r_act} createImage", "metadata-key-slash", "POST", act,
              {"createImage": {"name": "x", "metadata": {"a/b": "v"}}}, shape="nova", snap=snap,
              token=token)
@@ -643,6 +645,10 @@ def compute_cases(run, I, C):
                        ("value-256", {"meta": {"k": "v" * 256}})]:
         run.case(route, name, "PUT", md + "/k", body, shape="nova", snap=snap, token=token)
     for tag, raw in HOSTILE_IDS.items():
+        if tag in ("id-neg", "id-2^64"):
+            # "-1" and "18446744073709551616" are valid metadata keys (Nova's key rule
+            # allows digits and '-'): not bad input.
+            continue
         seg = raw if tag == "id-dotdot" else urllib.parse.quote(raw, safe="")
         run.case(route, f"key-{tag}", "PUT", f"{md}/{seg}", {"meta": {raw: "v"}}, shape="nova",
                  snap=snap, token=token)

@@ -83,16 +83,25 @@ pub fn parse_name(v: Option<&Value>) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-/// Nova's name rule refuses control characters (NUL, BEL, ESC, newline, …); the text
-/// starts as Nova's validation errors do, the rest is ours (ARCHITECTURE.md).
+/// Nova's name rule: at most 255 printable characters (no control or
+/// bidirectional-formatting ones), no leading or trailing white space. The text starts as Nova's validation errors
+/// do; the rest is ours (ARCHITECTURE.md).
 pub fn check_printable(field: &str, s: &str) -> Result<(), String> {
-    if s.chars().any(char::is_control) {
+    let why = if s.chars().count() > 255 {
         return Err(format!(
-            "Invalid input for field/attribute {field}. Value: {}. The value contains control characters.",
-            s.escape_debug()
+            "Invalid input for field/attribute {field}. The value is longer than 255 characters."
         ));
-    }
-    Ok(())
+    } else if common::has_control_characters(s) {
+        "The value contains control characters."
+    } else if s.trim() != s {
+        "The value has leading or trailing white space."
+    } else {
+        return Ok(());
+    };
+    Err(format!(
+        "Invalid input for field/attribute {field}. Value: {}. {why}",
+        s.escape_debug()
+    ))
 }
 
 /// The id part of an `imageRef`/`flavorRef`, which may be a full href.
@@ -212,7 +221,15 @@ mod tests {
             "Server name has more than 255 characters."
         );
         assert_eq!(parse_name(Some(&json!("web-1"))).unwrap(), "web-1");
-        for bad in ["a\u{0}b", "bell\u{7}", "esc\u{1b}[1m", "new\nline"] {
+        for bad in [
+            "a\u{0}b",
+            "bell\u{7}",
+            "esc\u{1b}[1m",
+            "new\nline",
+            "rlo\u{202e}x",
+            " lead",
+            "trail ",
+        ] {
             assert!(
                 parse_name(Some(&json!(bad)))
                     .unwrap_err()

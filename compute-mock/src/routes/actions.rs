@@ -31,8 +31,9 @@ fn allowed(
         .map_err(|c| ComputeError::conflict(c.message(action, id)))
 }
 
+/// `adminPass`: absent, or a string (Nova's schema has no null for it).
 fn admin_pass(v: Option<&Value>) -> Result<Option<String>, ComputeError> {
-    match v.filter(|v| !v.is_null()) {
+    match v {
         None => Ok(None),
         Some(Value::String(p)) => Ok(Some(p.clone())),
         Some(_) => Err(ComputeError::bad_request("Invalid adminPass")),
@@ -50,8 +51,10 @@ pub async fn act(
     let Some((action, arg)) = parsed
         .as_ref()
         .and_then(Value::as_object)
+        .filter(|o| o.len() == 1)
         .and_then(|o| o.iter().next())
     else {
+        // Nova's schema holds one action per request; two would be done by half.
         return Err(ComputeError::bad_request("Malformed request body"));
     };
     match action.as_str() {
@@ -329,6 +332,12 @@ async fn rescue(
     id: &str,
     arg: &Value,
 ) -> Result<HttpResponse, ComputeError> {
+    // Nova's schema: an object, or null for "no options".
+    if !(arg.is_object() || arg.is_null()) {
+        return Err(ComputeError::bad_request(format!(
+            "Invalid input for field/attribute rescue. Value: {arg}. {arg} is not of type 'object', 'null'"
+        )));
+    }
     let pass = admin_pass(arg.get("adminPass"))?.unwrap_or_else(generate_password);
     mutate(state, &t.scope, id, |rec, view, now| {
         allowed(view, "rescue", id, &["active", "stopped", "error"], &[None])?;

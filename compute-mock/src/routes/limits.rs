@@ -57,8 +57,13 @@ pub async fn get_quota_set(
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
     let tenant = seg(&req, "quota_tenant");
+    // A project reads its own quota; another's is for administrators (Nova's policy).
+    if tenant != t.scope.tenant {
+        return Err(ComputeError::forbidden(
+            "Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.",
+        ));
+    }
     let quota = state.settings.quota_for(&tenant);
-    let _ = t;
     Ok(json(
         StatusCode::OK,
         &json!({"quota_set": {

@@ -184,7 +184,12 @@ fn parse_access_ip(
     let Some(v) = non_null(obj, key) else {
         return Ok(None);
     };
-    let s = v.as_str().unwrap_or_default();
+    let Some(s) = v.as_str() else {
+        return Err(ComputeError::bad_request(format!(
+            "{key} is not proper IPv{} format",
+            if v6 { 6 } else { 4 }
+        )));
+    };
     if s.is_empty() {
         return Ok(None);
     }

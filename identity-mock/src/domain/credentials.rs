@@ -70,44 +70,71 @@ fn err(message: &str) -> CredentialError {
     CredentialError(message.to_string())
 }
 
-/// A string field, or a number written as one; empty strings and nulls are absent.
-pub fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    match obj.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+/// Why a text field of an authentication body is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldProblem {
+    /// A number, an object, a list: Keystone wants a string.
+    NotText,
+    /// Control or bidirectional-formatting characters in a name or id.
+    ControlCharacters,
+    /// A name or id longer than Keystone stores.
+    TooLong,
 }
 
-/// A v2.0 string field: absent, null or empty is `None`; anything but a string (a number,
-/// an object) is the unparsable body Keystone refuses with 400.
-fn string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, CredentialError> {
+/// The longest user or tenant name or id Keystone stores (its columns hold 255).
+pub const MAX_NAME: usize = 255;
+
+/// A string field of an authentication body (v2.0 and v3 alike): absent, null or empty
+/// is `None`; a name or id (`is_name`) must also be at most [`MAX_NAME`] characters
+/// without control or bidirectional-formatting characters.
+pub fn text_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    is_name: bool,
+) -> Result<Option<String>, FieldProblem> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) if is_name && has_control_characters(s) => {
+            Err(FieldProblem::ControlCharacters)
+        }
+        Some(Value::String(s)) if is_name && s.chars().count() > MAX_NAME => {
+            Err(FieldProblem::TooLong)
+        }
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(err(UNPARSABLE)),
+        Some(_) => Err(FieldProblem::NotText),
     }
 }
 
-/// A user or tenant name or id: a string field without control characters.
+/// v2.0's texts for a refused field.
+fn v2_problem(key: &str, p: FieldProblem) -> CredentialError {
+    match p {
+        FieldProblem::NotText => err(UNPARSABLE),
+        FieldProblem::ControlCharacters => CredentialError(control_characters(key)),
+        FieldProblem::TooLong => CredentialError(too_long(key)),
+    }
+}
+
+/// A v2.0 string field (a password, a key, a token id).
+fn string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, CredentialError> {
+    text_field(obj, key, false).map_err(|p| v2_problem(key, p))
+}
+
+/// A v2.0 user or tenant name or id.
 fn name(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, CredentialError> {
-    let value = string(obj, key)?;
-    match value {
-        Some(v) if has_control_characters(&v) => Err(CredentialError(control_characters(key))),
-        v => Ok(v),
-    }
+    text_field(obj, key, true).map_err(|p| v2_problem(key, p))
 }
 
-/// Whether a name carries control characters (NUL, BEL, ESC, newline, …), which no user
-/// or tenant name may hold.
-pub fn has_control_characters(s: &str) -> bool {
-    s.chars().any(char::is_control)
-}
+pub use common::has_control_characters;
 
 /// Our text (Rackspace's is not known) for a name with control characters.
 pub fn control_characters(key: &str) -> String {
     format!("Invalid request. {key} must not contain control characters.")
+}
+
+/// Our text for a name longer than Keystone stores.
+pub fn too_long(key: &str) -> String {
+    format!("Invalid request. {key} must be at most {MAX_NAME} characters.")
 }
 
 impl AuthRequest {
@@ -223,6 +250,13 @@ mod tests {
     }
 
     #[test]
+    fn names_longer_than_keystone_stores_are_refused() {
+        let long = "x".repeat(MAX_NAME + 1);
+        let body = json!({"auth": {"passwordCredentials": {"username": long, "password": "p"}}});
+        assert_eq!(parse(body), Err(CredentialError(too_long("username"))));
+    }
+
+    #[test]
     fn names_with_control_characters_are_refused() {
         for (body, key) in [
             (
@@ -235,6 +269,10 @@ mod tests {
             ),
             (
                 json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": "\u{1b}[31m", "apiKey": "k"}}}),
+                "username",
+            ),
+            (
+                json!({"auth": {"passwordCredentials": {"username": "evil\u{202e}gnp.exe", "password": "p"}}}),
                 "username",
             ),
         ] {

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::credentials::text;
+use super::credentials::{text_field, FieldProblem, MAX_NAME};
 
 /// The domain every user and project of this mock lives in.
 pub const DEFAULT_DOMAIN_ID: &str = "default";
@@ -83,6 +83,27 @@ fn id_or_name(field: &str) -> V3ParseError {
     ))
 }
 
+/// A string field of a v3 body at `path` (names and ids also checked as names), with
+/// Keystone's validation texts (the control-character one is ours).
+fn text(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, V3ParseError> {
+    // Passwords and token ids are secrets, not names: any string will do.
+    let is_name = key != "password" && path != "identity/token";
+    text_field(obj, key, is_name).map_err(|p| {
+        let field = format!("{path}/{key}");
+        bad(match p {
+            FieldProblem::NotText => {
+                format!("Invalid input for field '{field}': the value is not of type 'string'")
+            }
+            FieldProblem::ControlCharacters => {
+                format!("Invalid input for field '{field}': control characters are not allowed")
+            }
+            FieldProblem::TooLong => {
+                format!("Invalid input for field '{field}': the value is longer than {MAX_NAME} characters")
+            }
+        })
+    })
+}
+
 fn object<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Map<String, Value>> {
     obj.get(key).and_then(Value::as_object)
 }
@@ -92,7 +113,7 @@ fn domain(obj: &Map<String, Value>, field: &str) -> Result<Option<DomainRef>, V3
         return Ok(None);
     };
     let d = d.as_object().ok_or_else(|| id_or_name(field))?;
-    match (text(d, "id"), text(d, "name")) {
+    match (text(d, "id", field)?, text(d, "name", field)?) {
         (Some(id), _) => Ok(Some(DomainRef::Id(id))),
         (None, Some(name)) => Ok(Some(DomainRef::Name(name))),
         (None, None) => Err(id_or_name(field)),
@@ -121,7 +142,8 @@ impl V3AuthRequest {
         let identity = if methods.contains(&"password") {
             let p = object(identity, "password").ok_or_else(|| missing("password", "identity"))?;
             let u = object(p, "user").ok_or_else(|| missing("user", "password"))?;
-            let user = match (text(u, "id"), text(u, "name")) {
+            let path = "identity/password/user";
+            let user = match (text(u, "id", path)?, text(u, "name", path)?) {
                 (Some(id), _) => V3User::Id(id),
                 (None, Some(name)) => V3User::Name {
                     name,
@@ -130,12 +152,12 @@ impl V3AuthRequest {
                 },
                 (None, None) => return Err(id_or_name("identity/password/user")),
             };
-            let password = text(u, "password").ok_or_else(|| missing("password", "user"))?;
+            let password = text(u, "password", path)?.ok_or_else(|| missing("password", "user"))?;
             V3Identity::Password { user, password }
         } else if methods.contains(&"token") {
             let t = object(identity, "token").ok_or_else(|| missing("token", "identity"))?;
             V3Identity::Token {
-                id: text(t, "id").ok_or_else(|| missing("id", "token"))?,
+                id: text(t, "id", "identity/token")?.ok_or_else(|| missing("id", "token"))?,
             }
         } else {
             return Err(V3ParseError {
@@ -176,7 +198,8 @@ fn scope(value: Option<&Value>) -> Result<V3Scope, V3ParseError> {
     match kinds.first().copied() {
         Some("project") => {
             let p = object(s, "project").ok_or_else(|| id_or_name("scope/project"))?;
-            match (text(p, "id"), text(p, "name")) {
+            let path = "scope/project";
+            match (text(p, "id", path)?, text(p, "name", path)?) {
                 (Some(id), _) => Ok(V3Scope::ProjectId(id)),
                 (None, Some(name)) => Ok(V3Scope::ProjectName {
                     name,
@@ -188,7 +211,8 @@ fn scope(value: Option<&Value>) -> Result<V3Scope, V3ParseError> {
         }
         Some("domain") => {
             let d = object(s, "domain").ok_or_else(|| id_or_name("scope/domain"))?;
-            match (text(d, "id"), text(d, "name")) {
+            let path = "scope/domain";
+            match (text(d, "id", path)?, text(d, "name", path)?) {
                 (Some(id), _) => Ok(V3Scope::Domain(DomainRef::Id(id))),
                 (None, Some(name)) => Ok(V3Scope::Domain(DomainRef::Name(name))),
                 (None, None) => Err(id_or_name("scope/domain")),

@@ -14,8 +14,8 @@ use super::mimic::auth_failure;
 use super::{caller, guard_v2, query_param, Ctx, Query, State};
 use crate::directory::{Refusal, User};
 use crate::domain::credentials::{
-    control_characters, has_control_characters, AuthRequest, Credential, TenantRef, UserRef,
-    UNPARSABLE,
+    control_characters, has_control_characters, too_long, AuthRequest, Credential, TenantRef,
+    UserRef, MAX_NAME, UNPARSABLE,
 };
 use crate::domain::render;
 use crate::error::IdentityError;
@@ -404,6 +404,9 @@ pub async fn create_impersonation_token(
         .ok_or_else(|| IdentityError::bad_request("Expecting username"))?;
     if has_control_characters(username) {
         return Err(IdentityError::bad_request(control_characters("username")));
+    }
+    if username.chars().count() > MAX_NAME {
+        return Err(IdentityError::bad_request(too_long("username")));
     }
     let lifetime = match imp.get("expire-in-seconds") {
         None | Some(Value::Null) => DEFAULT_IMPERSONATION_S,

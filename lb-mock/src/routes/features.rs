@@ -69,6 +69,10 @@ pub fn parse_health_monitor(
     let status_regex = opt(h, "statusRegex", body::string)?;
     let body_regex = opt(h, "bodyRegex", body::string)?;
     let host_header = opt(h, "hostHeader", body::string)?;
+    if host_header.is_some_and(common::has_control_characters) {
+        // Ours: CLB's text is not known.
+        m.push("Host header must not contain control characters.".into());
+    }
     let valid_regex = |r: &str| regex::Regex::new(r).is_ok();
     match kind {
         Some("CONNECT") => {

@@ -73,7 +73,7 @@ fn common_fields(
     let name = opt(lb, "name", body::string)?;
     match name {
         None if creating => messages.push("Must provide a name for the load balancer.".into()),
-        Some(n) if n.trim().is_empty() => {
+        Some(n) if n.trim().is_empty() || common::has_control_characters(n) => {
             messages.push("Load balancer name is invalid. Please specify a valid name".into())
         }
         Some(n) if n.chars().count() > 128 => {

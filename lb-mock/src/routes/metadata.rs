@@ -56,6 +56,10 @@ impl Target {
     }
 }
 
+/// Our texts (CLB's are not known) for metadata with control characters.
+const CONTROL_IN_KEY: &str = "Key must not contain control characters.";
+const CONTROL_IN_VALUE: &str = "Value must not contain control characters.";
+
 /// Reads `[{"key", "value"}]`, pushing CLB's validation texts.
 pub fn parse_items(
     list: &[Value],
@@ -74,6 +78,7 @@ pub fn parse_items(
             Some(k) if k.chars().count() > 256 => {
                 messages.push("Key must not exceed 256 characters.".into())
             }
+            Some(k) if common::has_control_characters(k) => messages.push(CONTROL_IN_KEY.into()),
             _ => {}
         }
         match value {
@@ -81,6 +86,7 @@ pub fn parse_items(
             Some(v) if v.chars().count() > 256 => {
                 messages.push("Value must not exceed 256 characters.".into())
             }
+            Some(v) if common::has_control_characters(v) => messages.push(CONTROL_IN_VALUE.into()),
             _ => {}
         }
         if let (Some(k), Some(v)) = (key, value) {
@@ -203,6 +209,9 @@ async fn update_metadata_item(
             return Err(LbError::validation_one(
                 "Value must not exceed 256 characters.",
             ))
+        }
+        Some(v) if common::has_control_characters(v) => {
+            return Err(LbError::validation_one(CONTROL_IN_VALUE))
         }
         Some(v) => v.to_string(),
     };
