@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::body::{self, field, opt};
 use super::wire::{self, NodeJudge};
 use super::{accepted, require_active, Req, DELETED_IMMUTABLE, NOT_ACTIVE, NO_IDS};
-use crate::domain::model::{Condition, Node, NodeType, Vip};
+use crate::domain::model::{Condition, LoadBalancer, Node, NodeType, Vip};
 use crate::domain::status::LbStatus;
 use crate::error::LbError;
 
@@ -170,6 +170,45 @@ pub async fn get_node(r: &Req<'_>, id: u64, nid: u64) -> Result<HttpResponse, Lb
     Ok(HttpResponse::Ok().json(json!({ "node": view })))
 }
 
+/// Whether `new` nodes may join `lb` in `status`: an ACTIVE balancer, the node limit,
+/// secondary nodes only with a health monitor, no duplicates, no VIP address as a node.
+fn admit(
+    lb: &LoadBalancer,
+    status: LbStatus,
+    new: &[NewNode],
+    limit: usize,
+) -> Result<(), LbError> {
+    if status == LbStatus::Deleted {
+        return Err(LbError::unprocessable(DELETED_IMMUTABLE));
+    }
+    require_active(lb, status)?;
+    if lb.nodes.len() + new.len() > limit {
+        return Err(LbError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Nodes must not exceed {limit} per load balancer."),
+        ));
+    }
+    check_secondary(
+        lb.nodes
+            .iter()
+            .map(|n| n.kind)
+            .chain(new.iter().map(|n| n.kind)),
+        lb.health_monitor.is_some(),
+    )?;
+    if new.iter().any(|n| {
+        lb.nodes
+            .iter()
+            .any(|o| o.address == n.address && o.port == n.port)
+    }) {
+        return Err(LbError::unprocessable(DUPLICATE_EXISTING));
+    }
+    let vip_addresses: Vec<String> = lb.vips.iter().map(Vip::address).collect();
+    if new.iter().any(|n| vip_addresses.contains(&n.address)) {
+        return Err(LbError::bad_request(VIP_AS_NODE));
+    }
+    Ok(())
+}
+
 pub async fn add_nodes(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbError> {
     let body = body::json(r.body)?;
     let list = body
@@ -184,40 +223,17 @@ pub async fn add_nodes(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbError> {
     if !messages.is_empty() {
         return Err(LbError::validation(messages));
     }
+    let limit = r.state.lb.node_limit;
+    // Checked before node ids are drawn, so a refused request consumes none; checked again
+    // with the write, which is what makes it atomic.
+    let (current, seen) = r.load(id).await?;
+    admit(&current, seen.status, &new, limit)?;
     let ids = r.next_ids("lb_node", new.len()).await?;
     let now = r.now_ms;
-    let limit = r.state.lb.node_limit;
     let added = r
         .mutate(id, |lb, status| {
-            if status == LbStatus::Deleted {
-                return Err(LbError::unprocessable(DELETED_IMMUTABLE));
-            }
-            require_active(lb, status)?;
-            if lb.nodes.len() + new.len() > limit {
-                return Err(LbError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("Nodes must not exceed {limit} per load balancer."),
-                ));
-            }
+            admit(lb, status, &new, limit)?;
             let monitored = lb.health_monitor.is_some();
-            check_secondary(
-                lb.nodes
-                    .iter()
-                    .map(|n| n.kind)
-                    .chain(new.iter().map(|n| n.kind)),
-                monitored,
-            )?;
-            if new.iter().any(|n| {
-                lb.nodes
-                    .iter()
-                    .any(|o| o.address == n.address && o.port == n.port)
-            }) {
-                return Err(LbError::unprocessable(DUPLICATE_EXISTING));
-            }
-            let vip_addresses: Vec<String> = lb.vips.iter().map(Vip::address).collect();
-            if new.iter().any(|n| vip_addresses.contains(&n.address)) {
-                return Err(LbError::bad_request(VIP_AS_NODE));
-            }
             let first = lb.nodes.len();
             for (n, nid) in new.into_iter().zip(ids) {
                 lb.nodes.push(new_node(n, nid, now, monitored));

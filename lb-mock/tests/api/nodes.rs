@@ -483,3 +483,31 @@ async fn node_events_list_every_feed_entry_newest_first() {
     assert_eq!(events[1]["nodeId"], nid);
     assert_eq!(b["links"], json!([]));
 }
+
+#[tokio::test]
+async fn a_refused_node_add_consumes_no_node_id() {
+    let app = crate::helpers::spawn_with(|s| s.lb.node_limit = 2).await;
+    let full = app.create_lb(json!({})).await;
+    let res = app
+        .add_nodes(full, json!([node("10.0.0.1", 80), node("10.0.0.2", 80)]))
+        .await;
+    assert_eq!(res.status().as_u16(), 202);
+    let first_ids: Vec<u64> = body(res).await["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_u64().unwrap())
+        .collect();
+
+    let refused = app.add_nodes(full, json!([node("10.0.0.3", 80)])).await;
+    assert_eq!(refused.status().as_u16(), 413);
+    let other = app.create_lb(json!({})).await;
+    let res = app.add_nodes(other, json!([node("10.0.0.4", 80)])).await;
+
+    let next = body(res).await["nodes"][0]["id"].as_u64().unwrap();
+    assert_eq!(
+        next,
+        first_ids.iter().max().unwrap() + 1,
+        "no id was spent on the refusal"
+    );
+}
