@@ -137,6 +137,16 @@ async fn accepted_refused_and_cached(version: &str) {
     );
 
     keystone.handle.stop(false).await;
+    // Hold Identity's port, so no app another test spawns on port 0 answers in its place.
+    let port: u16 = keystone
+        .address
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let _held = std::net::TcpListener::bind(("127.0.0.1", port))
+        .expect("identity's port is free again once it stopped");
     assert_eq!(
         list_servers(&client, &compute, &used).await,
         200,
@@ -178,21 +188,25 @@ async fn a_remote_token_of_another_tenant_is_refused() {
 async fn a_mock_beside_a_real_identity_is_ready_when_that_identity_answers() {
     let keystone = spawn_keystone().await;
     // The catalog URL names nothing that serves Understudy's catalog, as beside Keystone.
-    let compute = spawn_compute(&keystone.address, "v3").await;
+    let beside = spawn_compute(&keystone.address, "v3").await;
+    // And one beside an Identity that is not there (nothing listens on port 9).
+    let alone = spawn_compute("http://127.0.0.1:9", "v3").await;
     let client = reqwest::Client::new();
-    let ready = |client: reqwest::Client, compute: String| async move {
-        client
-            .get(format!("{compute}/_understudy/v1/ready"))
-            .send()
-            .await
-            .unwrap()
+    let ready = |compute: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(format!("{compute}/_understudy/v1/ready"))
+                .send()
+                .await
+                .unwrap()
+        }
     };
 
-    let res = ready(client.clone(), compute.clone()).await;
+    let res = ready(beside).await;
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
 
-    keystone.handle.stop(false).await;
-    let res = ready(client, compute).await;
+    let res = ready(alone).await;
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["waiting_for"][0]["what"], "identity");

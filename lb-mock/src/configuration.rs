@@ -20,6 +20,9 @@ pub struct LbSettings {
     pub pending_update_time_ms: u64,
     pub pending_delete_time_ms: u64,
     pub deleted_visible_time_ms: u64,
+    /// Deleted balancers kept per tenant and region at most: once a deleted balancer is no
+    /// longer visible, or beyond this many, its record is forgotten (memory stays bounded).
+    pub max_deleted_kept: usize,
     pub node_limit: usize,
     pub loadbalancer_limit: usize,
     pub batch_delete_limit: usize,

@@ -46,11 +46,19 @@ pub fn spec(default_region: String) -> ServiceSpec {
     }
 }
 
+/// The deleted balancers of one scope, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeletedBalancers {
+    pub ids: std::collections::VecDeque<u64>,
+}
+
 /// lb-mock's own state, built once and shared by every worker.
 pub struct State {
     pub lb: LbSettings,
     pub balancers: Table<LoadBalancer>,
     pub rate: Table<routes::RateWindow>,
+    /// Deleted balancers per scope, oldest first, so their records can be forgotten.
+    pub deleted: Table<DeletedBalancers>,
     pub compute: compute::ComputeCache,
     /// `GET /loadbalancers/{id}` answers, reused while everything they show is unchanged.
     pub rendered: common::render::RenderCache<u64, routes::wire::DetailStamp>,
@@ -77,6 +85,7 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         lb: settings.lb.clone(),
         balancers: shared.store.table("lb_loadbalancers"),
         rate: shared.store.table("lb_rate_windows"),
+        deleted: shared.store.table("lb_deleted"),
         compute: compute::ComputeCache::default(),
         rendered: common::render::RenderCache::default(),
     });

@@ -700,5 +700,65 @@ async fn delete_many(r: &Req<'_>, ids: &[u64]) -> Result<HttpResponse, LbError> 
             Ok(())
         })
         .await??;
+    forget_deleted(r, ids).await?;
     Ok(accepted())
 }
+
+/// Notes the balancers just deleted and forgets the records of deleted balancers the API
+/// no longer shows (past `deleted_visible_time_ms`, 404 already), or beyond
+/// `lb.max_deleted_kept` per scope, oldest first: memory stays bounded at any churn, and
+/// each deletion forgets at most what it pushes out.
+async fn forget_deleted(r: &Req<'_>, ids: &[u64]) -> Result<(), LbError> {
+    let cap = r.state.lb.max_deleted_kept;
+    let timings = r.state.timings();
+    let now = r.now_ms;
+    let queue = r
+        .state
+        .deleted
+        .transact(&r.scope, |rows| {
+            if !rows.contains(DELETED_QUEUE) {
+                rows.put(DELETED_QUEUE, crate::DeletedBalancers::default());
+            }
+            rows.get_mut(DELETED_QUEUE).map(|q| {
+                q.ids.extend(ids.iter().copied());
+                q.ids.clone()
+            })
+        })
+        .await?
+        .unwrap_or_default();
+    let gone = r
+        .state
+        .balancers
+        .transact(&r.scope, |rows| {
+            let mut gone = Vec::new();
+            let mut left = queue.len();
+            for id in &queue {
+                let key = Req::key(*id);
+                let invisible = rows
+                    .get(&key)
+                    .is_none_or(|lb| lb.observe(timings, now).is_none());
+                if !(invisible || left > cap) {
+                    break;
+                }
+                rows.remove(&key);
+                gone.push(*id);
+                left -= 1;
+            }
+            gone
+        })
+        .await?;
+    if !gone.is_empty() {
+        r.state
+            .deleted
+            .transact(&r.scope, |rows| {
+                if let Some(q) = rows.get_mut(DELETED_QUEUE) {
+                    q.ids.retain(|id| !gone.contains(id));
+                }
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// The key of the one queue of deleted balancers of each scope.
+const DELETED_QUEUE: &str = "deleted";

@@ -694,3 +694,26 @@ async fn an_oversized_body_is_clbs_plain_413() {
     assert!(refusal["message"].is_string(), "{refusal}");
     assert!(refusal.get("overLimit").is_none(), "{refusal}");
 }
+
+#[tokio::test]
+async fn deleted_balancers_beyond_the_cap_are_forgotten_oldest_first() {
+    let app = crate::helpers::spawn_with(|s| s.lb.max_deleted_kept = 2).await;
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let id = app.create_lb(json!({})).await;
+        let res = app.delete(&format!("/loadbalancers/{id}")).await;
+        assert_eq!(res.status().as_u16(), 202);
+        ids.push(id);
+    }
+
+    let mut statuses = Vec::new();
+    for id in &ids {
+        let res = app.get(&format!("/loadbalancers/{id}")).await;
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [404, 404, 200, 200],
+        "the oldest deleted balancers are forgotten; the newest still show DELETED"
+    );
+}
