@@ -101,12 +101,12 @@ def main():
 
         run(2_000)  # warm-up
         before_rss = rss_mb(proc.pid)
-        before_state = len(c.call("GET", "/_understudy/v1/state")[1])
+        before_state = len(Client(port).call("GET", "/_understudy/v1/state")[1])
         start = time.time()
         done, errors = run(args.cycles)
         took = time.time() - start
         after_rss = rss_mb(proc.pid)
-        after_state = len(c.call("GET", "/_understudy/v1/state")[1])
+        after_state = len(Client(port).call("GET", "/_understudy/v1/state")[1])
         print(json.dumps({
             "binary": args.binary,
             "cycles": done,
