@@ -13,29 +13,15 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 
+# The helpers bench/run.py uses (it runs nothing when imported).
+from run import free_port, rss_mb  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class Client:
@@ -100,12 +86,12 @@ def main():
             return per * args.threads, errors
 
         run(2_000)  # warm-up
-        before_rss = rss_mb(proc.pid)
+        before_rss = rss_mb(proc)
         before_state = len(Client(port).call("GET", "/_understudy/v1/state")[1])
         start = time.time()
         done, errors = run(args.cycles)
         took = time.time() - start
-        after_rss = rss_mb(proc.pid)
+        after_rss = rss_mb(proc)
         after_state = len(Client(port).call("GET", "/_understudy/v1/state")[1])
         print(json.dumps({
             "binary": args.binary,

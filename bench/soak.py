@@ -20,29 +20,15 @@ import http.client
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
 import time
 
+# The helpers bench/run.py uses (it runs nothing when imported).
+from run import free_port, rss_mb  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class Client:
@@ -189,7 +175,7 @@ def main():
         started = time.time()
         while time.time() < stop:
             time.sleep(min(30, max(0.1, stop - time.time())))
-            samples.append((round(time.time() - started), round(rss_mb(proc.pid), 1)))
+            samples.append((round(time.time() - started), round(rss_mb(proc), 1)))
             print(f"  {samples[-1][0]:>4} s  RSS {samples[-1][1]} MB", flush=True)
         for t in threads:
             t.join()
