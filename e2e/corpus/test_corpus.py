@@ -1084,6 +1084,7 @@ def main():
     ap.add_argument("identity")
     ap.add_argument("compute")
     ap.add_argument("lb")
+    ap.add_argument("--topology", default="launcher", help="named in the output only")
     ap.add_argument("--only", help="run the cases whose 'route case' contains this text")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()

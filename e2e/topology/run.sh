@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Starts one topology of the Understudy stack on free ports, runs test_topology.py against
-# it, and stops what it started, whatever happens.
+# Starts one topology of the Understudy stack on free ports, runs a suite against it
+# (test_topology.py, or the script E2E_TEST names, e.g. the corpus), and stops what it
+# started, whatever happens.
 #
-#   e2e/topology/run.sh launcher [BIN_DIR]   # `understudy`: the three mocks in one process
-#   e2e/topology/run.sh binaries [BIN_DIR]   # identity-mock, compute-mock, lb-mock: three processes
+#   e2e/topology/run.sh launcher [BIN_DIR] [suite args…]   # `understudy`: one process
+#   e2e/topology/run.sh binaries [BIN_DIR] [suite args…]   # three processes
 #
-# BIN_DIR defaults to <repo>/target/debug. Exit code: the test's (2 on a usage or
+# The suite is run as `SUITE IDENTITY COMPUTE LB --topology NAME [suite args…]`.
+# BIN_DIR defaults to <repo>/target/debug. Exit code: the suite's (2 on a usage or
 # start-up error). Logs of the mocks go to a temp dir, printed on failure.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 topology="${1:-}"
 bin_dir="${2:-$(cd "$(dirname "$0")/../.." && pwd)/target/debug}"
+suite="${E2E_TEST:-$here/test_topology.py}"
+suite_args=("${@:3}")
 case "$topology" in
   launcher|binaries) ;;
   *) echo "usage: $0 launcher|binaries [BIN_DIR]" >&2; exit 2 ;;
@@ -172,7 +176,7 @@ while pending:
 PY
 
 set +e
-python3 "$here/test_topology.py" "$identity" "$compute" "$lb" --topology "$topology"
+python3 "$suite" "$identity" "$compute" "$lb" --topology "$topology" "${suite_args[@]}"
 rc=$?
 set -e
 exit "$rc"
