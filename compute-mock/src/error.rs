@@ -51,6 +51,19 @@ fn render(status: StatusCode, kind: Option<&str>, message: &str) -> Value {
 /// How every Nova error body is written.
 pub const NOVA: ErrorStyle = ErrorStyle { render };
 
+/// How the image service (Glance v2) writes its errors: `{"message", "code": "404 Not
+/// Found", "title"}` (the code is Glance's text, not a number).
+pub const GLANCE: ErrorStyle = ErrorStyle {
+    render: |status, _kind, message| {
+        let reason = status.canonical_reason().unwrap_or("Error");
+        serde_json::json!({
+            "message": message,
+            "code": format!("{} {reason}", status.as_u16()),
+            "title": reason,
+        })
+    },
+};
+
 /// Everything a compute handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ComputeError {

@@ -47,6 +47,12 @@ pub fn route_info(path: &str, default_region: &str) -> RouteInfo {
     let mut segs = path.split('/');
     let (first, second, third) = (segs.next(), segs.next(), segs.next());
     match (first, second, third) {
+        // The image service: Glance's error format, the region from the path.
+        (Some(region), Some("images"), _) if region != "v2" => RouteInfo {
+            tenant: None,
+            region: Some(region.to_uppercase()),
+            style: Some(error::GLANCE),
+        },
         (Some("v2"), Some(tenant), _) if !tenant.is_empty() => RouteInfo {
             tenant: Some(tenant.to_string()),
             region: Some(default_region.to_string()),

@@ -101,21 +101,18 @@ impl Stack {
             lb_listener.local_addr()?.port(),
         ];
         let mut catalog = s.identity.base().catalog.clone();
-        for ((default, _), real) in defaults.iter().zip(bound) {
-            let from = format!(":{default}/");
-            let to = format!(":{real}/");
-            catalog.identity_url = format!("{}/", catalog.identity_url)
-                .replace(&from, &to)
-                .trim_end_matches('/')
-                .to_string();
-            for svc in &mut catalog.services {
-                if svc.external {
-                    continue;
-                }
-                svc.public_url = svc.public_url.replace(&from, &to);
-                svc.internal_url = svc.internal_url.as_ref().map(|u| u.replace(&from, &to));
-                svc.admin_url = svc.admin_url.as_ref().map(|u| u.replace(&from, &to));
+        let moves: Vec<(u16, u16)> = defaults.iter().map(|(d, _)| *d).zip(bound).collect();
+        let rebind = |url: &str| rebind_ports(url, &moves);
+        catalog.identity_url = rebind(&format!("{}/", catalog.identity_url))
+            .trim_end_matches('/')
+            .to_string();
+        for svc in &mut catalog.services {
+            if svc.external {
+                continue;
             }
+            svc.public_url = rebind(&svc.public_url);
+            svc.internal_url = svc.internal_url.as_deref().map(rebind);
+            svc.admin_url = svc.admin_url.as_deref().map(rebind);
         }
         for (base, port) in [
             (s.identity.base_mut(), bound[0]),
@@ -151,6 +148,48 @@ impl Stack {
     }
 }
 
+/// `url` with each `:{from}/` turned into `:{to}/`, all at once: a port moved onto another
+/// mock's default (`--identity-port 8774`) is not moved a second time.
+fn rebind_ports(url: &str, moves: &[(u16, u16)]) -> String {
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    'scan: while !rest.is_empty() {
+        for (from, to) in moves {
+            let pattern = format!(":{from}/");
+            if let Some(tail) = rest.strip_prefix(pattern.as_str()) {
+                out.push_str(&format!(":{to}/"));
+                rest = tail;
+                continue 'scan;
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
 fn bind(server: &common::settings::ServerSettings) -> std::io::Result<std::net::TcpListener> {
     std::net::TcpListener::bind((server.host.as_str(), server.port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rebind_ports;
+
+    #[test]
+    fn ports_are_moved_at_once_even_onto_each_others_defaults() {
+        let moves = [(5000, 8774), (8774, 9876), (9876, 5000)];
+        assert_eq!(
+            rebind_ports("http://localhost:8774/ORD/v2/t", &moves),
+            "http://localhost:9876/ORD/v2/t"
+        );
+        assert_eq!(
+            rebind_ports("http://localhost:5000/", &moves),
+            "http://localhost:8774/"
+        );
+        assert_eq!(rebind_ports("http://h:15000/x", &moves), "http://h:15000/x");
+    }
 }

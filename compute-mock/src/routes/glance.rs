@@ -35,12 +35,18 @@ pub fn scope() -> actix_web::Scope {
 
 /// Glance's error body; clients read only the status, people read the message.
 fn glance_error(status: StatusCode, message: &str) -> HttpResponse {
-    let reason = status.canonical_reason().unwrap_or("Error");
-    HttpResponse::build(status).json(json!({
-        "message": message,
-        "code": format!("{} {reason}", status.as_u16()),
-        "title": reason,
-    }))
+    HttpResponse::build(status).json((crate::error::GLANCE.render)(status, None, message))
+}
+
+/// Glance's answer when there is no caller (401) or the region is unknown (404).
+fn refusal(e: &ComputeError) -> HttpResponse {
+    let status = e.status();
+    let message = match status {
+        StatusCode::UNAUTHORIZED => "The request you have made requires authentication.",
+        StatusCode::NOT_FOUND => "The resource could not be found.",
+        _ => "The request could not be completed.",
+    };
+    glance_error(status, message)
 }
 
 /// `scheme://host/{region}/images`, as the client addressed it.
@@ -134,10 +140,14 @@ fn render(f: &Facts<'_>) -> Value {
 
 /// `GET /v2/images`.
 pub async fn list_images(
-    t: Tenant,
+    t: Result<Tenant, ComputeError>,
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
+    let t = match t {
+        Ok(t) => t,
+        Err(e) => return Ok(refusal(&e)),
+    };
     let pairs = match web::Query::<Vec<(String, String)>>::from_query(req.query_string()) {
         Ok(p) => p.into_inner(),
         Err(_) => {
@@ -182,10 +192,14 @@ pub async fn list_images(
 /// `GET /v2/images/{id}`: the bare image; 404 for anything else (names included:
 /// clients look a name up here first).
 pub async fn get_image(
-    t: Tenant,
+    t: Result<Tenant, ComputeError>,
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
+    let t = match t {
+        Ok(t) => t,
+        Err(e) => return Ok(refusal(&e)),
+    };
     let id = req.match_info().get("image_id").unwrap_or_default();
     let found = match state.catalog.image(id, &t.scope.region) {
         Some(i) => Some(i.clone()),

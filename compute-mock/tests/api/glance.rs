@@ -156,3 +156,33 @@ async fn novaclients_doubled_version_prefix_is_served_too() {
     assert_eq!(status, 200);
     assert_eq!(shown["id"], id);
 }
+
+#[tokio::test]
+async fn the_image_service_refuses_and_fails_in_glances_own_shape() {
+    let app = spawn_app().await;
+
+    let anonymous = app
+        .client
+        .get(format!("{}/ORD/images/v2/images", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let refusal: Value = anonymous.json().await.unwrap();
+    assert_eq!(refusal["code"], "401 Unauthorized", "{refusal}");
+    assert_eq!(refusal["title"], "Unauthorized");
+
+    let rule = app
+        .client
+        .post(format!("{}/_understudy/v1/faults", app.address))
+        .json(&serde_json::json!({"match": {"path": "/*/images/**"},
+                                  "action": {"type": "error", "status": 503, "message": "down"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule.status(), 201);
+    let (status, body) = glance(&app, "/v2/images").await;
+    assert_eq!(status, 503);
+    assert_eq!(body["code"], "503 Service Unavailable", "{body}");
+    assert_eq!(body["message"], "down");
+}
