@@ -80,54 +80,12 @@ case "$topology" in
     pids+=($!)
     ;;
   binaries)
-    # Identity owns the catalog. A settings file replaces the whole services list, so it
-    # repeats every entry of identity-mock/src/defaults.toml, with the chosen ports.
-    cat >"$work/identity.toml" <<TOML
-[catalog]
-identity_url = "http://$host:$iport"
-
-[[catalog.services]]
-name = "cloudServersOpenStack"
-type = "compute"
-public_url = "http://localhost:$cport/{region}/v2/{tenant_id}"
-
-[[catalog.services]]
-name = "cloudServersBehavior"
-type = "rax:mimic-compute-control"
-public_url = "http://localhost:$cport/mimic/{region}/v2/{tenant_id}"
-
-[[catalog.services]]
-name = "cloudLoadBalancers"
-type = "rax:load-balancer"
-public_url = "http://localhost:$lport/{region}/v1.0/{tenant_id}"
-
-[[catalog.services]]
-name = "cloudLoadBalancerControl"
-type = "rax:mimic-lb-control"
-public_url = "http://localhost:$lport/mimic/{region}/v1.0/{tenant_id}"
-
-[[catalog.services]]
-name = "cloudImages"
-type = "image"
-public_url = "http://localhost:$cport/{region}/images/v2"
-
-[[catalog.services]]
-name = "cloudIdentity"
-type = "identity"
-public_url = "http://localhost:$iport/"
-
-[[catalog.services]]
-name = "cloudOrchestration"
-type = "orchestration"
-external = true
-public_url = "https://{region_lower}.orchestration.api.rackspacecloud.com/v1/{tenant_id}"
-
-[[catalog.services]]
-name = "rackconnect"
-type = "rax:rackconnect"
-external = true
-public_url = "https://{region_lower}.rackconnect.api.rackspacecloud.com/v3/{tenant_id}"
-TOML
+    # Identity owns the catalog: its own defaults, with the default ports moved to the
+    # chosen ones all at once (so the catalog never drifts from identity-mock's defaults).
+    sed -e 's|:5000/|:@IPORT@/|g; s|:8774/|:@CPORT@/|g; s|:9876/|:@LPORT@/|g' \
+        -e "s|@IPORT@|$iport|g; s|@CPORT@|$cport|g; s|@LPORT@|$lport|g" \
+        "$here/../../identity-mock/src/defaults.toml" >"$work/identity.toml"
+    UNDERSTUDY__CATALOG__IDENTITY_URL="$identity" \
     UNDERSTUDY__SERVER__HOST=$host UNDERSTUDY__SERVER__PORT=$iport \
       "$bin_dir/identity-mock" --config "$work/identity.toml" >"$work/identity.log" 2>&1 &
     pids+=($!)
