@@ -104,6 +104,50 @@ impl ClockState {
     }
 }
 
+/// One change of the clock, as the control API and Mimic's `tick` ask for it: a pure
+/// function of the state before and the wall time, so a shared store can apply it to the
+/// state it holds (and apply it again if another replica changed the clock meanwhile).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ClockChange {
+    /// Moves time by this many seconds (fractions allowed, negative goes back).
+    Advance(f64),
+    /// Reads this instant now, keeping the mode.
+    Set(DateTime<Utc>),
+    /// Stops at this instant (at the current reading when `None`).
+    Freeze(Option<DateTime<Utc>>),
+    /// Runs again from where it stands.
+    Unfreeze,
+    /// Mimic's `tick`: time stands still between ticks, so the clock is frozen where it
+    /// reads now and then moved by this many seconds. Two ticks of 5 and 2.5 s move `now`
+    /// by exactly 7.5 s, whatever wall time passed between them.
+    Tick(f64),
+    /// The whole state, as a peer spreads it.
+    Replace(ClockState),
+    /// Back to wall time, running.
+    Reset,
+}
+
+impl ClockChange {
+    /// The state after this change, checked to read an instant inside the range.
+    pub fn apply(&self, s: &ClockState, wall: DateTime<Utc>) -> Result<ClockState, OutOfRange> {
+        let next = match *self {
+            ClockChange::Advance(seconds) => s.advanced(millis(seconds)?)?,
+            ClockChange::Set(to) => s.set_to(to, wall),
+            ClockChange::Freeze(at) => ClockState::Frozen {
+                at: at.unwrap_or_else(|| s.now_at(wall)),
+            },
+            ClockChange::Unfreeze => ClockState::Running {
+                offset_ms: (s.now_at(wall) - wall).num_milliseconds(),
+            },
+            ClockChange::Tick(seconds) => ClockState::Frozen { at: s.now_at(wall) }
+                .advanced(millis(seconds)?)?,
+            ClockChange::Replace(state) => state,
+            ClockChange::Reset => ClockState::default(),
+        };
+        next.checked(wall)
+    }
+}
+
 /// A cheap handle on the shared virtual clock.
 #[derive(Debug, Clone)]
 pub struct Clock {
@@ -145,51 +189,44 @@ impl Clock {
 
     /// Moves time by `seconds` (fractions allowed); returns the new `now`.
     pub fn advance(&self, seconds: f64) -> Result<DateTime<Utc>, OutOfRange> {
-        let by = millis(seconds)?;
-        self.update(|s, _| s.advanced(by))
+        self.change(&ClockChange::Advance(seconds))
     }
 
     /// Makes the clock read `to` now, keeping it running or frozen as it was.
     pub fn set(&self, to: DateTime<Utc>) -> Result<DateTime<Utc>, OutOfRange> {
-        self.update(|s, wall| Ok(s.set_to(to, wall)))
+        self.change(&ClockChange::Set(to))
     }
 
     /// Stops the clock at `at` (its current reading when `None`).
     pub fn freeze(&self, at: Option<DateTime<Utc>>) -> Result<DateTime<Utc>, OutOfRange> {
-        self.update(|s, wall| {
-            Ok(ClockState::Frozen {
-                at: at.unwrap_or_else(|| s.now_at(wall)),
-            })
-        })
+        self.change(&ClockChange::Freeze(at))
     }
 
     /// Lets a frozen clock run again from where it stands.
     pub fn unfreeze(&self) -> DateTime<Utc> {
-        self.update(|s, wall| {
-            Ok(ClockState::Running {
-                offset_ms: (s.now_at(wall) - wall).num_milliseconds(),
-            })
-        })
-        .unwrap_or_else(|_| self.now())
+        self.change(&ClockChange::Unfreeze)
+            .unwrap_or_else(|_| self.now())
     }
 
-    /// Mimic's `tick`: time stands still between ticks, so the clock is frozen where it
-    /// reads now and then moved by `seconds`. Two ticks of 5 and 2.5 s move `now` by
-    /// exactly 7.5 s, whatever wall time passed between them.
+    /// Mimic's `tick` (see [`ClockChange::Tick`]).
     pub fn tick(&self, seconds: f64) -> Result<DateTime<Utc>, OutOfRange> {
-        let by = millis(seconds)?;
-        self.update(|s, wall| ClockState::Frozen { at: s.now_at(wall) }.advanced(by))
+        self.change(&ClockChange::Tick(seconds))
     }
 
     /// Replaces the state as a whole: how a peer's clock call reaches this clock.
     pub fn set_state(&self, state: ClockState) -> Result<DateTime<Utc>, OutOfRange> {
-        self.update(|_, _| Ok(state))
+        self.change(&ClockChange::Replace(state))
     }
 
     /// Back to wall time, running.
     pub fn reset(&self) -> DateTime<Utc> {
-        self.update(|_, _| Ok(ClockState::default()))
+        self.change(&ClockChange::Reset)
             .unwrap_or_else(|_| Utc::now())
+    }
+
+    /// Applies `change` to this process's clock; returns the new `now`.
+    pub fn change(&self, change: &ClockChange) -> Result<DateTime<Utc>, OutOfRange> {
+        self.update(|s, wall| change.apply(s, wall))
     }
 
     /// Applies a change only if the state it gives reads an instant inside the range;

@@ -25,12 +25,13 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::clock::{iso_micros, ClockState};
+use crate::clock::{iso_micros, ClockChange, ClockState};
 use crate::error::{ApiError, ErrorStyle};
 use crate::faults::FaultRule;
 use crate::journal::JournalQuery;
 use crate::json::Body;
 use crate::startup::{ServiceContext, CONTROL_PREFIX};
+use crate::store::{ClockError, StoreError};
 
 /// The OpenAPI document of this API.
 pub const OPENAPI: &str = include_str!("control-openapi.json");
@@ -116,9 +117,22 @@ fn out_of_range(e: crate::clock::OutOfRange) -> ApiError {
     control_error(StatusCode::BAD_REQUEST, e.to_string())
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
+fn internal(e: StoreError) -> ApiError {
     tracing::error!(error = %e, "control call failed");
-    control_error(StatusCode::INTERNAL_SERVER_ERROR, "the state store failed")
+    match e {
+        StoreError::Unavailable(_) => control_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            crate::error::STORE_UNAVAILABLE,
+        ),
+        _ => control_error(StatusCode::INTERNAL_SERVER_ERROR, "the state store failed"),
+    }
+}
+
+fn clock_error(e: ClockError) -> ApiError {
+    match e {
+        ClockError::OutOfRange(e) => out_of_range(e),
+        ClockError::Store(e) => internal(e),
+    }
 }
 
 /// Health, readiness and the catalog stay open; everything else needs the admin token
@@ -194,6 +208,13 @@ async fn health(ctx: Ctx) -> HttpResponse {
 /// Identity, beside one (its peers come from the caller's token then); else the stack's
 /// catalog at `catalog.identity_url`.
 async fn ready(ctx: Ctx) -> HttpResponse {
+    if let Err(why) = ctx.store.ping().await {
+        return HttpResponse::ServiceUnavailable().json(json!({
+            "ready": false,
+            "service": ctx.spec.name,
+            "waiting_for": [{"what": "store", "url": ctx.store.id(), "reason": why.to_string()}],
+        }));
+    }
     if ctx.catalog.is_local()
         || ctx.catalog.identity_url().is_empty() && !ctx.catalog.beside_real_identity()
     {
@@ -324,7 +345,7 @@ pub async fn fan_out(
             .http
             .request(method.clone(), format!("{origin}{path_and_query}"))
             .header(STORE_HEADER, ctx.store.id())
-            .header(CLOCK_HEADER, ctx.store.clock().id());
+            .header(CLOCK_HEADER, ctx.store.clock_id());
         if !ctx.base.control.admin_token.is_empty() {
             call = call.header("x-admin-token", ctx.base.control.admin_token.clone());
         }
@@ -376,6 +397,12 @@ pub async fn join_stack_clock(ctx: web::Data<ServiceContext>) {
 
 /// One attempt of [`join_stack_clock`]: whether this mock now reads the stack's clock.
 async fn try_join_clock(ctx: &ServiceContext) -> bool {
+    if ctx.store.is_shared() {
+        // The shared store holds the stack's clock, and every request reads it there.
+        ctx.clock_joined
+            .store(true, std::sync::atomic::Ordering::Release);
+        return true;
+    }
     let url = format!(
         "{}{CONTROL_PREFIX}/clock",
         ctx.catalog.identity_url().trim_end_matches('/')
@@ -511,9 +538,12 @@ async fn put_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpRespons
         .headers()
         .get(CLOCK_HEADER)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|id| id == ctx.store.clock().id());
+        .is_some_and(|id| id == ctx.store.clock_id());
     if !same_clock {
-        ctx.store.clock().set_state(state).map_err(out_of_range)?;
+        ctx.store
+            .change_clock(ClockChange::Replace(state))
+            .await
+            .map_err(clock_error)?;
     }
     Ok(clock_changed(&ctx, &req).await)
 }
@@ -532,7 +562,10 @@ async fn advance_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpRes
             "seconds must be a finite number",
         ));
     }
-    ctx.store.clock().advance(b.seconds).map_err(out_of_range)?;
+    ctx.store
+        .change_clock(ClockChange::Advance(b.seconds))
+        .await
+        .map_err(clock_error)?;
     Ok(clock_changed(&ctx, &req).await)
 }
 
@@ -544,7 +577,10 @@ struct SetBody {
 
 async fn set_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
     let b: SetBody = parse(&body.0)?;
-    ctx.store.clock().set(b.now).map_err(out_of_range)?;
+    ctx.store
+        .change_clock(ClockChange::Set(b.now))
+        .await
+        .map_err(clock_error)?;
     Ok(clock_changed(&ctx, &req).await)
 }
 
@@ -560,19 +596,28 @@ async fn freeze_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResp
     } else {
         parse(&body.0)?
     };
-    ctx.store.clock().freeze(b.at).map_err(out_of_range)?;
+    ctx.store
+        .change_clock(ClockChange::Freeze(b.at))
+        .await
+        .map_err(clock_error)?;
     Ok(clock_changed(&ctx, &req).await)
 }
 
-async fn unfreeze_clock(ctx: Ctx, req: HttpRequest) -> HttpResponse {
-    ctx.store.clock().unfreeze();
-    clock_changed(&ctx, &req).await
+async fn unfreeze_clock(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    ctx.store
+        .change_clock(ClockChange::Unfreeze)
+        .await
+        .map_err(clock_error)?;
+    Ok(clock_changed(&ctx, &req).await)
 }
 
 /// `POST /clock/reset`: back to wall time, running (after Mimic ticks froze it).
-async fn reset_clock(ctx: Ctx, req: HttpRequest) -> HttpResponse {
-    ctx.store.clock().reset();
-    clock_changed(&ctx, &req).await
+async fn reset_clock(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    ctx.store
+        .change_clock(ClockChange::Reset)
+        .await
+        .map_err(clock_error)?;
+    Ok(clock_changed(&ctx, &req).await)
 }
 
 async fn reset(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -582,7 +627,7 @@ async fn reset(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
         Some(t) => ctx.store.reset_tenant(t).await.map_err(internal)?,
         None => {
             ctx.store.reset().await.map_err(internal)?;
-            ctx.journal.clear();
+            ctx.journal.clear().await.map_err(internal)?;
         }
     }
     let local = json!({"reset": q.tenant.as_deref().unwrap_or("all")});
@@ -612,10 +657,12 @@ async fn get_journal(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiErro
     let mut entries: Vec<Value> = ctx
         .journal
         .query(&q)
+        .await
+        .map_err(internal)?
         .into_iter()
         .filter_map(|e| serde_json::to_value(e).ok())
         .collect();
-    let mut capacity = ctx.journal.capacity();
+    let mut capacity = ctx.journal.capacity().await.map_err(internal)?;
     if is_stack(&req) && !forwarded(&req) {
         let (merged, unreached) = merge_stack(&ctx, &req, "entries").await?;
         entries.extend(merged);
@@ -658,14 +705,14 @@ async fn merge_stack(
     Ok((merged, unreached))
 }
 
-async fn clear_journal(ctx: Ctx, req: HttpRequest) -> HttpResponse {
-    ctx.journal.clear();
+async fn clear_journal(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    ctx.journal.clear().await.map_err(internal)?;
     if is_stack(&req) && !forwarded(&req) {
         let path = format!("{CONTROL_PREFIX}/journal");
         let results = fan_out(&ctx, reqwest::Method::DELETE, &path, None).await;
-        return stack_answer(StatusCode::OK, results);
+        return Ok(stack_answer(StatusCode::OK, results));
     }
-    HttpResponse::NoContent().finish()
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Deserialize)]
@@ -682,7 +729,10 @@ async fn set_journal_capacity(ctx: Ctx, body: Body) -> Result<HttpResponse, ApiE
             "capacity must be at least 1",
         ));
     }
-    ctx.journal.set_capacity(b.capacity);
+    ctx.journal
+        .set_capacity(b.capacity)
+        .await
+        .map_err(internal)?;
     Ok(HttpResponse::Ok().json(json!({"capacity": b.capacity})))
 }
 

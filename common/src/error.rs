@@ -164,3 +164,17 @@ impl ResponseError for ApiError {
         self.to_response()
     }
 }
+
+/// What a client is told when the state store does not answer (Redis down): the request
+/// changed nothing and may be retried.
+pub const STORE_UNAVAILABLE: &str =
+    "The service is temporarily unavailable: its state store does not answer. Retry later.";
+
+/// The status a store failure is answered with: 503 while the backend does not answer,
+/// 500 for anything else.
+pub fn store_status(e: &crate::store::StoreError) -> StatusCode {
+    match e {
+        crate::store::StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}

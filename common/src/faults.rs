@@ -288,9 +288,11 @@ impl FaultEngine {
     }
 
     async fn view(&self, rule: FaultRule) -> Result<RuleView, StoreError> {
+        let fired = self.store.counter(&fired_key(&rule.id)).await?;
         Ok(RuleView {
             matched: self.store.counter(&matched_key(&rule.id)).await?,
-            fired: self.store.counter(&fired_key(&rule.id)).await?,
+            // Requests past a budget count their attempt and do not fire.
+            fired: rule.budget.times.map_or(fired, |t| fired.min(t)),
             rule,
         })
     }
@@ -321,12 +323,18 @@ impl FaultEngine {
     }
 
     async fn current(&self) -> Arc<Compiled> {
-        let version = self.table.version();
         let cached = self
             .compiled
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let version = match self.table.version().await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read fault rules; keeping the compiled ones");
+                return cached;
+            }
+        };
         if cached.version == version {
             return cached;
         }
@@ -420,9 +428,8 @@ impl FaultEngine {
             }
         }
         if let Some(times) = b.times {
-            if self.store.counter(&fired_key(&rule.id)).await? >= times {
-                return Ok(false);
-            }
+            // One atomic increment decides, so "the first 2" fire exactly twice however
+            // many replicas count them.
             let fired = self.store.next_id(&fired_key(&rule.id)).await?;
             return Ok(fired <= times);
         }

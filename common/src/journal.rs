@@ -1,4 +1,7 @@
-//! The request journal: a bounded ring buffer of recent requests, newest last.
+//! The request journal: a bounded log of recent requests, newest last.
+//!
+//! In memory it is a ring buffer of this process; with a shared store (Redis) it is one
+//! list per service that every replica appends to, so one query sees them all.
 //!
 //! Each entry says what was asked, what was answered, how long it took and which fault
 //! rule (if any) fired, so a test can assert on what its system under test really sent.
@@ -9,6 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct JournalEntry {
@@ -77,6 +82,7 @@ impl JournalQuery {
 #[derive(Clone)]
 pub struct Journal {
     inner: Arc<Mutex<Ring>>,
+    shared: Option<crate::store::redis::RedisBackend>,
 }
 
 struct Ring {
@@ -93,11 +99,47 @@ impl Journal {
                 next_seq: 0,
                 entries: VecDeque::with_capacity(capacity.clamp(1, 4096)),
             })),
+            shared: None,
         }
     }
 
-    /// Adds an entry, numbering it and dropping the oldest when full.
-    pub fn record(&self, mut entry: JournalEntry) {
+    /// The journal kept where `store` keeps state: this process's ring in memory, the
+    /// service's shared list on Redis.
+    pub fn for_store(capacity: usize, store: &crate::store::Store) -> Journal {
+        let mut j = Journal::new(capacity);
+        j.shared = store.redis().cloned();
+        if j.shared.is_some() {
+            // The ring only remembers the default capacity here.
+            j.inner = Arc::new(Mutex::new(Ring {
+                capacity: capacity.max(1),
+                next_seq: 0,
+                entries: VecDeque::new(),
+            }));
+        }
+        j
+    }
+
+    /// Adds an entry, numbering it and dropping the oldest when full. A shared log that
+    /// cannot be written loses the entry (logged), never the request.
+    pub async fn record(&self, entry: JournalEntry) {
+        if let Some(shared) = &self.shared {
+            let json = serde_json::to_string(&entry).unwrap_or_default();
+            if let Err(e) = shared.log_append(&json, self.default_capacity()).await {
+                tracing::warn!(error = %e, "journal entry not kept");
+            }
+            return;
+        }
+        self.record_here(entry);
+    }
+
+    fn default_capacity(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .capacity
+    }
+
+    fn record_here(&self, mut entry: JournalEntry) {
         let mut ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         ring.next_seq += 1;
         entry.seq = ring.next_seq;
@@ -108,7 +150,27 @@ impl Journal {
     }
 
     /// Matching entries, oldest first (the newest `limit` of them).
-    pub fn query(&self, q: &JournalQuery) -> Vec<JournalEntry> {
+    pub async fn query(&self, q: &JournalQuery) -> Result<Vec<JournalEntry>, StoreError> {
+        if let Some(shared) = &self.shared {
+            let mut out: Vec<JournalEntry> = shared
+                .log_read()
+                .await?
+                .into_iter()
+                .filter_map(|(n, json)| {
+                    let mut e: JournalEntry = serde_json::from_str(&json).ok()?;
+                    e.seq = n;
+                    Some(e)
+                })
+                .filter(|e| q.matches(e))
+                .take(q.limit.unwrap_or(usize::MAX))
+                .collect();
+            out.reverse();
+            return Ok(out);
+        }
+        Ok(self.query_here(q))
+    }
+
+    fn query_here(&self, q: &JournalQuery) -> Vec<JournalEntry> {
         let ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut out: Vec<_> = ring
             .entries
@@ -122,27 +184,38 @@ impl Journal {
         out
     }
 
-    pub fn clear(&self) {
+    pub async fn clear(&self) -> Result<(), StoreError> {
+        if let Some(shared) = &self.shared {
+            return shared.log_clear().await;
+        }
         self.inner
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entries
             .clear();
+        Ok(())
     }
 
-    pub fn set_capacity(&self, capacity: usize) {
+    pub async fn set_capacity(&self, capacity: usize) -> Result<(), StoreError> {
+        if let Some(shared) = &self.shared {
+            return shared.set_log_capacity(capacity).await;
+        }
         let mut ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         ring.capacity = capacity.max(1);
         while ring.entries.len() > ring.capacity {
             ring.entries.pop_front();
         }
+        Ok(())
     }
 
-    pub fn capacity(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .capacity
+    pub async fn capacity(&self) -> Result<usize, StoreError> {
+        if let Some(shared) = &self.shared {
+            return Ok(shared
+                .log_capacity()
+                .await?
+                .unwrap_or_else(|| self.default_capacity()));
+        }
+        Ok(self.default_capacity())
     }
 }
 
@@ -172,9 +245,9 @@ mod tests {
     fn the_ring_keeps_only_the_newest_entries() {
         let j = Journal::new(3);
         for i in 0..5 {
-            j.record(entry(&format!("/{i}"), 200));
+            j.record_here(entry(&format!("/{i}"), 200));
         }
-        let all = j.query(&JournalQuery::default());
+        let all = j.query_here(&JournalQuery::default());
         assert_eq!(
             all.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
             ["/2", "/3", "/4"]
@@ -185,23 +258,23 @@ mod tests {
     #[test]
     fn queries_filter_and_limit() {
         let j = Journal::new(10);
-        j.record(entry("/v2/t1/servers", 202));
-        j.record(entry("/v2/t1/servers/x", 404));
-        j.record(entry("/v2/t1/flavors", 200));
+        j.record_here(entry("/v2/t1/servers", 202));
+        j.record_here(entry("/v2/t1/servers/x", 404));
+        j.record_here(entry("/v2/t1/flavors", 200));
         let q = JournalQuery {
             path: Some("/v2/t1/servers".into()),
             ..Default::default()
         };
-        assert_eq!(j.query(&q).len(), 2);
+        assert_eq!(j.query_here(&q).len(), 2);
         let q = JournalQuery {
             status: Some(404),
             ..Default::default()
         };
-        assert_eq!(j.query(&q)[0].path, "/v2/t1/servers/x");
+        assert_eq!(j.query_here(&q)[0].path, "/v2/t1/servers/x");
         let q = JournalQuery {
             limit: Some(1),
             ..Default::default()
         };
-        assert_eq!(j.query(&q)[0].path, "/v2/t1/flavors");
+        assert_eq!(j.query_here(&q)[0].path, "/v2/t1/flavors");
     }
 }

@@ -115,6 +115,9 @@ impl BaseSettings {
                 "server.request_body_limit_bytes must be at least 1".into(),
             ));
         }
+        if let StoreSettings::Redis(r) = &self.store {
+            r.check().map_err(SettingsError::Invalid)?;
+        }
         Ok(())
     }
 }

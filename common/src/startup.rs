@@ -75,18 +75,21 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(base: &BaseSettings) -> Result<Shared, StoreError> {
-        Shared::with_clock(base, crate::clock::Clock::default())
+    /// The state of the mock `service` (its [`ServiceSpec::name`]).
+    pub fn new(base: &BaseSettings, service: &str) -> Result<Shared, StoreError> {
+        Shared::with_clock(base, service, crate::clock::Clock::default())
     }
 
     /// A mock's state that reads a clock other mocks of this process read too.
     pub fn with_clock(
         base: &BaseSettings,
+        service: &str,
         clock: crate::clock::Clock,
     ) -> Result<Shared, StoreError> {
+        let store = Store::from_settings_with_clock(&base.store, service, clock)?;
         Ok(Shared {
-            store: Store::from_settings_with_clock(&base.store, clock)?,
-            journal: Journal::new(base.journal.capacity),
+            journal: Journal::for_store(base.journal.capacity, &store),
+            store,
             metrics: Metrics::default(),
         })
     }
@@ -245,6 +248,12 @@ async fn pipeline(
             .map(ServiceResponse::map_into_boxed_body);
     };
     let started = Instant::now();
+    // A shared store holds the stack's clock: read it before anything reads the time.
+    let unavailable = if ctx.store.is_shared() && !is_probe(req.path()) {
+        ctx.store.sync_clock().await.err()
+    } else {
+        None
+    };
     let wall = chrono::Utc::now();
     let time = ctx.store.clock().state().now_at(wall);
     let request_id = req
@@ -279,7 +288,12 @@ async fn pipeline(
     } else {
         info.style.unwrap_or(ctx.style)
     };
-    let mut res = if declared.is_some_and(|n| n > limit) {
+    let mut res = if let Some(e) = unavailable {
+        tracing::error!(error = %e, "state store unavailable; answering 503");
+        let e = ApiError::new(style, StatusCode::SERVICE_UNAVAILABLE, crate::error::STORE_UNAVAILABLE)
+            .kind("serviceUnavailable");
+        req.into_response(e.to_response())
+    } else if declared.is_some_and(|n| n > limit) {
         req.into_response(crate::json::too_large(style, limit).to_response())
     } else if path.starts_with(CONTROL_PREFIX) {
         next.call(req).await?.map_into_boxed_body()
@@ -333,7 +347,8 @@ async fn pipeline(
     if from_peer {
         return Ok(res);
     }
-    ctx.journal.record(JournalEntry {
+    ctx.journal
+        .record(JournalEntry {
         seq: 0,
         time,
         received_us: wall.timestamp_micros(),
@@ -347,8 +362,15 @@ async fn pipeline(
         latency_us: latency.as_micros() as u64,
         request_id,
         rule: fired,
-    });
+    })
+        .await;
     Ok(res)
+}
+
+/// Liveness and readiness are answered whatever the store says (readiness says why).
+fn is_probe(path: &str) -> bool {
+    path.strip_prefix(CONTROL_PREFIX)
+        .is_some_and(|p| p == "/health" || p == "/ready")
 }
 
 /// A method's name, without an allocation for the standard ones.

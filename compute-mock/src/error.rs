@@ -133,7 +133,7 @@ impl ComputeError {
         match self {
             ComputeError::Nova { status, .. } => *status,
             ComputeError::Api(e) => e.status(),
-            ComputeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ComputeError::Store(e) => common::error::store_status(e),
         }
     }
 }
@@ -167,7 +167,14 @@ impl ResponseError for ComputeError {
             ComputeError::Api(e) => e.to_response(),
             ComputeError::Store(e) => {
                 tracing::error!(error = %e, "state store failed");
-                ApiError::new(NOVA, StatusCode::INTERNAL_SERVER_ERROR, INTERNAL).to_response()
+                let status = common::error::store_status(e);
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    ApiError::new(NOVA, status, common::error::STORE_UNAVAILABLE)
+                        .kind("serviceUnavailable")
+                        .to_response()
+                } else {
+                    ApiError::new(NOVA, status, INTERNAL).to_response()
+                }
             }
         }
     }

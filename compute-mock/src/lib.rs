@@ -72,7 +72,7 @@ pub fn route_info(path: &str, default_region: &str) -> RouteInfo {
 pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Application> {
     let shared = match shared {
         Some(s) => s,
-        None => Shared::new(&settings.base).map_err(std::io::Error::other)?,
+        None => Shared::new(&settings.base, "compute").map_err(std::io::Error::other)?,
     };
     let state = web::Data::new(ComputeState::new(settings.compute.clone(), &shared.store));
     Application::build(

@@ -95,11 +95,9 @@ impl ComputeState {
     ) -> Result<Result<(), String>, StoreError> {
         let quota = self.settings.quota_for(&scope.tenant);
         self.usage
-            .transact(scope, |rows| {
-                let mut used = rows.get(USAGE).copied().unwrap_or_default();
-                crate::domain::quota::check(&quota, &used, &req)?;
+            .upsert(scope, USAGE, Usage::default, |used| {
+                crate::domain::quota::check(&quota, used, &req)?;
                 used.add(req);
-                rows.put(USAGE, used);
                 Ok(())
             })
             .await
@@ -108,12 +106,9 @@ impl ComputeState {
     /// Gives back usage (delete, failed create, resize back).
     pub async fn release(&self, scope: &Scope, req: Usage) -> Result<(), StoreError> {
         self.usage
-            .transact(scope, |rows| {
-                if let Some(u) = rows.get_mut(USAGE) {
-                    u.sub(req);
-                }
-            })
+            .update(scope, USAGE, |u| u.sub(req))
             .await
+            .map(|_| ())
     }
 
     pub async fn used(&self, scope: &Scope) -> Result<Usage, StoreError> {
@@ -145,20 +140,15 @@ impl ComputeState {
         let cap = self.settings.max_deleted_kept;
         let expired = self
             .deleted
-            .transact(scope, |rows| {
-                if !rows.contains(DELETED) {
-                    rows.put(DELETED, DeletedServers::default());
-                }
+            .upsert(scope, DELETED, DeletedServers::default, |queue| {
                 let mut out = Vec::new();
-                if let Some(queue) = rows.get_mut(DELETED) {
-                    queue.ids.push_back((id.to_string(), now));
-                    while let Some((_, at)) = queue.ids.front() {
-                        if queue.ids.len() <= cap && now.saturating_sub(*at) <= keep_ms {
-                            break;
-                        }
-                        if let Some((gone, _)) = queue.ids.pop_front() {
-                            out.push(gone);
-                        }
+                queue.ids.push_back((id.to_string(), now));
+                while let Some((_, at)) = queue.ids.front() {
+                    if queue.ids.len() <= cap && now.saturating_sub(*at) <= keep_ms {
+                        break;
+                    }
+                    if let Some((gone, _)) = queue.ids.pop_front() {
+                        out.push(gone);
                     }
                 }
                 out

@@ -128,7 +128,7 @@ impl ResponseError for IdentityError {
         match self {
             IdentityError::V2 { status, .. } | IdentityError::V3 { status, .. } => *status,
             IdentityError::Api(e) => e.status(),
-            IdentityError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            IdentityError::Store(e) => common::error::store_status(e),
         }
     }
 
@@ -161,12 +161,14 @@ impl ResponseError for IdentityError {
             IdentityError::Api(e) => e.to_response(),
             IdentityError::Store(e) => {
                 tracing::error!(error = %e, "identity request failed in the store");
-                ApiError::new(
-                    V2_STYLE,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal server error.",
-                )
-                .to_response()
+                let status = common::error::store_status(e);
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    ApiError::new(V2_STYLE, status, common::error::STORE_UNAVAILABLE)
+                        .kind("serviceUnavailable")
+                        .to_response()
+                } else {
+                    ApiError::new(V2_STYLE, status, "Internal server error.").to_response()
+                }
             }
         }
     }

@@ -55,7 +55,7 @@ pub struct IdentityState {
 pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Application> {
     let shared = match shared {
         Some(s) => s,
-        None => Shared::new(&settings.base).map_err(std::io::Error::other)?,
+        None => Shared::new(&settings.base, "identity").map_err(std::io::Error::other)?,
     };
     let state = web::Data::new(IdentityState {
         directory: Directory::new(&settings.identity, &shared.store),

@@ -56,6 +56,14 @@ impl StackSettings {
         Ok(s)
     }
 
+    /// The three mocks on one store (a shared backend keeps each service's keys apart).
+    pub fn with_store(mut self, store: common::store::StoreSettings) -> StackSettings {
+        self.identity.base_mut().store = store.clone();
+        self.compute.base_mut().store = store.clone();
+        self.lb.base_mut().store = store;
+        self
+    }
+
     fn apply_ports(&mut self, ports: &Ports) {
         if let Some(p) = ports.identity {
             self.identity.base_mut().server.port = p;
@@ -83,8 +91,8 @@ impl Stack {
     /// were really bound (so port 0 works) filled into its URLs.
     pub fn build(mut s: StackSettings) -> std::io::Result<Stack> {
         let clock = Clock::default();
-        let shared = |base: &common::settings::BaseSettings| {
-            Shared::with_clock(base, clock.clone()).map_err(std::io::Error::other)
+        let shared = |base: &common::settings::BaseSettings, service: &str| {
+            Shared::with_clock(base, service, clock.clone()).map_err(std::io::Error::other)
         };
         let defaults = [
             (5000u16, s.identity.base().server.port),
@@ -124,9 +132,9 @@ impl Stack {
         }
         drop((identity_listener, compute_listener, lb_listener));
         let (identity, compute, lb) = (
-            shared(s.identity.base())?,
-            shared(s.compute.base())?,
-            shared(s.lb.base())?,
+            shared(s.identity.base(), "identity")?,
+            shared(s.compute.base(), "compute")?,
+            shared(s.lb.base(), "lb")?,
         );
         Ok(Stack {
             identity: identity_mock::build(s.identity, Some(identity))?,

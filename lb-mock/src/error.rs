@@ -101,7 +101,7 @@ impl ResponseError for LbError {
             LbError::Validation { .. } | LbError::Schema => StatusCode::BAD_REQUEST,
             LbError::RateLimited { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             LbError::Api(e) => e.status(),
-            LbError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            LbError::Store(e) => common::error::store_status(e),
         }
     }
 
@@ -129,9 +129,15 @@ impl ResponseError for LbError {
                 }})),
             LbError::Api(e) => e.to_response(),
             LbError::Store(e) => {
-                // Never leak internals: log them, answer CLB's generic 500.
+                // Never leak internals: log them, answer CLB's generic 500 (503 while the
+                // store does not answer).
                 tracing::error!(error = %e, "state store failed");
-                HttpResponse::build(status).json(render(status, None, UNKNOWN_ERROR))
+                let message = if status == StatusCode::SERVICE_UNAVAILABLE {
+                    common::error::STORE_UNAVAILABLE
+                } else {
+                    UNKNOWN_ERROR
+                };
+                HttpResponse::build(status).json(render(status, None, message))
             }
         }
     }

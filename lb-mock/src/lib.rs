@@ -79,7 +79,7 @@ impl State {
 pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Application> {
     let shared = match shared {
         Some(s) => s,
-        None => Shared::new(&settings.base).map_err(std::io::Error::other)?,
+        None => Shared::new(&settings.base, "lb").map_err(std::io::Error::other)?,
     };
     let state = web::Data::new(State {
         lb: settings.lb.clone(),

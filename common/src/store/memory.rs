@@ -120,21 +120,21 @@ impl<T> Default for Partition<T> {
     }
 }
 
-/// Exclusive access to one partition inside [`super::Table::transact`].
-pub struct Rows<'a, T> {
+/// Exclusive access to one partition in memory: what [`super::Rows`] wraps here.
+pub(super) struct MemRows<'a, T> {
     partition: &'a mut Partition<T>,
     changed: bool,
     revisions: &'a AtomicU64,
 }
 
-impl<T: Record> Rows<'_, T> {
-    pub fn get(&self, id: &str) -> Option<&T> {
+impl<T: Record> MemRows<'_, T> {
+    pub(super) fn get(&self, id: &str) -> Option<&T> {
         let seq = self.partition.seq_of.get(id)?;
         self.partition.rows.get(seq).map(|(_, v, _)| v)
     }
 
     /// A record to change; it gets a new revision whether or not it is changed.
-    pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
+    pub(super) fn get_mut(&mut self, id: &str) -> Option<&mut T> {
         let seq = *self.partition.seq_of.get(id)?;
         self.changed = true;
         let rev = next_revision(self.revisions);
@@ -144,20 +144,8 @@ impl<T: Record> Rows<'_, T> {
         })
     }
 
-    pub fn contains(&self, id: &str) -> bool {
-        self.partition.seq_of.contains_key(id)
-    }
-
-    pub fn insert(&mut self, id: &str, value: T) -> Result<(), StoreError> {
-        if self.contains(id) {
-            return Err(StoreError::Exists(id.to_string()));
-        }
-        self.put(id, value);
-        Ok(())
-    }
-
     /// Adds or replaces; a replaced record keeps its place in the order.
-    pub fn put(&mut self, id: &str, value: T) {
+    pub(super) fn put(&mut self, id: &str, value: T) {
         self.changed = true;
         let rev = next_revision(self.revisions);
         let p = &mut *self.partition;
@@ -173,22 +161,18 @@ impl<T: Record> Rows<'_, T> {
         p.rows.insert(p.next_seq, (id.to_string(), value, rev));
     }
 
-    pub fn remove(&mut self, id: &str) -> Option<T> {
+    pub(super) fn remove(&mut self, id: &str) -> Option<T> {
         let seq = self.partition.seq_of.remove(id)?;
         self.changed = true;
         self.partition.rows.remove(&seq).map(|(_, v, _)| v)
     }
 
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.partition.rows.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.partition.rows.is_empty()
-    }
-
     /// Records oldest first, with their ids.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
         self.partition
             .rows
             .values()
@@ -196,7 +180,7 @@ impl<T: Record> Rows<'_, T> {
     }
 
     /// Records to change; every one gets a new revision.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut T)> {
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut T)> {
         self.changed = true;
         let revisions = self.revisions;
         self.partition.rows.values_mut().map(move |(id, v, r)| {
@@ -212,16 +196,26 @@ fn next_revision(revisions: &AtomicU64) -> u64 {
 }
 
 impl<T: Record> MemoryTable<T> {
-    pub(super) fn transact<R>(&self, scope: &Scope, f: impl FnOnce(&mut Rows<'_, T>) -> R) -> R {
+    pub(super) fn transact<R>(
+        &self,
+        scope: &Scope,
+        f: impl FnOnce(&mut super::Rows<'_, T>) -> R,
+    ) -> R {
         let mut parts = self.partitions.write().unwrap_or_else(|e| e.into_inner());
         let partition = parts.entry(scope.clone()).or_default();
-        let mut rows = Rows {
-            partition,
-            changed: false,
-            revisions: &self.revisions,
+        let mut rows = super::Rows {
+            inner: super::RowsInner::Memory(MemRows {
+                partition,
+                changed: false,
+                revisions: &self.revisions,
+            }),
         };
         let out = f(&mut rows);
-        if rows.changed {
+        let changed = match &rows.inner {
+            super::RowsInner::Memory(r) => r.changed,
+            super::RowsInner::Loaded(_) => false,
+        };
+        if changed {
             self.version.fetch_add(1, Ordering::Release);
         }
         if parts.get(scope).is_some_and(|p| p.rows.is_empty()) {

@@ -1,24 +1,43 @@
-//! State behind one abstraction: typed tables of records, counters and the clock.
+//! State behind one abstraction: typed tables of records, counters, the journal's log and
+//! the clock, in the backend chosen in settings.
 //!
-//! Handlers talk to repositories, repositories talk to [`Table`]s, and a table talks to
-//! the backend chosen in settings. Today the only backend is in memory; a shared backend
-//! (Redis) becomes another variant of [`Backend`] without any handler changing, because
-//! every operation is already `async` and fallible, records are `serde` types, and the
-//! operations that must be atomic (read-modify-write, check-then-insert) are expressed as
-//! closures run by the backend ([`Table::update`], [`Table::transact`]).
+//! Handlers talk to repositories (each mock's `state.rs`), repositories talk to
+//! [`Table`]s, and a table talks to the backend:
 //!
-//! Records live in partitions named by a [`Scope`] (tenant and region), so a tenant can
-//! be reset alone and tenants never share a partition.
+//! - `memory` (the default): one process's state, behind one lock per table.
+//! - `redis`: every replica of a service, and the three services of a stack, share one
+//!   Redis ([`redis`]). Keys are namespaced per stack (`store.namespace`) and per service,
+//!   so several stacks share one Redis and a reset clears only its own keys.
+//!
+//! The contract both backends keep (checked by one conformance suite,
+//! `common/tests/store.rs`):
+//! - Reads and writes of **one record** ([`Table::get_map`], [`Table::update`],
+//!   [`Table::upsert`], [`Table::insert`], [`Table::remove`]) touch that record only.
+//! - A **multi-record** operation ([`Table::transact`]) runs its closure with a
+//!   backend-neutral view of one partition ([`Rows`]) under that partition's lock; every
+//!   single-record write of the partition takes the same lock. The closure runs exactly
+//!   once (a lock, not optimistic retries: see ARCHITECTURE.md), so what it returns may
+//!   be used outside; on Redis it sees a copy of the whole partition, so it is kept for
+//!   what must be atomic over several records (quotas over records, node limits,
+//!   batch deletes).
+//! - **Revisions**, counters and table versions come from the backend: a revision names
+//!   one state of one record and is never reused, a table version changes with every
+//!   write to the table, both across processes, so a cache kept beside them (compiled
+//!   fault rules, rendered records) is reused only while the backend says it is current.
+//! - Records live in partitions named by a [`Scope`] (tenant and region), so a tenant can
+//!   be reset alone and tenants never share a partition.
+//! - A backend that cannot answer gives [`StoreError::Unavailable`]: every mock answers
+//!   it with 503 in its API's own format.
 
 mod memory;
+pub mod redis;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::clock::Clock;
-
-pub use memory::Rows;
+use crate::clock::{Clock, ClockChange, OutOfRange};
 
 /// Tables a reset leaves alone: a revoked token stays revoked on a mock that is reset
 /// (Identity told it once, and will not again); revocations end with the token's expiry.
@@ -59,27 +78,36 @@ pub enum StoreError {
     Exists(String),
     #[error("marker {0} not found")]
     MarkerNotFound(String),
+    /// The backend holds something this version cannot read (another schema version).
     #[error("store backend failed: {0}")]
     Backend(String),
+    /// The backend does not answer (Redis down, timed out, a partition locked too long):
+    /// the request is answered 503, nothing is changed.
+    #[error("state store unavailable: {0}")]
+    Unavailable(String),
 }
 
-/// Settings of the state store.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct StoreSettings {
-    /// `memory` (the only backend today).
-    pub backend: String,
+/// A clock change refused, or not made because the store did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClockError {
+    #[error(transparent)]
+    OutOfRange(#[from] OutOfRange),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-impl Default for StoreSettings {
-    fn default() -> Self {
-        StoreSettings {
-            backend: "memory".into(),
-        }
-    }
+/// Settings of the state store: `[store]`, `backend` names the variant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(tag = "backend", rename_all = "lowercase")]
+pub enum StoreSettings {
+    /// This process's memory: state ends with the process, replicas share nothing.
+    #[default]
+    Memory,
+    /// One Redis shared by every replica and service of a stack.
+    Redis(redis::RedisSettings),
 }
 
-/// Handle on the whole state of one mock (or of the whole stack, in the launcher).
+/// Handle on the whole state of one mock (shared by its replicas with the Redis backend).
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<Backend>,
@@ -88,27 +116,29 @@ pub struct Store {
 
 enum Backend {
     Memory(memory::MemoryBackend),
+    Redis(redis::RedisBackend),
 }
 
 impl Store {
-    pub fn from_settings(settings: &StoreSettings) -> Result<Store, StoreError> {
-        Store::from_settings_with_clock(settings, Clock::default())
+    pub fn from_settings(settings: &StoreSettings, service: &str) -> Result<Store, StoreError> {
+        Store::from_settings_with_clock(settings, service, Clock::default())
     }
 
-    /// A store that reads `clock`: how the launcher gives its three mocks one clock.
+    /// The store of `service` (its keys' namespace on a shared backend) that reads
+    /// `clock`: how the launcher gives its three mocks one clock object.
     pub fn from_settings_with_clock(
         settings: &StoreSettings,
+        service: &str,
         clock: Clock,
     ) -> Result<Store, StoreError> {
-        match settings.backend.as_str() {
-            "memory" => Ok(Store {
-                backend: Arc::new(Backend::Memory(memory::MemoryBackend::default())),
-                clock,
-            }),
-            other => Err(StoreError::Backend(format!(
-                "unknown store backend {other:?} (expected \"memory\")"
-            ))),
-        }
+        let backend = match settings {
+            StoreSettings::Memory => Backend::Memory(memory::MemoryBackend::default()),
+            StoreSettings::Redis(r) => Backend::Redis(redis::RedisBackend::new(r, service)?),
+        };
+        Ok(Store {
+            backend: Arc::new(backend),
+            clock,
+        })
     }
 
     pub fn memory() -> Store {
@@ -118,9 +148,47 @@ impl Store {
         }
     }
 
-    /// The virtual clock kept with this state.
+    /// The virtual clock as this process last read it. With a shared backend the request
+    /// pipeline refreshes it from the store first ([`Store::sync_clock`]).
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Whether replicas and services share this state through the backend.
+    pub fn is_shared(&self) -> bool {
+        matches!(&*self.backend, Backend::Redis(_))
+    }
+
+    /// Names the clock this store reads: equal ids, one clock (the launcher's three
+    /// mocks in memory; every mock of a stack on one Redis namespace).
+    pub fn clock_id(&self) -> &str {
+        match &*self.backend {
+            Backend::Memory(_) => self.clock.id(),
+            Backend::Redis(r) => r.clock_id(),
+        }
+    }
+
+    /// Reads the stack's clock from a shared backend into this process's clock. Nothing
+    /// to do in memory.
+    pub async fn sync_clock(&self) -> Result<(), StoreError> {
+        if let Backend::Redis(r) = &*self.backend {
+            let state = r.clock_state().await?;
+            // A state the backend holds was checked when it was written.
+            let _ = self.clock.set_state(state);
+        }
+        Ok(())
+    }
+
+    /// Changes the clock: in this process, and in a shared backend atomically against
+    /// every other replica's change. Returns the new `now`.
+    pub async fn change_clock(&self, change: ClockChange) -> Result<DateTime<Utc>, ClockError> {
+        match &*self.backend {
+            Backend::Memory(_) => Ok(self.clock.change(&change)?),
+            Backend::Redis(r) => {
+                let state = r.change_clock(change).await?;
+                Ok(self.clock.set_state(state)?)
+            }
+        }
     }
 
     /// The table called `name`. Asking twice for one name gives the same table; asking
@@ -130,13 +198,18 @@ impl Store {
             Backend::Memory(m) => Table {
                 inner: TableInner::Memory(m.table(name)),
             },
+            Backend::Redis(r) => Table {
+                inner: TableInner::Redis(r.table(name)),
+            },
         }
     }
 
-    /// The next value of a named counter, starting at 1.
+    /// The next value of a named counter, starting at 1; never handed out twice, across
+    /// replicas too.
     pub async fn next_id(&self, counter: &str) -> Result<u64, StoreError> {
         match &*self.backend {
             Backend::Memory(m) => Ok(m.next_id(counter)),
+            Backend::Redis(r) => r.next_id(counter).await,
         }
     }
 
@@ -144,22 +217,33 @@ impl Store {
     pub async fn counter(&self, counter: &str) -> Result<u64, StoreError> {
         match &*self.backend {
             Backend::Memory(m) => Ok(m.counter(counter)),
+            Backend::Redis(r) => r.counter(counter).await,
         }
     }
 
-    /// An id that names this state: two mocks with the same id share one store (the
-    /// launcher), so a stack-wide control call must reach only one of them.
+    /// An id that names this state: two mocks with the same id share one store (replicas
+    /// of a service on one Redis), so a stack-wide control call must reach only one.
     pub fn id(&self) -> &str {
         match &*self.backend {
             Backend::Memory(m) => &m.id,
+            Backend::Redis(r) => r.id(),
+        }
+    }
+
+    /// Whether the backend answers; why not when it does not (for `/ready`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &*self.backend {
+            Backend::Memory(_) => Ok(()),
+            Backend::Redis(r) => r.ping().await,
         }
     }
 
     /// Forgets every record and counter but revocations ([`SURVIVES_RESET`]). The clock
-    /// is left alone.
+    /// is left alone, and so are revisions and table versions (never reused).
     pub async fn reset(&self) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Memory(m) => m.reset(None),
+            Backend::Redis(r) => r.reset(None).await?,
         }
         Ok(())
     }
@@ -168,6 +252,7 @@ impl Store {
     pub async fn reset_tenant(&self, tenant: &str) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Memory(m) => m.reset(Some(tenant)),
+            Backend::Redis(r) => r.reset(Some(tenant)).await?,
         }
         Ok(())
     }
@@ -176,6 +261,15 @@ impl Store {
     pub async fn snapshot(&self) -> Result<serde_json::Value, StoreError> {
         match &*self.backend {
             Backend::Memory(m) => Ok(m.snapshot()),
+            Backend::Redis(r) => r.snapshot().await,
+        }
+    }
+
+    /// The shared log behind the journal, when the backend keeps one.
+    pub(crate) fn redis(&self) -> Option<&redis::RedisBackend> {
+        match &*self.backend {
+            Backend::Memory(_) => None,
+            Backend::Redis(r) => Some(r),
         }
     }
 }
@@ -189,23 +283,31 @@ pub struct Table<T: Record> {
 #[derive(Clone)]
 enum TableInner<T: Record> {
     Memory(Arc<memory::MemoryTable<T>>),
+    Redis(redis::RedisTable<T>),
 }
 
 impl<T: Record> Table<T> {
     pub async fn get(&self, scope: &Scope, id: &str) -> Result<Option<T>, StoreError> {
-        match &self.inner {
-            TableInner::Memory(t) => Ok(t.get_map(scope, id, |v, _| v.clone())),
-        }
+        self.get_map(scope, id, |v, _| v.clone()).await
     }
 
     /// Adds a record; fails with [`StoreError::Exists`] if the id is taken.
     pub async fn insert(&self, scope: &Scope, id: &str, value: T) -> Result<(), StoreError> {
-        self.transact(scope, |rows| rows.insert(id, value)).await?
+        match &self.inner {
+            TableInner::Memory(t) => t.transact(scope, |rows| rows.insert(id, value)),
+            TableInner::Redis(t) => t.write_one(scope, id, Some(&value), true).await,
+        }
     }
 
     /// Adds or replaces a record.
     pub async fn put(&self, scope: &Scope, id: &str, value: T) -> Result<(), StoreError> {
-        self.transact(scope, |rows| rows.put(id, value)).await
+        match &self.inner {
+            TableInner::Memory(t) => {
+                t.transact(scope, |rows| rows.put(id, value));
+                Ok(())
+            }
+            TableInner::Redis(t) => t.write_one(scope, id, Some(&value), false).await,
+        }
     }
 
     /// Changes one record atomically; `None` when there is no such record.
@@ -215,15 +317,46 @@ impl<T: Record> Table<T> {
         id: &str,
         f: impl FnOnce(&mut T) -> R,
     ) -> Result<Option<R>, StoreError> {
-        self.transact(scope, |rows| rows.get_mut(id).map(f)).await
+        match &self.inner {
+            TableInner::Memory(t) => Ok(t.transact(scope, |rows| rows.get_mut(id).map(f))),
+            TableInner::Redis(t) => t.modify(scope, id, |slot| slot.as_mut().map(f)).await,
+        }
+    }
+
+    /// Changes one record atomically, creating it with `default()` first when absent.
+    pub async fn upsert<R>(
+        &self,
+        scope: &Scope,
+        id: &str,
+        default: impl FnOnce() -> T,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, StoreError> {
+        match &self.inner {
+            TableInner::Memory(t) => Ok(t.transact(scope, |rows| {
+                if !rows.contains(id) {
+                    rows.put(id, default());
+                }
+                rows.get_mut(id).map(f)
+            }))
+            .and_then(|r| r.ok_or_else(|| StoreError::Backend("upsert lost its row".into()))),
+            TableInner::Redis(t) => {
+                t.modify(scope, id, |slot| f(slot.get_or_insert_with(default)))
+                    .await
+            }
+        }
     }
 
     pub async fn remove(&self, scope: &Scope, id: &str) -> Result<Option<T>, StoreError> {
-        self.transact(scope, |rows| rows.remove(id)).await
+        match &self.inner {
+            TableInner::Memory(t) => Ok(t.transact(scope, |rows| rows.remove(id))),
+            TableInner::Redis(t) => t.modify(scope, id, Option::take).await,
+        }
     }
 
-    /// Runs `f` with exclusive access to one partition: checks and writes inside it are
-    /// atomic against every other writer (quota checks, node limits, unique names).
+    /// Runs `f` once with exclusive access to one partition: checks and writes inside it
+    /// are atomic against every other writer of the partition, in every replica (quota
+    /// checks over records, node limits, batch deletes). Prefer the single-record
+    /// operations: on a shared backend this one reads the whole partition.
     pub async fn transact<R>(
         &self,
         scope: &Scope,
@@ -231,6 +364,7 @@ impl<T: Record> Table<T> {
     ) -> Result<R, StoreError> {
         match &self.inner {
             TableInner::Memory(t) => Ok(t.transact(scope, f)),
+            TableInner::Redis(t) => t.transact(scope, f).await,
         }
     }
 
@@ -254,8 +388,8 @@ impl<T: Record> Table<T> {
 
     /// [`Table::page`], handing back what `map` makes of each record and its revision
     /// instead of a copy of it (a rendering, an id), so a large page copies no records.
-    /// A record's *revision* changes whenever it may have changed (every write access in
-    /// a transaction), and is never reused: equal revisions, equal records.
+    /// A record's *revision* changes whenever it may have changed (every write access),
+    /// and is never reused: equal revisions, equal records.
     pub async fn page_map<R>(
         &self,
         scope: &Scope,
@@ -266,6 +400,7 @@ impl<T: Record> Table<T> {
     ) -> Result<Vec<R>, StoreError> {
         match &self.inner {
             TableInner::Memory(t) => t.page_map(scope, after, limit, keep, map),
+            TableInner::Redis(t) => t.page_map(scope, after, limit, keep, map).await,
         }
     }
 
@@ -279,180 +414,203 @@ impl<T: Record> Table<T> {
     ) -> Result<Option<R>, StoreError> {
         match &self.inner {
             TableInner::Memory(t) => Ok(t.get_map(scope, id, f)),
+            TableInner::Redis(t) => t.get_map(scope, id, f).await,
         }
     }
 
     pub async fn count(&self, scope: &Scope) -> Result<usize, StoreError> {
         match &self.inner {
             TableInner::Memory(t) => Ok(t.count(scope)),
+            TableInner::Redis(t) => t.count(scope).await,
         }
     }
 
-    /// A number that changes whenever any record of the table changes; lets readers keep
-    /// a compiled cache (fault rules) and rebuild it only when needed.
-    pub fn version(&self) -> u64 {
+    /// A number that changes whenever any record of the table changes, in any replica;
+    /// lets readers keep a compiled cache (fault rules) and rebuild it only when needed.
+    pub async fn version(&self) -> Result<u64, StoreError> {
         match &self.inner {
-            TableInner::Memory(t) => t.version(),
+            TableInner::Memory(t) => Ok(t.version()),
+            TableInner::Redis(t) => t.version().await,
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Exclusive access to one partition inside [`Table::transact`], whatever the backend.
+pub struct Rows<'a, T> {
+    inner: RowsInner<'a, T>,
+}
 
-    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-    struct Thing {
-        n: u32,
-    }
+enum RowsInner<'a, T> {
+    Memory(memory::MemRows<'a, T>),
+    Loaded(&'a mut Loaded<T>),
+}
 
-    fn scope(t: &str) -> Scope {
-        Scope::new(t, "ORD")
-    }
-
-    #[tokio::test]
-    async fn a_revision_changes_with_every_write_and_is_never_reused() {
-        let store = Store::memory();
-        let things = store.table::<Thing>("things");
-        let s = scope("a");
-        let rev = |t: &Table<Thing>| {
-            let t = t.clone();
-            let s = s.clone();
-            async move { t.get_map(&s, "1", |_, r| r).await.unwrap() }
-        };
-        things.insert(&s, "1", Thing { n: 1 }).await.unwrap();
-        let first = rev(&things).await.unwrap();
-        assert_eq!(rev(&things).await, Some(first), "reads keep it");
-        things.update(&s, "1", |t| t.n = 2).await.unwrap();
-        let second = rev(&things).await.unwrap();
-        assert_ne!(second, first);
-        let page = things
-            .page_map(&s, None, 10, |_| true, |t, r| (t.n, r))
-            .await;
-        assert_eq!(page.unwrap(), vec![(2, second)]);
-        things.transact(&s, |rows| rows.remove("1")).await.unwrap();
-        things.insert(&s, "1", Thing { n: 2 }).await.unwrap();
-        let third = rev(&things).await.unwrap();
-        assert!(
-            third != first && third != second,
-            "a new row, a new revision"
-        );
-    }
-
-    #[tokio::test]
-    async fn tables_are_partitioned_by_scope() {
-        let store = Store::memory();
-        let things = store.table::<Thing>("things");
-        things
-            .insert(&scope("a"), "1", Thing { n: 1 })
-            .await
-            .unwrap();
-        assert_eq!(things.get(&scope("b"), "1").await.unwrap(), None);
-        assert_eq!(
-            things.get(&scope("a"), "1").await.unwrap(),
-            Some(Thing { n: 1 })
-        );
-        assert!(matches!(
-            things.insert(&scope("a"), "1", Thing { n: 2 }).await,
-            Err(StoreError::Exists(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn the_same_name_gives_the_same_table() {
-        let store = Store::memory();
-        store
-            .table::<Thing>("things")
-            .put(&scope("a"), "1", Thing { n: 1 })
-            .await
-            .unwrap();
-        assert_eq!(
-            store
-                .table::<Thing>("things")
-                .count(&scope("a"))
-                .await
-                .unwrap(),
-            1
-        );
-    }
-
-    #[tokio::test]
-    async fn pages_follow_insertion_order_and_markers() {
-        let store = Store::memory();
-        let things = store.table::<Thing>("things");
-        for n in 0..10 {
-            things
-                .insert(&scope("a"), &n.to_string(), Thing { n })
-                .await
-                .unwrap();
+impl<T: Record> Rows<'_, T> {
+    pub fn get(&self, id: &str) -> Option<&T> {
+        match &self.inner {
+            RowsInner::Memory(r) => r.get(id),
+            RowsInner::Loaded(l) => l.get(id),
         }
-        things.remove(&scope("a"), "4").await.unwrap();
-        let page = things
-            .page(&scope("a"), Some("2"), 3, |_| true)
-            .await
-            .unwrap();
-        assert_eq!(page.iter().map(|t| t.n).collect::<Vec<_>>(), vec![3, 5, 6]);
-        let odd = things
-            .page(&scope("a"), None, 100, |t| t.n % 2 == 1)
-            .await
-            .unwrap();
-        assert_eq!(odd.len(), 5);
-        assert!(matches!(
-            things.page(&scope("a"), Some("4"), 3, |_| true).await,
-            Err(StoreError::MarkerNotFound(_))
-        ));
     }
 
-    #[tokio::test]
-    async fn reset_tenant_leaves_other_tenants() {
-        let store = Store::memory();
-        let things = store.table::<Thing>("things");
-        things.put(&scope("a"), "1", Thing { n: 1 }).await.unwrap();
-        things.put(&scope("b"), "1", Thing { n: 1 }).await.unwrap();
-        let v = things.version();
-        store.reset_tenant("a").await.unwrap();
-        assert_eq!(things.count(&scope("a")).await.unwrap(), 0);
-        assert_eq!(things.count(&scope("b")).await.unwrap(), 1);
-        assert_ne!(things.version(), v);
-        store.reset().await.unwrap();
-        assert_eq!(things.count(&scope("b")).await.unwrap(), 0);
+    /// A record to change; it gets a new revision whether or not it is changed.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
+        match &mut self.inner {
+            RowsInner::Memory(r) => r.get_mut(id),
+            RowsInner::Loaded(l) => l.get_mut(id),
+        }
     }
 
-    #[tokio::test]
-    async fn concurrent_updates_never_lose_a_write() {
-        let store = Store::memory();
-        let things = store.table::<Thing>("things");
-        things
-            .put(&Scope::global(), "c", Thing { n: 0 })
-            .await
-            .unwrap();
-        let tasks: Vec<_> = (0..8)
-            .map(|_| {
-                let things = things.clone();
-                tokio::spawn(async move {
-                    for _ in 0..500 {
-                        things
-                            .update(&Scope::global(), "c", |t| t.n += 1)
-                            .await
-                            .unwrap();
-                    }
-                })
-            })
+    pub fn contains(&self, id: &str) -> bool {
+        self.get(id).is_some()
+    }
+
+    pub fn insert(&mut self, id: &str, value: T) -> Result<(), StoreError> {
+        if self.contains(id) {
+            return Err(StoreError::Exists(id.to_string()));
+        }
+        self.put(id, value);
+        Ok(())
+    }
+
+    /// Adds or replaces; a replaced record keeps its place in the order.
+    pub fn put(&mut self, id: &str, value: T) {
+        match &mut self.inner {
+            RowsInner::Memory(r) => r.put(id, value),
+            RowsInner::Loaded(l) => l.put(id, value),
+        }
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<T> {
+        match &mut self.inner {
+            RowsInner::Memory(r) => r.remove(id),
+            RowsInner::Loaded(l) => l.remove(id),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.inner {
+            RowsInner::Memory(r) => r.len(),
+            RowsInner::Loaded(l) => l.index.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records oldest first, with their ids.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&str, &T)> + '_> {
+        match &self.inner {
+            RowsInner::Memory(r) => Box::new(r.iter()),
+            RowsInner::Loaded(l) => Box::new(
+                l.rows
+                    .iter()
+                    .filter_map(|r| r.as_ref().map(|(id, v)| (id.as_str(), v))),
+            ),
+        }
+    }
+
+    /// Records to change; every one gets a new revision.
+    pub fn iter_mut(&mut self) -> Box<dyn Iterator<Item = (&str, &mut T)> + '_> {
+        match &mut self.inner {
+            RowsInner::Memory(r) => Box::new(r.iter_mut()),
+            RowsInner::Loaded(l) => {
+                for (id, _) in l.rows.iter().flatten() {
+                    l.touched.insert(id.clone());
+                }
+                Box::new(
+                    l.rows
+                        .iter_mut()
+                        .filter_map(|r| r.as_mut().map(|(id, v)| (id.as_str(), v))),
+                )
+            }
+        }
+    }
+}
+
+/// A working copy of one partition, read from a shared backend under the partition's
+/// lock; what changed in it is written back as one atomic step.
+pub(crate) struct Loaded<T> {
+    /// Records in order; a removed one leaves `None`.
+    rows: Vec<Option<(String, T)>>,
+    index: crate::FastMap<String, usize>,
+    /// Ids written (put or handed out mutably).
+    touched: std::collections::HashSet<String>,
+    /// Ids removed (some put again afterwards: they move to the end).
+    removed: std::collections::HashSet<String>,
+}
+
+/// One write of a [`Loaded`] partition, in the order the backend must apply them.
+pub(crate) enum Write<'a, T> {
+    Put(&'a str, &'a T),
+    Delete(&'a str),
+}
+
+impl<T> Loaded<T> {
+    pub(crate) fn new(rows: Vec<(String, T)>) -> Loaded<T> {
+        let index = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (id.clone(), i))
             .collect();
-        for t in tasks {
-            t.await.unwrap();
+        Loaded {
+            rows: rows.into_iter().map(Some).collect(),
+            index,
+            touched: Default::default(),
+            removed: Default::default(),
         }
-        assert_eq!(
-            things.get(&Scope::global(), "c").await.unwrap().unwrap().n,
-            4000
-        );
     }
 
-    #[tokio::test]
-    async fn counters_count_from_one() {
-        let store = Store::memory();
-        assert_eq!(store.next_id("x").await.unwrap(), 1);
-        assert_eq!(store.next_id("x").await.unwrap(), 2);
-        assert_eq!(store.next_id("y").await.unwrap(), 1);
+    fn get(&self, id: &str) -> Option<&T> {
+        let i = *self.index.get(id)?;
+        self.rows[i].as_ref().map(|(_, v)| v)
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut T> {
+        let i = *self.index.get(id)?;
+        self.touched.insert(id.to_string());
+        self.rows[i].as_mut().map(|(_, v)| v)
+    }
+
+    fn put(&mut self, id: &str, value: T) {
+        self.touched.insert(id.to_string());
+        if let Some(&i) = self.index.get(id) {
+            self.rows[i] = Some((id.to_string(), value));
+            return;
+        }
+        self.index.insert(id.to_string(), self.rows.len());
+        self.rows.push(Some((id.to_string(), value)));
+    }
+
+    fn remove(&mut self, id: &str) -> Option<T> {
+        let i = self.index.remove(id)?;
+        self.removed.insert(id.to_string());
+        self.touched.remove(id);
+        self.rows[i].take().map(|(_, v)| v)
+    }
+
+    /// What to write back: deletions first, then the records written, oldest first (a
+    /// record removed and put again is deleted and added, so it moves to the end).
+    pub(crate) fn writes(&self) -> Vec<Write<'_, T>> {
+        let mut out: Vec<Write<'_, T>> = self
+            .removed
+            .iter()
+            .map(|id| Write::Delete(id.as_str()))
+            .collect();
+        for (id, v) in self.rows.iter().flatten() {
+            if self.touched.contains(id) {
+                out.push(Write::Put(id.as_str(), v));
+            }
+        }
+        out
+    }
+}
+
+impl<'a, T> Rows<'a, T> {
+    pub(crate) fn loaded(l: &'a mut Loaded<T>) -> Rows<'a, T> {
+        Rows {
+            inner: RowsInner::Loaded(l),
+        }
     }
 }

@@ -110,6 +110,7 @@ pub fn settings() -> TestSettings {
     s.base.auth.mode = AuthMode::Open;
     // Alone unless a test lists peers: no Identity runs beside it.
     s.base.catalog.identity_url = String::new();
+    s.base.store = common::testing::store_under_test();
     s
 }
 
@@ -118,7 +119,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(settings: TestSettings, shared: Option<Shared>) -> TestApp {
-    let shared = shared.unwrap_or_else(|| Shared::new(&settings.base).unwrap());
+    let shared = shared.unwrap_or_else(|| Shared::new(&settings.base, "test").unwrap());
     let app = Application::build(spec(), &settings.base, shared.clone(), |cfg| {
         cfg.route("/v1/{tenant_id}/hello", web::get().to(hello))
             .route("/exempt/{tenant_id}/hello", web::get().to(hello))

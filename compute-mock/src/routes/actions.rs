@@ -264,11 +264,7 @@ async fn swap_usage(t: &Tenant, state: &State, from: &str, to: &str) -> Result<(
     // The resize was accepted: count the new flavor even past the quota.
     state
         .usage
-        .transact(&t.scope, |rows| {
-            let mut u = rows.get("usage").copied().unwrap_or_default();
-            u.add(add);
-            rows.put("usage", u);
-        })
+        .upsert(&t.scope, "usage", Default::default, |u| u.add(add))
         .await?;
     Ok(())
 }

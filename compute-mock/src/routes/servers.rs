@@ -65,10 +65,7 @@ pub(crate) async fn mutate<R>(
     let now = state.now_ms();
     state
         .servers
-        .transact(scope, |rows| {
-            let rec = rows
-                .get_mut(id)
-                .ok_or_else(|| ComputeError::instance_not_found(id))?;
+        .update(scope, id, |rec| {
             if rec.life.is_gone(now) {
                 return Err(ComputeError::instance_not_found(id));
             }
@@ -79,6 +76,7 @@ pub(crate) async fn mutate<R>(
             f(rec, &view, now)
         })
         .await?
+        .unwrap_or_else(|| Err(ComputeError::instance_not_found(id)))
 }
 
 pub(crate) fn metadata_error(e: MetadataError) -> ComputeError {

@@ -27,6 +27,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     settings.base.server.workers = 2;
     // Alone: no Identity runs beside it, so no control call goes looking for one.
     settings.base.catalog.identity_url = String::new();
+    settings.base.store = common::testing::store_under_test();
     change(&mut settings);
     let codec = TokenCodec::new(&settings.base.auth.signing_key);
     let app = compute_mock::build(settings, None).expect("app builds");

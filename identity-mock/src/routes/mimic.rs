@@ -11,10 +11,10 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use common::behaviors::{Attribute, Event};
-use common::clock::iso_micros;
+use common::clock::{iso_micros, ClockChange};
 use common::error::ApiError;
 use common::json::Body;
-use common::store::{Scope, StoreError};
+use common::store::{ClockError, Scope, StoreError};
 
 use super::Ctx;
 use crate::error::{IdentityError, V3_STYLE};
@@ -54,11 +54,15 @@ pub async fn tick(ctx: Ctx, body: Body) -> Result<HttpResponse, IdentityError> {
         .filter(|a| a.as_f64().is_some_and(f64::is_finite))
         .cloned()
         .ok_or_else(|| IdentityError::bad_request("amount must be a number of seconds"))?;
-    let now = ctx
+    let now = match ctx
         .store
-        .clock()
-        .tick(amount.as_f64().unwrap_or(0.0))
-        .map_err(|e| IdentityError::bad_request(e.to_string()))?;
+        .change_clock(ClockChange::Tick(amount.as_f64().unwrap_or(0.0)))
+        .await
+    {
+        Ok(now) => now,
+        Err(ClockError::OutOfRange(e)) => return Err(IdentityError::bad_request(e.to_string())),
+        Err(ClockError::Store(e)) => return Err(e.into()),
+    };
     let (_, unreached) = common::control::spread_clock(&ctx).await;
     let body = json!({"advanced": amount, "now": iso_micros(now)});
     if unreached.is_empty() {

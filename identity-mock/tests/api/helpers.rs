@@ -23,6 +23,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     settings.base.server.workers = 1;
     // Alone: the mocks its catalog names are not running, so no control call goes there.
     settings.base.catalog.identity_url = String::new();
+    settings.base.store = common::testing::store_under_test();
     for service in &mut settings.base.catalog.services {
         service.external = true;
     }

@@ -715,17 +715,11 @@ async fn forget_deleted(r: &Req<'_>, ids: &[u64]) -> Result<(), LbError> {
     let queue = r
         .state
         .deleted
-        .transact(&r.scope, |rows| {
-            if !rows.contains(DELETED_QUEUE) {
-                rows.put(DELETED_QUEUE, crate::DeletedBalancers::default());
-            }
-            rows.get_mut(DELETED_QUEUE).map(|q| {
-                q.ids.extend(ids.iter().copied());
-                q.ids.clone()
-            })
+        .upsert(&r.scope, DELETED_QUEUE, Default::default, |q| {
+            q.ids.extend(ids.iter().copied());
+            q.ids.clone()
         })
-        .await?
-        .unwrap_or_default();
+        .await?;
     let gone = r
         .state
         .balancers
@@ -750,10 +744,8 @@ async fn forget_deleted(r: &Req<'_>, ids: &[u64]) -> Result<(), LbError> {
     if !gone.is_empty() {
         r.state
             .deleted
-            .transact(&r.scope, |rows| {
-                if let Some(q) = rows.get_mut(DELETED_QUEUE) {
-                    q.ids.retain(|id| !gone.contains(id));
-                }
+            .update(&r.scope, DELETED_QUEUE, |q| {
+                q.ids.retain(|id| !gone.contains(id))
             })
             .await?;
     }

@@ -89,16 +89,16 @@ impl Control<'_> {
         let (timings, now) = (self.state.timings(), self.now_ms);
         self.state
             .balancers
-            .transact(&self.scope, |rows| {
-                let lb = rows
-                    .get_mut(&lb_id.to_string())
-                    .filter(|lb| lb.observe(timings, now).is_some())
-                    .ok_or_else(|| self.not_owned(id))?;
+            .update(&self.scope, &lb_id.to_string(), |lb| {
+                if lb.observe(timings, now).is_none() {
+                    return Err(self.not_owned(id));
+                }
                 lb.state = StatusState::forced(status, now);
                 lb.updated_ms = now;
                 Ok::<_, LbError>(())
             })
-            .await??;
+            .await?
+            .unwrap_or_else(|| Err(self.not_owned(id)))?;
         Ok(HttpResponse::NoContent().finish())
     }
 
@@ -128,16 +128,16 @@ impl Control<'_> {
         let (timings, now) = (self.state.timings(), self.now_ms);
         self.state
             .balancers
-            .transact(&self.scope, |rows| {
-                let lb = rows
-                    .get_mut(&lb_id.to_string())
-                    .filter(|lb| lb.observe(timings, now).is_some())
-                    .ok_or_else(|| self.not_owned(id))?;
+            .update(&self.scope, &lb_id.to_string(), |lb| {
+                if lb.observe(timings, now).is_none() {
+                    return Err(self.not_owned(id));
+                }
                 let node = lb.node_mut(node_id).ok_or_else(no_node)?;
                 node.forced = Some(status);
                 Ok::<_, LbError>(())
             })
-            .await??;
+            .await?
+            .unwrap_or_else(|| Err(self.not_owned(id)))?;
         Ok(HttpResponse::Ok().finish())
     }
 }

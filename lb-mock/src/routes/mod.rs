@@ -316,23 +316,24 @@ async fn check_rate(state: &State, tenant: &str, now_ms: i64) -> Result<(), LbEr
     }
     let verdict = state
         .rate
-        .transact(&Scope::tenant(tenant), |rows| {
-            let w = match rows.get_mut("minute") {
-                Some(w) if now_ms >= w.start_ms && now_ms < w.start_ms + 60_000 => w,
-                _ => {
-                    rows.put(
-                        "minute",
-                        RateWindow {
-                            start_ms: now_ms,
-                            count: 0,
-                        },
-                    );
-                    rows.get_mut("minute")?
+        .upsert(
+            &Scope::tenant(tenant),
+            "minute",
+            || RateWindow {
+                start_ms: now_ms,
+                count: 0,
+            },
+            |w| {
+                if !(now_ms >= w.start_ms && now_ms < w.start_ms + 60_000) {
+                    *w = RateWindow {
+                        start_ms: now_ms,
+                        count: 0,
+                    };
                 }
-            };
-            w.count += 1;
-            (w.count > limit).then_some(w.start_ms + 60_000)
-        })
+                w.count += 1;
+                (w.count > limit).then_some(w.start_ms + 60_000)
+            },
+        )
         .await?;
     match verdict {
         None => Ok(()),
@@ -418,12 +419,12 @@ impl Req<'_> {
         let key = Self::key(id);
         self.state
             .balancers
-            .transact(&self.scope, |rows| {
-                let lb = rows.get_mut(&key).ok_or_else(lb_not_found)?;
+            .update(&self.scope, &key, |lb| {
                 let status = lb.observe(timings, now).ok_or_else(lb_not_found)?.status;
                 f(lb, status)
             })
             .await?
+            .unwrap_or_else(|| Err(lb_not_found()))
     }
 
     /// Compute's view of the tenant's servers, when the balancer has nodes to judge.

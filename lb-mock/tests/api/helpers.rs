@@ -22,6 +22,7 @@ pub fn settings() -> Settings {
     s.base.server.workers = 2;
     // No Identity in these tests: the catalog is local (and lists no Compute).
     s.base.catalog.identity_url = String::new();
+    s.base.store = common::testing::store_under_test();
     s
 }
 

@@ -1,0 +1,988 @@
+//! The Redis backend: every replica of a service, and every service of a stack, on one
+//! Redis.
+//!
+//! Keys (`P` = `{namespace}:{service}`, `S` = `{namespace}`):
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `P:rows:{table}:{tenant}:{region}` | hash | id → `v1:{revision}:{JSON record}` |
+//! | `P:order:{table}:{tenant}:{region}` | sorted set | id → the revision it was added with (insertion order) |
+//! | `P:lock:{table}:{tenant}:{region}` | string | the token of the writer holding the partition (expires) |
+//! | `P:parts` | set | the partitions that hold records (`{table}:{tenant}:{region}`) |
+//! | `P:tv:{table}` | string | the table's version: moved by every write and reset |
+//! | `P:rev` | string | where revisions come from |
+//! | `P:c:{name}` | string | counters (ids, addresses, fault budgets) |
+//! | `P:journal`, `P:journal:seq`, `P:journal:cap` | list, strings | the journal |
+//! | `S:clock` | string | the stack's clock state (JSON) |
+//!
+//! Tenant and region are escaped (`%` and `:`), so a key names one partition. Every
+//! write is one Lua script: it checks the partition lock, writes the records with fresh
+//! revisions, moves the table version and keeps `parts`, atomically. A multi-record
+//! operation holds the partition lock (`SET NX PX`) while its closure runs; a writer
+//! that died holding it loses it after [`LOCK_TTL`].
+//!
+//! The client is the `redis` crate's `ConnectionManager`: one multiplexed connection per
+//! process (pipelined, so concurrent requests share it without a pool), reconnected after
+//! a failure. Every command is bounded by `store.timeout_ms`; a command that fails or
+//! times out is [`StoreError::Unavailable`], which the mocks answer with 503.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Script, Value};
+use serde::{Deserialize, Serialize};
+
+use super::{Loaded, Record, Rows, Scope, StoreError, Write, SURVIVES_RESET};
+use crate::clock::{ClockChange, ClockState};
+
+/// `[store]` with `backend = "redis"`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port/db`.
+    pub url: String,
+    /// The stack's keys start with it: stacks with different namespaces share one Redis
+    /// without seeing each other, and a reset clears only its own.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Longest wait for one Redis command (and for connecting); then the request is
+    /// answered 503.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_namespace() -> String {
+    "understudy".into()
+}
+
+fn default_timeout_ms() -> u64 {
+    2000
+}
+
+impl RedisSettings {
+    /// What a bad setting is, before anything binds.
+    pub fn check(&self) -> Result<(), String> {
+        redis::Client::open(self.url.as_str())
+            .map_err(|e| format!("store.url: not a Redis URL ({e})"))?;
+        let ns_ok = !self.namespace.is_empty()
+            && self.namespace.len() <= 64
+            && self
+                .namespace
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !ns_ok {
+            return Err(
+                "store.namespace: 1 to 64 letters, digits, '_', '-' or '.'".to_string(),
+            );
+        }
+        if self.timeout_ms == 0 {
+            return Err("store.timeout_ms: must be at least 1".to_string());
+        }
+        Ok(())
+    }
+}
+
+/// How long a partition lock lives if its holder never releases it (a killed replica).
+pub const LOCK_TTL: Duration = Duration::from_secs(5);
+
+/// The schema version written before every record; a record with another one is refused
+/// rather than misread.
+const SCHEMA: &str = "v1";
+
+#[derive(Clone)]
+pub struct RedisBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    conn: tokio::sync::OnceCell<ConnectionManager>,
+    timeout: Duration,
+    /// `{namespace}:{service}`.
+    prefix: String,
+    /// `{namespace}`.
+    stack: String,
+    id: String,
+    clock_id: String,
+    /// This process's queue for each partition lock, so local writers wait here rather
+    /// than polling Redis.
+    local: Mutex<crate::FastMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    /// Tables opened in this process: a snapshot lists them even when empty.
+    opened: Mutex<BTreeSet<&'static str>>,
+}
+
+impl RedisBackend {
+    pub(super) fn new(settings: &RedisSettings, service: &str) -> Result<RedisBackend, StoreError> {
+        settings.check().map_err(StoreError::Backend)?;
+        let client = redis::Client::open(settings.url.as_str())
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let info = client.get_connection_info();
+        let addr = info.addr().to_string();
+        let db = info.redis_settings().db();
+        let stack = settings.namespace.clone();
+        Ok(RedisBackend {
+            inner: Arc::new(Inner {
+                client,
+                conn: tokio::sync::OnceCell::new(),
+                timeout: Duration::from_millis(settings.timeout_ms),
+                prefix: format!("{stack}:{service}"),
+                id: format!("redis://{addr}/{db}/{stack}/{service}"),
+                clock_id: format!("redis://{addr}/{db}/{stack}/clock"),
+                stack,
+                local: Mutex::default(),
+                opened: Mutex::default(),
+            }),
+        })
+    }
+
+    pub(super) fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    pub(super) fn clock_id(&self) -> &str {
+        &self.inner.clock_id
+    }
+
+    pub(super) fn table<T: Record>(&self, name: &'static str) -> RedisTable<T> {
+        self.inner
+            .opened
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name);
+        RedisTable {
+            backend: self.clone(),
+            name,
+            _t: PhantomData,
+        }
+    }
+
+    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
+        let inner = &self.inner;
+        let connect = inner.conn.get_or_try_init(|| async {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(inner.timeout))
+                .set_response_timeout(Some(inner.timeout))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(200));
+            ConnectionManager::new_with_config(inner.client.clone(), config).await
+        });
+        match tokio::time::timeout(inner.timeout, connect).await {
+            Ok(Ok(c)) => Ok(c.clone()),
+            Ok(Err(e)) => Err(unavailable(e)),
+            Err(_) => Err(StoreError::Unavailable("connecting to Redis timed out".into())),
+        }
+    }
+
+    /// Runs one command, bounded by the timeout.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
+        let mut c = self.conn().await?;
+        match tokio::time::timeout(self.inner.timeout, cmd.query_async(&mut c)).await {
+            Ok(r) => r.map_err(unavailable),
+            Err(_) => Err(StoreError::Unavailable("Redis did not answer in time".into())),
+        }
+    }
+
+    /// Runs one script, bounded by the timeout.
+    async fn eval<T: redis::FromRedisValue>(
+        &self,
+        inv: redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let mut c = self.conn().await?;
+        match tokio::time::timeout(self.inner.timeout, inv.invoke_async(&mut c)).await {
+            Ok(r) => r.map_err(unavailable),
+            Err(_) => Err(StoreError::Unavailable("Redis did not answer in time".into())),
+        }
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}:{rest}", self.inner.prefix)
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        let _: String = self.query(&redis::cmd("PING")).await?;
+        Ok(())
+    }
+
+    pub(super) async fn next_id(&self, counter: &str) -> Result<u64, StoreError> {
+        self.query(redis::cmd("INCR").arg(self.key(&format!("c:{counter}"))))
+            .await
+    }
+
+    pub(super) async fn counter(&self, counter: &str) -> Result<u64, StoreError> {
+        let v: Option<u64> = self
+            .query(redis::cmd("GET").arg(self.key(&format!("c:{counter}"))))
+            .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    fn clock_key(&self) -> String {
+        format!("{}:clock", self.inner.stack)
+    }
+
+    pub(super) async fn clock_state(&self) -> Result<ClockState, StoreError> {
+        let raw: Option<String> = self.query(redis::cmd("GET").arg(self.clock_key())).await?;
+        Ok(raw
+            .and_then(|r| serde_json::from_str(&r).ok())
+            .unwrap_or_default())
+    }
+
+    /// Applies `change` to the clock Redis holds, again if another replica changed it
+    /// between the read and the write; returns the state written.
+    pub(super) async fn change_clock(
+        &self,
+        change: ClockChange,
+    ) -> Result<ClockState, super::ClockError> {
+        loop {
+            let raw: Option<String> =
+                self.query(redis::cmd("GET").arg(self.clock_key())).await?;
+            let before = raw
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok())
+                .unwrap_or_default();
+            let next = change.apply(&before, chrono::Utc::now())?;
+            let json = serde_json::to_string(&next).unwrap_or_default();
+            let mut inv = CLOCK_CAS.prepare_invoke();
+            inv.key(self.clock_key())
+                .arg(raw.unwrap_or_default())
+                .arg(json);
+            let written: i64 = self.eval(inv).await?;
+            if written == 1 {
+                return Ok(next);
+            }
+        }
+    }
+
+    /// Forgets every record and counter of this service (all tenants, or one), but
+    /// revocations; moves the version of every table touched.
+    pub(super) async fn reset(&self, tenant: Option<&str>) -> Result<(), StoreError> {
+        let parts: Vec<String> = self
+            .query(redis::cmd("SMEMBERS").arg(self.key("parts")))
+            .await?;
+        let mut tables = BTreeSet::new();
+        for part in parts {
+            let Some((table, t, _)) = split_part(&part) else {
+                continue;
+            };
+            if SURVIVES_RESET.contains(&table.as_str()) || tenant.is_some_and(|x| x != t) {
+                continue;
+            }
+            let mut del = redis::cmd("DEL");
+            del.arg(self.key(&format!("rows:{part}")))
+                .arg(self.key(&format!("order:{part}")));
+            let _: i64 = self.query(&del).await?;
+            let _: i64 = self
+                .query(redis::cmd("SREM").arg(self.key("parts")).arg(&part))
+                .await?;
+            tables.insert(table);
+        }
+        if tenant.is_none() {
+            let counters = self.scan(&self.key("c:*")).await?;
+            for chunk in counters.chunks(500) {
+                let _: i64 = self.query(redis::cmd("DEL").arg(chunk)).await?;
+            }
+            // Every table this process knows moves too, so no cache of an empty table
+            // outlives a reset made elsewhere.
+            tables.extend(
+                self.inner
+                    .opened
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .map(|t| t.to_string()),
+            );
+        }
+        for table in tables {
+            let _: i64 = self
+                .query(redis::cmd("INCR").arg(self.key(&format!("tv:{table}"))))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn scan(&self, pattern: &str) -> Result<Vec<String>, StoreError> {
+        let mut cursor: u64 = 0;
+        let mut out = Vec::new();
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .query(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(1000),
+                )
+                .await?;
+            out.extend(keys);
+            if next == 0 {
+                return Ok(out);
+            }
+            cursor = next;
+        }
+    }
+
+    pub(super) async fn snapshot(&self) -> Result<serde_json::Value, StoreError> {
+        let parts: Vec<String> = self
+            .query(redis::cmd("SMEMBERS").arg(self.key("parts")))
+            .await?;
+        let mut by_table: BTreeMap<String, Vec<(Scope, String)>> = self
+            .inner
+            .opened
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|t| (t.to_string(), Vec::new()))
+            .collect();
+        for part in parts {
+            if let Some((table, tenant, region)) = split_part(&part) {
+                by_table
+                    .entry(table)
+                    .or_default()
+                    .push((Scope::new(tenant, region), part));
+            }
+        }
+        let mut out = serde_json::Map::new();
+        for (table, mut scopes) in by_table {
+            scopes.sort();
+            let mut list = Vec::new();
+            for (scope, part) in scopes {
+                let rows = self.read_all(&part).await?;
+                let records: Vec<_> = rows
+                    .into_iter()
+                    .filter_map(|(id, raw)| {
+                        let (_, json) = split_record(&raw).ok()?;
+                        let value: serde_json::Value = serde_json::from_str(json).ok()?;
+                        Some(serde_json::json!({"id": id, "value": value}))
+                    })
+                    .collect();
+                list.push(serde_json::json!({
+                    "tenant": scope.tenant, "region": scope.region, "records": records,
+                }));
+            }
+            out.insert(table, serde_json::Value::Array(list));
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+
+    /// Every record of a partition, in order, as stored.
+    async fn read_all(&self, part: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut inv = LOCK_ALL.prepare_invoke();
+        inv.key(self.key(&format!("lock:{part}")))
+            .key(self.key(&format!("rows:{part}")))
+            .key(self.key(&format!("order:{part}")))
+            .arg("")
+            .arg(0);
+        let v: Vec<Value> = self.eval(inv).await?;
+        Ok(pairs(&v[1..]))
+    }
+
+    fn local_lock(&self, part: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.inner.local.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = map.get(part).and_then(Weak::upgrade) {
+            return l;
+        }
+        if map.len() >= 4096 {
+            map.retain(|_, w| w.strong_count() > 0);
+        }
+        let l = Arc::new(tokio::sync::Mutex::new(()));
+        map.insert(part.to_string(), Arc::downgrade(&l));
+        l
+    }
+
+    // ---- the journal's shared log ----
+
+    /// Appends an entry (JSON without its number) and keeps the newest `capacity` (or
+    /// the capacity set through the control API); returns its number.
+    pub(crate) async fn log_append(&self, entry: &str, capacity: usize) -> Result<u64, StoreError> {
+        let mut inv = LOG_APPEND.prepare_invoke();
+        inv.key(self.key("journal"))
+            .key(self.key("journal:seq"))
+            .key(self.key("journal:cap"))
+            .arg(entry)
+            .arg(capacity);
+        self.eval(inv).await
+    }
+
+    /// Every entry kept, newest first, with its number.
+    pub(crate) async fn log_read(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        let raw: Vec<String> = self
+            .query(redis::cmd("LRANGE").arg(self.key("journal")).arg(0).arg(-1))
+            .await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|line| {
+                let (n, json) = line.split_once(' ')?;
+                Some((n.parse().ok()?, json.to_string()))
+            })
+            .collect())
+    }
+
+    pub(crate) async fn log_clear(&self) -> Result<(), StoreError> {
+        let _: i64 = self.query(redis::cmd("DEL").arg(self.key("journal"))).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn log_capacity(&self) -> Result<Option<usize>, StoreError> {
+        self.query(redis::cmd("GET").arg(self.key("journal:cap")))
+            .await
+    }
+
+    pub(crate) async fn set_log_capacity(&self, capacity: usize) -> Result<(), StoreError> {
+        let _: () = self
+            .query(redis::cmd("SET").arg(self.key("journal:cap")).arg(capacity))
+            .await?;
+        let _: () = self
+            .query(
+                redis::cmd("LTRIM")
+                    .arg(self.key("journal"))
+                    .arg(0)
+                    .arg(capacity.max(1) as i64 - 1),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// One typed table on Redis.
+pub struct RedisTable<T> {
+    backend: RedisBackend,
+    name: &'static str,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for RedisTable<T> {
+    fn clone(&self) -> Self {
+        RedisTable {
+            backend: self.backend.clone(),
+            name: self.name,
+            _t: PhantomData,
+        }
+    }
+}
+
+/// A lock held on one partition, released by the write that ends it.
+struct Held {
+    token: String,
+    _local: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl<T: Record> RedisTable<T> {
+    fn part(&self, scope: &Scope) -> String {
+        format!(
+            "{}:{}:{}",
+            self.name,
+            escape(&scope.tenant),
+            escape(&scope.region)
+        )
+    }
+
+    fn keys(&self, part: &str) -> [String; 6] {
+        let b = &self.backend;
+        [
+            b.key(&format!("lock:{part}")),
+            b.key(&format!("rows:{part}")),
+            b.key(&format!("order:{part}")),
+            b.key("rev"),
+            b.key(&format!("tv:{}", self.name)),
+            b.key("parts"),
+        ]
+    }
+
+    pub(super) async fn get_map<R>(
+        &self,
+        scope: &Scope,
+        id: &str,
+        f: impl FnOnce(&T, u64) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        let part = self.part(scope);
+        let raw: Option<String> = self
+            .backend
+            .query(
+                redis::cmd("HGET")
+                    .arg(self.backend.key(&format!("rows:{part}")))
+                    .arg(id),
+            )
+            .await?;
+        match raw {
+            None => Ok(None),
+            Some(raw) => {
+                let (rev, v) = decode::<T>(&raw)?;
+                Ok(Some(f(&v, rev)))
+            }
+        }
+    }
+
+    pub(super) async fn count(&self, scope: &Scope) -> Result<usize, StoreError> {
+        let part = self.part(scope);
+        self.backend
+            .query(redis::cmd("HLEN").arg(self.backend.key(&format!("rows:{part}"))))
+            .await
+    }
+
+    pub(super) async fn version(&self) -> Result<u64, StoreError> {
+        let v: Option<u64> = self
+            .backend
+            .query(
+                redis::cmd("GET").arg(self.backend.key(&format!("tv:{}", self.name))),
+            )
+            .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    pub(super) async fn page_map<R>(
+        &self,
+        scope: &Scope,
+        after: Option<&str>,
+        limit: usize,
+        mut keep: impl FnMut(&T) -> bool,
+        mut map: impl FnMut(&T, u64) -> R,
+    ) -> Result<Vec<R>, StoreError> {
+        let part = self.part(scope);
+        let chunk = limit.clamp(64, 1000);
+        let mut out = Vec::new();
+        let mut marker = after.map(str::to_string);
+        let mut from_score = String::new();
+        while out.len() < limit {
+            let mut inv = PAGE.prepare_invoke();
+            inv.key(self.backend.key(&format!("rows:{part}")))
+                .key(self.backend.key(&format!("order:{part}")))
+                .arg(marker.take().unwrap_or_default())
+                .arg(&from_score)
+                .arg(chunk);
+            let v: Vec<Value> = self.backend.eval(inv).await?;
+            if int(v.first()) == 0 {
+                return Err(StoreError::MarkerNotFound(
+                    after.unwrap_or_default().to_string(),
+                ));
+            }
+            let rows = &v[1..];
+            let got = rows.len() / 3;
+            for triple in rows.chunks(3) {
+                if let [score, _id, raw] = triple {
+                    from_score = text(score);
+                    let raw = text(raw);
+                    if raw.is_empty() {
+                        continue;
+                    }
+                    let (rev, value) = decode::<T>(&raw)?;
+                    if out.len() < limit && keep(&value) {
+                        out.push(map(&value, rev));
+                    }
+                }
+            }
+            if got < chunk {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn lock(&self, part: &str, all: bool, id: &str) -> Result<(Held, Vec<Value>), StoreError> {
+        let local = self.backend.local_lock(part).lock_owned().await;
+        let token = format!("{:032x}", rand::random::<u128>());
+        let keys = self.keys(part);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let mut inv = if all {
+                LOCK_ALL.prepare_invoke()
+            } else {
+                LOCK_ONE.prepare_invoke()
+            };
+            inv.key(&keys[0]).key(&keys[1]).key(&keys[2]);
+            inv.arg(&token).arg(LOCK_TTL.as_millis() as u64).arg(id);
+            let v: Vec<Value> = self.backend.eval(inv).await?;
+            if int(v.first()) == 1 {
+                return Ok((
+                    Held {
+                        token,
+                        _local: local,
+                    },
+                    v,
+                ));
+            }
+            if started.elapsed() > LOCK_TTL + Duration::from_secs(1) {
+                return Err(StoreError::Unavailable(format!(
+                    "partition {part} stayed locked"
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// Writes and, when `held`, releases the lock. Without a lock, waits while another
+    /// writer holds the partition.
+    async fn write(
+        &self,
+        part: &str,
+        held: Option<&Held>,
+        writes: &[(char, &str, String)],
+    ) -> Result<(), StoreError> {
+        let keys = self.keys(part);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let mut inv = WRITE.prepare_invoke();
+            for k in &keys {
+                inv.key(k);
+            }
+            inv.arg(held.map_or("", |h| h.token.as_str()))
+                .arg(part)
+                .arg(writes.len());
+            for (op, id, v) in writes {
+                inv.arg(op.to_string()).arg(*id).arg(v);
+            }
+            let answer: String = self.backend.eval(inv).await?;
+            match answer.as_str() {
+                "OK" => return Ok(()),
+                "EXISTS" => {
+                    let id = writes.first().map_or("", |w| w.1);
+                    return Err(StoreError::Exists(id.to_string()));
+                }
+                "LOST" => {
+                    return Err(StoreError::Unavailable(format!(
+                        "the lock on {part} expired before the write"
+                    )))
+                }
+                _busy => {
+                    if started.elapsed() > LOCK_TTL + Duration::from_secs(1) {
+                        return Err(StoreError::Unavailable(format!(
+                            "partition {part} stayed locked"
+                        )));
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+
+    /// One record written (or removed, `value` = `None`) in one step.
+    pub(super) async fn write_one(
+        &self,
+        scope: &Scope,
+        id: &str,
+        value: Option<&T>,
+        insert_only: bool,
+    ) -> Result<(), StoreError> {
+        let part = self.part(scope);
+        let local = self.backend.local_lock(&part);
+        let _queue = local.lock().await;
+        let w = match value {
+            Some(v) => (if insert_only { 'I' } else { 'P' }, id, encode(v)?),
+            None => ('D', id, String::new()),
+        };
+        self.write(&part, None, &[w]).await
+    }
+
+    /// Changes one record under the partition lock: `f` sees it (`None` when absent) and
+    /// may replace, change or take it.
+    pub(super) async fn modify<R>(
+        &self,
+        scope: &Scope,
+        id: &str,
+        f: impl FnOnce(&mut Option<T>) -> R,
+    ) -> Result<R, StoreError> {
+        let part = self.part(scope);
+        let (held, v) = self.lock(&part, false, id).await?;
+        let before = match v.get(1) {
+            Some(Value::BulkString(b)) => Some(decode::<T>(&String::from_utf8_lossy(b))),
+            _ => None,
+        };
+        let existed = before.is_some();
+        let mut slot = match before {
+            Some(Ok((_, v))) => Some(v),
+            Some(Err(e)) => {
+                self.write(&part, Some(&held), &[]).await?;
+                return Err(e);
+            }
+            None => None,
+        };
+        let out = f(&mut slot);
+        let writes = match &slot {
+            Some(v) => match encode(v) {
+                Ok(json) => vec![('P', id, json)],
+                Err(e) => {
+                    self.write(&part, Some(&held), &[]).await?;
+                    return Err(e);
+                }
+            },
+            None if existed => vec![('D', id, String::new())],
+            None => Vec::new(),
+        };
+        self.write(&part, Some(&held), &writes).await?;
+        Ok(out)
+    }
+
+    pub(super) async fn transact<R>(
+        &self,
+        scope: &Scope,
+        f: impl FnOnce(&mut Rows<'_, T>) -> R,
+    ) -> Result<R, StoreError> {
+        let part = self.part(scope);
+        let (held, v) = self.lock(&part, true, "").await?;
+        let mut rows = Vec::new();
+        for (id, raw) in pairs(&v[1..]) {
+            match decode::<T>(&raw) {
+                Ok((_, value)) => rows.push((id, value)),
+                Err(e) => {
+                    self.write(&part, Some(&held), &[]).await?;
+                    return Err(e);
+                }
+            }
+        }
+        let mut loaded = Loaded::new(rows);
+        let out = f(&mut Rows::loaded(&mut loaded));
+        let mut writes = Vec::new();
+        for w in loaded.writes() {
+            match w {
+                Write::Delete(id) => writes.push(('D', id, String::new())),
+                Write::Put(id, value) => match encode(value) {
+                    Ok(json) => writes.push(('P', id, json)),
+                    Err(e) => {
+                        self.write(&part, Some(&held), &[]).await?;
+                        return Err(e);
+                    }
+                },
+            }
+        }
+        self.write(&part, Some(&held), &writes).await?;
+        Ok(out)
+    }
+}
+
+fn unavailable(e: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("cannot encode: {e}")))
+}
+
+/// `v1:{rev}:{json}` → revision and JSON text.
+fn split_record(raw: &str) -> Result<(u64, &str), StoreError> {
+    let bad = || StoreError::Backend("a record in Redis has another schema version".into());
+    let rest = raw
+        .strip_prefix(SCHEMA)
+        .and_then(|r| r.strip_prefix(':'))
+        .ok_or_else(bad)?;
+    let (rev, json) = rest.split_once(':').ok_or_else(bad)?;
+    Ok((rev.parse().map_err(|_| bad())?, json))
+}
+
+fn decode<T: Record>(raw: &str) -> Result<(u64, T), StoreError> {
+    let (rev, json) = split_record(raw)?;
+    let v = serde_json::from_str(json)
+        .map_err(|e| StoreError::Backend(format!("a record in Redis cannot be read: {e}")))?;
+    Ok((rev, v))
+}
+
+/// `%` and `:` escaped, so `{table}:{tenant}:{region}` splits back unambiguously.
+fn escape(s: &str) -> String {
+    s.replace('%', "%25").replace(':', "%3A")
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("%3A", ":").replace("%25", "%")
+}
+
+fn split_part(part: &str) -> Option<(String, String, String)> {
+    let mut it = part.split(':');
+    let (table, tenant, region) = (it.next()?, it.next()?, it.next()?);
+    if it.next().is_some() {
+        return None;
+    }
+    Some((table.to_string(), unescape(tenant), unescape(region)))
+}
+
+fn int(v: Option<&Value>) -> i64 {
+    match v {
+        Some(Value::Int(n)) => *n,
+        Some(Value::BulkString(b)) => String::from_utf8_lossy(b).parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::SimpleString(s) => s.clone(),
+        Value::Int(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// `[id, raw, id, raw, …]` → pairs, skipping empty records.
+fn pairs(v: &[Value]) -> Vec<(String, String)> {
+    v.chunks(2)
+        .filter_map(|p| match p {
+            [id, raw] => {
+                let raw = text(raw);
+                (!raw.is_empty()).then(|| (text(id), raw))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// KEYS lock, rows, order, rev, tv, parts; ARGV token ('' = hold none), part, n, then n
+/// triples (op I|P|D, id, JSON).
+static WRITE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+local lock = redis.call('GET', KEYS[1])
+if ARGV[1] == '' then
+  if lock then return 'BUSY' end
+elseif lock ~= ARGV[1] then
+  return 'LOST'
+end
+local n = tonumber(ARGV[3])
+for i = 0, n - 1 do
+  if ARGV[4 + 3 * i] == 'I' and redis.call('HEXISTS', KEYS[2], ARGV[5 + 3 * i]) == 1 then
+    if ARGV[1] ~= '' then redis.call('DEL', KEYS[1]) end
+    return 'EXISTS'
+  end
+end
+for i = 0, n - 1 do
+  local op, id = ARGV[4 + 3 * i], ARGV[5 + 3 * i]
+  if op == 'D' then
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+  else
+    local rev = redis.call('INCR', KEYS[4])
+    redis.call('HSET', KEYS[2], id, 'v1:' .. rev .. ':' .. ARGV[6 + 3 * i])
+    if not redis.call('ZSCORE', KEYS[3], id) then
+      redis.call('ZADD', KEYS[3], rev, id)
+    end
+  end
+end
+if n > 0 then
+  redis.call('INCR', KEYS[5])
+  if redis.call('HLEN', KEYS[2]) == 0 then
+    redis.call('SREM', KEYS[6], ARGV[2])
+  else
+    redis.call('SADD', KEYS[6], ARGV[2])
+  end
+end
+if ARGV[1] ~= '' then redis.call('DEL', KEYS[1]) end
+return 'OK'
+",
+    )
+});
+
+/// KEYS lock, rows, order; ARGV token, ttl ms, id → {1, record or nil} or {0}.
+static LOCK_ONE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+return {1, redis.call('HGET', KEYS[2], ARGV[3])}
+",
+    )
+});
+
+/// KEYS lock, rows, order; ARGV token ('' = read without locking), ttl ms → {1, id,
+/// record, …} in order, or {0}.
+static LOCK_ALL: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+if ARGV[1] ~= '' and not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {0}
+end
+local out = {1}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
+end
+return out
+",
+    )
+});
+
+/// KEYS rows, order; ARGV marker id ('' = none), score to start after ('' = start),
+/// count → {1, score, id, record, …} or {0} when the marker is unknown.
+static PAGE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+local min = '-inf'
+if ARGV[1] ~= '' then
+  local s = redis.call('ZSCORE', KEYS[2], ARGV[1])
+  if not s then return {0} end
+  min = '(' .. s
+elseif ARGV[2] ~= '' then
+  min = '(' .. ARGV[2]
+end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], min, '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {1}
+for i = 1, #ids, 2 do
+  out[#out + 1] = ids[i + 1]
+  out[#out + 1] = ids[i]
+  out[#out + 1] = redis.call('HGET', KEYS[1], ids[i]) or ''
+end
+return out
+",
+    )
+});
+
+/// KEYS clock; ARGV the state read ('' = none), the state to write → 1, or 0 when
+/// another replica changed it meanwhile.
+static CLOCK_CAS: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+",
+    )
+});
+
+/// KEYS list, seq, cap; ARGV entry, default capacity → the entry's number.
+static LOG_APPEND: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+local n = redis.call('INCR', KEYS[2])
+local cap = tonumber(redis.call('GET', KEYS[3]) or ARGV[2])
+redis.call('LPUSH', KEYS[1], n .. ' ' .. ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, cap - 1)
+return n
+",
+    )
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_split_back_whatever_the_tenant_holds() {
+        let p = format!("t:{}:{}", escape("a:b%3A"), escape("ORD"));
+        assert_eq!(
+            split_part(&p),
+            Some(("t".into(), "a:b%3A".into(), "ORD".into()))
+        );
+    }
+
+    #[test]
+    fn records_of_another_schema_are_refused() {
+        assert!(split_record("v2:1:{}").is_err());
+        assert_eq!(split_record("v1:7:{\"a\":1}").unwrap(), (7, "{\"a\":1}"));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let mut s = RedisSettings {
+            url: "redis://127.0.0.1:6379/0".into(),
+            namespace: "ci-1".into(),
+            timeout_ms: 100,
+        };
+        assert!(s.check().is_ok());
+        s.namespace = "a b".into();
+        assert!(s.check().is_err());
+        s.namespace = "ok".into();
+        s.url = "http://x".into();
+        assert!(s.check().is_err());
+    }
+}

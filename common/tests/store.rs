@@ -1,0 +1,531 @@
+//! The store's contract, one suite for every backend: what a repository may rely on,
+//! whether its state lives in this process (`memory`) or in a Redis every replica shares.
+//!
+//! Each check runs against the memory backend, and against Redis when
+//! `UNDERSTUDY_TEST_REDIS` names one (CI starts one). "Two replicas" are two handles on one
+//! state: clones of one memory store, or two stores built from the same Redis settings
+//! (two connections, as two processes have).
+
+use std::collections::HashSet;
+
+use common::clock::{ClockChange, ClockState};
+use common::journal::{Journal, JournalEntry, JournalQuery};
+use common::store::{redis::RedisSettings, Scope, Store, StoreError, StoreSettings};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+struct Thing {
+    n: u32,
+}
+
+/// A fresh state and a way to open another replica's handle on it.
+struct Backend {
+    name: &'static str,
+    settings: StoreSettings,
+    first: Store,
+}
+
+impl Backend {
+    fn replica(&self) -> Store {
+        match self.settings {
+            StoreSettings::Memory => self.first.clone(),
+            _ => Store::from_settings(&self.settings, "svc").unwrap(),
+        }
+    }
+}
+
+fn backends() -> Vec<Backend> {
+    let mut out = vec![Backend {
+        name: "memory",
+        settings: StoreSettings::Memory,
+        first: Store::memory(),
+    }];
+    let redis = common::testing::store_under_test();
+    if matches!(redis, StoreSettings::Redis(_)) {
+        out.push(Backend {
+            name: "redis",
+            first: Store::from_settings(&redis, "svc").unwrap(),
+            settings: redis,
+        });
+    } else {
+        eprintln!(
+            "store conformance: {} is not set, so only the memory backend is checked",
+            common::testing::TEST_REDIS
+        );
+    }
+    out
+}
+
+fn scope(t: &str) -> Scope {
+    Scope::new(t, "ORD")
+}
+
+#[tokio::test]
+async fn a_revision_changes_with_every_write_and_is_never_reused() {
+    for b in backends() {
+        let things = b.first.table::<Thing>("things");
+        let s = scope("a");
+        let rev = || async { things.get_map(&s, "1", |_, r| r).await.unwrap() };
+        things.insert(&s, "1", Thing { n: 1 }).await.unwrap();
+        let first = rev().await.unwrap();
+        assert_eq!(rev().await, Some(first), "{}: reads keep it", b.name);
+        things.update(&s, "1", |t| t.n = 2).await.unwrap();
+        let second = rev().await.unwrap();
+        assert_ne!(second, first, "{}", b.name);
+        let page = things
+            .page_map(&s, None, 10, |_| true, |t, r| (t.n, r))
+            .await;
+        assert_eq!(page.unwrap(), vec![(2, second)], "{}", b.name);
+        things.remove(&s, "1").await.unwrap();
+        b.first.reset().await.unwrap();
+        things.insert(&s, "1", Thing { n: 2 }).await.unwrap();
+        let third = rev().await.unwrap();
+        assert!(
+            third != first && third != second,
+            "{}: a new row, a new revision, even after a reset",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn tables_are_partitioned_by_scope_and_ids_are_unique() {
+    for b in backends() {
+        let things = b.first.table::<Thing>("things");
+        things
+            .insert(&scope("a"), "1", Thing { n: 1 })
+            .await
+            .unwrap();
+        assert_eq!(things.get(&scope("b"), "1").await.unwrap(), None);
+        assert_eq!(
+            things.get(&scope("a"), "1").await.unwrap(),
+            Some(Thing { n: 1 })
+        );
+        assert!(
+            matches!(
+                things.insert(&scope("a"), "1", Thing { n: 2 }).await,
+                Err(StoreError::Exists(_))
+            ),
+            "{}",
+            b.name
+        );
+        assert_eq!(things.get(&scope("a"), "1").await.unwrap().unwrap().n, 1);
+        // A tenant may hold any text: it names one partition.
+        let odd = Scope::new("a:b%3A", "x:y");
+        things.put(&odd, "1", Thing { n: 9 }).await.unwrap();
+        assert_eq!(things.count(&scope("a")).await.unwrap(), 1, "{}", b.name);
+        assert_eq!(things.get(&odd, "1").await.unwrap().unwrap().n, 9);
+        let other = b.first.table::<Thing>("others");
+        assert_eq!(other.get(&scope("a"), "1").await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn pages_follow_insertion_order_and_markers() {
+    for b in backends() {
+        let things = b.first.table::<Thing>("things");
+        for n in 0..300 {
+            things
+                .insert(&scope("a"), &n.to_string(), Thing { n })
+                .await
+                .unwrap();
+        }
+        things.remove(&scope("a"), "4").await.unwrap();
+        // Replacing keeps the place; removing and adding again moves to the end.
+        things.put(&scope("a"), "5", Thing { n: 5 }).await.unwrap();
+        things
+            .transact(&scope("a"), |rows| {
+                let v = rows.remove("6").unwrap();
+                rows.put("6", v);
+            })
+            .await
+            .unwrap();
+        let page = things
+            .page(&scope("a"), Some("2"), 3, |_| true)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|t| t.n).collect::<Vec<_>>(),
+            vec![3, 5, 7],
+            "{}",
+            b.name
+        );
+        let all = things.list(&scope("a")).await.unwrap();
+        assert_eq!(all.len(), 299);
+        assert_eq!(all.last().unwrap().n, 6, "{}", b.name);
+        // A filter that keeps few records still fills the page, across many rows.
+        let rare = things
+            .page(&scope("a"), None, 3, |t| t.n % 100 == 99)
+            .await
+            .unwrap();
+        assert_eq!(
+            rare.iter().map(|t| t.n).collect::<Vec<_>>(),
+            vec![99, 199, 299],
+            "{}",
+            b.name
+        );
+        let after = things
+            .page(&scope("a"), Some("250"), 1000, |_| true)
+            .await
+            .unwrap();
+        assert_eq!(after.len(), 50, "{}", b.name);
+        for marker in ["4", "nope"] {
+            assert!(
+                matches!(
+                    things.page(&scope("a"), Some(marker), 3, |_| true).await,
+                    Err(StoreError::MarkerNotFound(_))
+                ),
+                "{}: marker {marker}",
+                b.name
+            );
+        }
+        assert!(matches!(
+            things.page(&scope("empty"), Some("1"), 3, |_| true).await,
+            Err(StoreError::MarkerNotFound(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn reset_forgets_records_and_counters_but_not_revocations_and_moves_versions() {
+    for b in backends() {
+        let things = b.first.table::<Thing>("things");
+        let revoked = b.first.table::<Thing>("revoked_tokens");
+        things.put(&scope("a"), "1", Thing { n: 1 }).await.unwrap();
+        things.put(&scope("b"), "1", Thing { n: 1 }).await.unwrap();
+        revoked.put(&Scope::global(), "t", Thing::default()).await.unwrap();
+        b.first.next_id("x").await.unwrap();
+        let v = things.version().await.unwrap();
+        b.first.reset_tenant("a").await.unwrap();
+        assert_eq!(things.count(&scope("a")).await.unwrap(), 0, "{}", b.name);
+        assert_eq!(things.count(&scope("b")).await.unwrap(), 1, "{}", b.name);
+        let v2 = things.version().await.unwrap();
+        assert_ne!(v2, v, "{}", b.name);
+        b.first.reset().await.unwrap();
+        assert_eq!(things.count(&scope("b")).await.unwrap(), 0, "{}", b.name);
+        assert_ne!(things.version().await.unwrap(), v2, "{}", b.name);
+        assert_eq!(b.first.counter("x").await.unwrap(), 0, "{}", b.name);
+        assert!(
+            revoked.get(&Scope::global(), "t").await.unwrap().is_some(),
+            "{}: revocations survive a reset",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_updates_through_two_replicas_never_lose_a_write() {
+    for b in backends() {
+        let replicas = [b.first.clone(), b.replica()];
+        let c = Scope::global();
+        replicas[0]
+            .table::<Thing>("things")
+            .put(&c, "c", Thing { n: 0 })
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let things = replicas[i % 2].table::<Thing>("things");
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..50 {
+                    things.update(&c, "c", |t| t.n += 1).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let n = replicas[1]
+            .table::<Thing>("things")
+            .get(&c, "c")
+            .await
+            .unwrap()
+            .unwrap()
+            .n;
+        assert_eq!(n, 400, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn a_check_then_insert_is_atomic_across_replicas() {
+    for b in backends() {
+        let replicas = [b.first.clone(), b.replica()];
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let things = replicas[i % 2].table::<Thing>("limited");
+            tasks.push(tokio::spawn(async move {
+                things
+                    .transact(&scope("a"), |rows| {
+                        if rows.len() >= 5 {
+                            return false;
+                        }
+                        rows.put(&i.to_string(), Thing { n: i as u32 });
+                        true
+                    })
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut admitted = 0;
+        for t in tasks {
+            admitted += usize::from(t.await.unwrap());
+        }
+        assert_eq!(admitted, 5, "{}", b.name);
+        let count = replicas[1]
+            .table::<Thing>("limited")
+            .count(&scope("a"))
+            .await
+            .unwrap();
+        assert_eq!(count, 5, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn upsert_creates_then_changes_and_remove_hands_the_record_back() {
+    for b in backends() {
+        let things = b.first.table::<Thing>("things");
+        let s = scope("a");
+        let n = things
+            .upsert(&s, "u", Thing::default, |t| {
+                t.n += 1;
+                t.n
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "{}", b.name);
+        let n = things
+            .upsert(&s, "u", Thing::default, |t| {
+                t.n += 1;
+                t.n
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 2, "{}", b.name);
+        assert_eq!(things.update(&s, "nope", |t| t.n).await.unwrap(), None);
+        assert_eq!(
+            things.remove(&s, "u").await.unwrap(),
+            Some(Thing { n: 2 }),
+            "{}",
+            b.name
+        );
+        assert_eq!(things.remove(&s, "u").await.unwrap(), None);
+        assert_eq!(things.count(&s).await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
+async fn counters_count_from_one_and_never_hand_out_a_value_twice() {
+    for b in backends() {
+        assert_eq!(b.first.next_id("x").await.unwrap(), 1, "{}", b.name);
+        assert_eq!(b.first.next_id("x").await.unwrap(), 2);
+        assert_eq!(b.first.next_id("y").await.unwrap(), 1);
+        let replicas = [b.first.clone(), b.replica()];
+        let mut tasks = Vec::new();
+        for i in 0..10 {
+            let s = replicas[i % 2].clone();
+            tasks.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                for _ in 0..30 {
+                    got.push(s.next_id("z").await.unwrap());
+                }
+                got
+            }));
+        }
+        let mut seen = HashSet::new();
+        for t in tasks {
+            for v in t.await.unwrap() {
+                assert!(seen.insert(v), "{}: {v} handed out twice", b.name);
+            }
+        }
+        assert_eq!(seen.len(), 300);
+        assert_eq!(b.replica().counter("z").await.unwrap(), 300);
+    }
+}
+
+#[tokio::test]
+async fn a_write_through_one_replica_is_seen_by_the_other_and_moves_the_version() {
+    for b in backends() {
+        let (one, two) = (b.first.clone(), b.replica());
+        let v = two.table::<Thing>("rules").version().await.unwrap();
+        one.table::<Thing>("rules")
+            .put(&Scope::global(), "r", Thing { n: 7 })
+            .await
+            .unwrap();
+        assert_ne!(
+            two.table::<Thing>("rules").version().await.unwrap(),
+            v,
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            two.table::<Thing>("rules")
+                .get(&Scope::global(), "r")
+                .await
+                .unwrap(),
+            Some(Thing { n: 7 })
+        );
+        assert_eq!(one.id(), two.id(), "{}: one state, one id", b.name);
+    }
+}
+
+#[tokio::test]
+async fn clock_changes_reach_every_replica_and_concurrent_ones_add_up() {
+    for b in backends() {
+        let (one, two) = (b.first.clone(), b.replica());
+        let at = chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        one.change_clock(ClockChange::Freeze(Some(at))).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..10 {
+            let s = if i % 2 == 0 { one.clone() } else { two.clone() };
+            tasks.push(tokio::spawn(async move {
+                s.change_clock(ClockChange::Advance(1.0)).await.unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        two.sync_clock().await.unwrap();
+        one.sync_clock().await.unwrap();
+        let expected = ClockState::Frozen {
+            at: at + chrono::Duration::seconds(10),
+        };
+        assert_eq!(two.clock().state(), expected, "{}", b.name);
+        assert_eq!(one.clock().state(), expected, "{}", b.name);
+        assert_eq!(one.clock_id(), two.clock_id());
+        assert!(two
+            .change_clock(ClockChange::Advance(1e13))
+            .await
+            .is_err());
+        two.sync_clock().await.unwrap();
+        assert_eq!(two.clock().state(), expected, "{}: refused, unchanged", b.name);
+    }
+}
+
+#[tokio::test]
+async fn the_journal_is_one_log_for_every_replica() {
+    for b in backends() {
+        let one = Journal::for_store(3, &b.first);
+        let two = if matches!(b.settings, StoreSettings::Memory) {
+            one.clone()
+        } else {
+            Journal::for_store(3, &b.replica())
+        };
+        for i in 0..5 {
+            let j = if i % 2 == 0 { &one } else { &two };
+            j.record(entry(&format!("/{i}"))).await;
+        }
+        let all = two.query(&JournalQuery::default()).await.unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
+            ["/2", "/3", "/4"],
+            "{}",
+            b.name
+        );
+        assert_eq!(all[2].seq, 5, "{}", b.name);
+        two.set_capacity(2).await.unwrap();
+        assert_eq!(one.capacity().await.unwrap(), 2, "{}", b.name);
+        assert_eq!(one.query(&JournalQuery::default()).await.unwrap().len(), 2);
+        one.clear().await.unwrap();
+        assert!(two.query(&JournalQuery::default()).await.unwrap().is_empty());
+    }
+}
+
+fn entry(path: &str) -> JournalEntry {
+    JournalEntry {
+        seq: 0,
+        time: chrono::Utc::now(),
+        received_us: 0,
+        service: "svc".into(),
+        method: "GET".into(),
+        path: path.into(),
+        query: String::new(),
+        status: 200,
+        tenant: None,
+        region: None,
+        latency_us: 1,
+        request_id: "r".into(),
+        rule: None,
+    }
+}
+
+#[tokio::test]
+async fn snapshots_list_every_table_by_scope() {
+    for b in backends() {
+        let things = b.first.table::<Thing>("things");
+        b.first.table::<Thing>("empty_table");
+        things.put(&scope("b"), "2", Thing { n: 2 }).await.unwrap();
+        things.put(&scope("a"), "1", Thing { n: 1 }).await.unwrap();
+        let snap = b.first.snapshot().await.unwrap();
+        assert_eq!(snap["empty_table"], serde_json::json!([]), "{}", b.name);
+        assert_eq!(
+            snap["things"],
+            serde_json::json!([
+                {"tenant": "a", "region": "ORD", "records": [{"id": "1", "value": {"n": 1}}]},
+                {"tenant": "b", "region": "ORD", "records": [{"id": "2", "value": {"n": 2}}]},
+            ]),
+            "{}",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_redis_that_does_not_answer_is_unavailable_within_the_timeout() {
+    // Nothing listens on this port: every operation fails fast, none hangs or panics.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = StoreSettings::Redis(RedisSettings {
+        url: format!("redis://127.0.0.1:{port}/0"),
+        namespace: "down".into(),
+        timeout_ms: 300,
+    });
+    let store = Store::from_settings(&settings, "svc").unwrap();
+    let started = std::time::Instant::now();
+    let things = store.table::<Thing>("things");
+    assert!(matches!(
+        things.get(&scope("a"), "1").await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        things.insert(&scope("a"), "1", Thing::default()).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        store.sync_clock().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(store.ping().await.is_err());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "answers within the timeout, took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_backend_is_a_tagged_setting() {
+    let memory: StoreSettings = toml::from_str("backend = \"memory\"").unwrap();
+    assert_eq!(memory, StoreSettings::Memory);
+    let redis: StoreSettings =
+        toml::from_str("backend = \"redis\"\nurl = \"redis://r:6379/0\"").unwrap();
+    assert_eq!(
+        redis,
+        StoreSettings::Redis(RedisSettings {
+            url: "redis://r:6379/0".into(),
+            namespace: "understudy".into(),
+            timeout_ms: 2000,
+        })
+    );
+    assert!(toml::from_str::<StoreSettings>("backend = \"redis\"").is_err(), "url needed");
+    assert!(toml::from_str::<StoreSettings>("backend = \"mongo\"").is_err());
+    assert!(
+        toml::from_str::<StoreSettings>("backend = \"redis\"\nurl = \"redis://r\"\nurll = 1")
+            .is_err()
+    );
+}
