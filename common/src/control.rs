@@ -397,12 +397,6 @@ pub async fn join_stack_clock(ctx: web::Data<ServiceContext>) {
 
 /// One attempt of [`join_stack_clock`]: whether this mock now reads the stack's clock.
 async fn try_join_clock(ctx: &ServiceContext) -> bool {
-    if ctx.store.is_shared() {
-        // The shared store holds the stack's clock, and every request reads it there.
-        ctx.clock_joined
-            .store(true, std::sync::atomic::Ordering::Release);
-        return true;
-    }
     let url = format!(
         "{}{CONTROL_PREFIX}/clock",
         ctx.catalog.identity_url().trim_end_matches('/')
@@ -430,7 +424,13 @@ async fn try_join_clock(ctx: &ServiceContext) -> bool {
         _ => None,
     };
     if let Some(state) = state {
-        if ctx.store.clock().set_state(state).is_err() {
+        // Into the shared store too, when there is one: Identity may keep its own.
+        if ctx
+            .store
+            .change_clock(ClockChange::Replace(state))
+            .await
+            .is_err()
+        {
             return false;
         }
     }
