@@ -8,7 +8,10 @@ medians, so drift on a noisy machine moves both sides. Results are printed and a
 to bench/RESULTS.md.
 
     python3 bench/run.py            # everything (builds release binaries first)
-    python3 bench/run.py identity   # one section: identity, faults, compute, lb, stack
+    python3 bench/run.py identity   # one section: identity, faults, compute, lb, stack, redis
+
+`redis` compares Compute on the Redis backend with Compute in memory (not with the bare
+handler): Redis runs on core 0 beside the mock, so the server side is the same core.
 """
 import datetime
 import json
@@ -280,6 +283,72 @@ def bench_compute():
     stop(ip)
 
 
+def compare_pair(base_url, url, script, env, duration=DURATION):
+    """Median req/s and p99 of two servers, alternating rounds (base first)."""
+    base, other, base_p99, other_p99 = [], [], [], []
+    for _ in range(ROUNDS):
+        b = wrk(base_url, script, env=env, duration=duration)
+        o = wrk(url, script, env=env, duration=duration)
+        assert b["non2xx"] == 0 and o["non2xx"] == 0, (b, o)
+        base.append(b["rps"])
+        other.append(o["rps"])
+        base_p99.append(b["p99_ms"] or 0.0)
+        other_p99.append(o["p99_ms"] or 0.0)
+    return median(base), median(other), median(base_p99), median(other_p99)
+
+
+def bench_redis():
+    say("==> compute-mock on Redis against compute-mock in memory")
+    rport, iport, mport, cport = free_port(), free_port(), free_port(), free_port()
+    server = shutil.which("redis-server")
+    if not server:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True)
+        server = shutil.which("redis-server")
+    redis = subprocess.Popen(["taskset", "-c", "0", server, "--port", str(rport), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    procs.append(redis)
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", rport), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    identity = f"http://127.0.0.1:{iport}"
+    ip, _ = start([os.path.join(BIN, "identity-mock")], mock_env(iport), port=iport)
+    urls = {}
+    for name, port, extra in [
+        ("memory", mport, {}),
+        ("redis", cport, {"UNDERSTUDY__STORE__BACKEND": "redis",
+                          "UNDERSTUDY__STORE__URL": f"redis://127.0.0.1:{rport}/0",
+                          "UNDERSTUDY__STORE__NAMESPACE": "bench"}),
+    ]:
+        start([os.path.join(BIN, "compute-mock")],
+              mock_env(port, dict(extra, UNDERSTUDY__CATALOG__IDENTITY_URL=identity)), port=port)
+        urls[name] = f"http://127.0.0.1:{port}"
+    t = "100001"
+    tok = token_for(identity, t)
+    _, images = http("GET", f"{urls['memory']}/v2/{t}/images", token=tok)
+    image = next(i["id"] for i in images["images"] if i["name"].startswith("Ubuntu"))
+    sid = {}
+    for name, url in urls.items():
+        _, created = http("POST", f"{url}/v2/{t}/servers",
+                          {"server": {"name": "one", "imageRef": image, "flavorRef": "2"}}, token=tok)
+        sid[name] = created["server"]["id"]
+    mem, red, mem_p99, red_p99 = compare_pair(
+        f"{urls['memory']}/v2/{t}/servers/{sid['memory']}",
+        f"{urls['redis']}/v2/{t}/servers/{sid['redis']}", "get_token.lua", {"TOKEN": tok})
+    ratio = red / mem
+    record("redis", f"GET one server req/s: memory {round(mem)}, Redis", round(red))
+    record("redis", "GET one server, Redis / memory", f"{ratio:.0%}", ">= 25%", ratio >= 0.25)
+    record("redis", f"GET one server p99 ms: memory {mem_p99:.2f}, Redis", round(red_p99, 2))
+    mem, red, mem_p99, red_p99 = compare_pair(
+        f"{urls['memory']}/v2/{t}/servers", f"{urls['redis']}/v2/{t}/servers",
+        "create_servers.lua", {"TOKEN": tok, "IMAGE": image}, duration=2)
+    record("redis", f"create server req/s: memory {round(mem)}, Redis", round(red))
+    record("redis", "create server, Redis / memory", f"{red / mem:.0%}")
+    record("redis", f"create server p99 ms: memory {mem_p99:.2f}, Redis", round(red_p99, 2))
+
+
 def bench_lb():
     say("==> lb-mock")
     iport, lport = free_port(), free_port()
@@ -361,13 +430,14 @@ def main():
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "update", "-qq"], check=True)
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    wanted = set(sys.argv[1:]) or {"identity", "faults", "compute", "lb", "stack"}
+    wanted = set(sys.argv[1:]) or {"identity", "faults", "compute", "lb", "stack", "redis"}
     if os.environ.get("BENCH_NO_BUILD") != "1":
         build()
     try:
         start_bare()
         for name, fn in [("identity", bench_identity), ("faults", bench_faults),
-                         ("compute", bench_compute), ("lb", bench_lb), ("stack", bench_stack)]:
+                         ("compute", bench_compute), ("lb", bench_lb), ("stack", bench_stack),
+                         ("redis", bench_redis)]:
             if name in wanted:
                 fn()
     finally:

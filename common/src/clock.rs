@@ -8,8 +8,11 @@
 //! Mocks in other processes are kept in step by the control API, which sends the state
 //! that results from every clock call to every peer of the catalog (`PUT /clock`): a
 //! [`ClockState`] is small and absolute (an offset from wall time, or a frozen instant),
-//! so every process that applies it reads the same `now`. A clock's [`Clock::id`] lets a
-//! peer that shares it in-process recognise the call and do nothing twice.
+//! so every process that applies it reads the same `now`. With the Redis store, the
+//! state lives in Redis: every request reads it there first (`Store::sync_clock`) and
+//! every change is made there atomically (`Store::change_clock`), so replicas agree too.
+//! `Store::clock_id` names the clock a peer shares (the same object in one process, the
+//! same Redis key across processes), so a peer that shares it does nothing twice.
 
 use std::sync::{Arc, RwLock};
 
@@ -139,8 +142,9 @@ impl ClockChange {
             ClockChange::Unfreeze => ClockState::Running {
                 offset_ms: (s.now_at(wall) - wall).num_milliseconds(),
             },
-            ClockChange::Tick(seconds) => ClockState::Frozen { at: s.now_at(wall) }
-                .advanced(millis(seconds)?)?,
+            ClockChange::Tick(seconds) => {
+                ClockState::Frozen { at: s.now_at(wall) }.advanced(millis(seconds)?)?
+            }
             ClockChange::Replace(state) => state,
             ClockChange::Reset => ClockState::default(),
         };

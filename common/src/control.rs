@@ -53,7 +53,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/clock/reset"),
     ("POST", "/reset"),
     ("GET", "/state"),
+    ("PUT", "/state"),
     ("GET", "/journal"),
+    ("GET", "/journal.har"),
     ("DELETE", "/journal"),
     ("PUT", "/journal/capacity"),
     ("GET", "/faults"),
@@ -95,7 +97,9 @@ pub fn scope() -> actix_web::Scope<
         .route("/clock/reset", web::post().to(reset_clock))
         .route("/reset", web::post().to(reset))
         .route("/state", web::get().to(state))
+        .route("/state", web::put().to(put_state))
         .route("/journal", web::get().to(get_journal))
+        .route("/journal.har", web::get().to(get_journal_har))
         .route("/journal", web::delete().to(clear_journal))
         .route("/journal/capacity", web::put().to(set_journal_capacity))
         .route("/faults", web::get().to(list_faults))
@@ -414,15 +418,7 @@ async fn try_join_clock(ctx: &ServiceContext) -> bool {
         Ok(_) if ctx.catalog.beside_real_identity() => Value::String("alone".into()),
         _ => return false,
     };
-    let state = match (view["mode"].as_str(), view["now"].as_str()) {
-        (Some("frozen"), Some(now)) => {
-            crate::clock::parse_timestamp(now).map(|at| ClockState::Frozen { at })
-        }
-        (Some("running"), _) => view["offset_ms"]
-            .as_i64()
-            .map(|offset_ms| ClockState::Running { offset_ms }),
-        _ => None,
-    };
+    let state = clock_state_of(&view);
     if let Some(state) = state {
         // Into the shared store too, when there is one: Identity may keep its own.
         if ctx
@@ -636,7 +632,13 @@ async fn reset(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 async fn state(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let snapshot = ctx.store.snapshot().await.map_err(internal)?;
-    let local = json!({"service": ctx.spec.name, "clock": clock_view(&ctx), "tables": snapshot});
+    let counters = ctx.store.counters().await.map_err(internal)?;
+    let local = json!({
+        "service": ctx.spec.name,
+        "clock": clock_view(&ctx),
+        "tables": snapshot,
+        "counters": counters,
+    });
     if forwarded(&req) || !is_stack(&req) {
         return Ok(HttpResponse::Ok().json(local));
     }
@@ -651,8 +653,126 @@ async fn state(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(json!({"services": services})))
 }
 
+/// `PUT /state`: puts back what `GET /state` gave, exactly (records with their ids,
+/// counters, the clock). The body is one mock's snapshot, or a stack's
+/// (`{"services": [...]}`), of which each mock takes its own; with `scope=stack` every
+/// mock of the catalog is restored from the same body. A body this mock cannot take
+/// (malformed, another service's, a record its tables cannot hold) is refused with 400
+/// and changes nothing here.
+async fn put_state(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
+    let doc: Value = parse(&body.0)?;
+    let bad = |m: String| control_error(StatusCode::BAD_REQUEST, m);
+    let mine = match doc.get("services") {
+        Some(Value::Array(all)) => all.iter().find(|s| s["service"] == ctx.spec.name).cloned(),
+        Some(_) => return Err(bad("services must be a list of snapshots".into())),
+        None if doc["service"] == ctx.spec.name => Some(doc.clone()),
+        None if doc["service"].is_string() => {
+            return Err(bad(format!(
+                "this is a snapshot of {}, not of {}",
+                doc["service"], ctx.spec.name
+            )))
+        }
+        None => return Err(bad("a snapshot names its service".into())),
+    };
+    let stack = is_stack(&req) && !forwarded(&req);
+    let restored = match mine {
+        Some(snapshot) => {
+            let image = crate::store::Image::parse(&snapshot["tables"], &snapshot["counters"])
+                .map_err(bad)?;
+            let clock = clock_state_of(&snapshot["clock"]);
+            if !snapshot["clock"].is_null() && clock.is_none() {
+                return Err(bad("clock: not a clock as GET /clock shows it".into()));
+            }
+            ctx.store.restore(&image).await.map_err(|e| match e {
+                crate::store::RestoreError::Invalid(m) => bad(m),
+                crate::store::RestoreError::Store(e) => internal(e),
+            })?;
+            if let Some(state) = clock {
+                ctx.store
+                    .change_clock(ClockChange::Replace(state))
+                    .await
+                    .map_err(clock_error)?;
+            }
+            true
+        }
+        // A stack snapshot without this mock: nothing of it to put back here.
+        None if stack || forwarded(&req) => false,
+        None => return Err(bad(format!("the snapshot has no {}", ctx.spec.name))),
+    };
+    let local = json!({"service": ctx.spec.name, "restored": restored});
+    if !stack {
+        return Ok(HttpResponse::Ok().json(local));
+    }
+    let path = format!("{CONTROL_PREFIX}/state");
+    let results = fan_out(&ctx, reqwest::Method::PUT, &path, Some(body.0.to_vec())).await;
+    let failed = failures(&results);
+    let status = if failed.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_GATEWAY
+    };
+    let mut out = json!({"service": ctx.spec.name, "restored": restored, "stack": results});
+    if !failed.is_empty() {
+        out["error"] = json!({
+            "code": 502,
+            "message": format!("the state did not reach {}", failed.join(", ")),
+        });
+    }
+    Ok(HttpResponse::build(status).json(out))
+}
+
+/// The clock state a clock view (`GET /clock`) shows.
+fn clock_state_of(view: &Value) -> Option<ClockState> {
+    match (view["mode"].as_str(), view["now"].as_str()) {
+        (Some("frozen"), Some(now)) => {
+            crate::clock::parse_timestamp(now).map(|at| ClockState::Frozen { at })
+        }
+        (Some("running"), _) => view["offset_ms"]
+            .as_i64()
+            .map(|offset_ms| ClockState::Running { offset_ms }),
+        _ => None,
+    }
+}
+
 async fn get_journal(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let q = web::Query::<JournalQuery>::from_query(&query_without_scope(&req))
+    let (entries, capacity, unreached) = read_journal(&ctx, &req, "/journal").await?;
+    match unreached {
+        Some(unreached) => Ok(HttpResponse::Ok()
+            .json(json!({"capacity": capacity, "entries": entries, "unreached": unreached}))),
+        None => Ok(HttpResponse::Ok().json(json!({"capacity": capacity, "entries": entries}))),
+    }
+}
+
+/// `GET /journal.har`: the same entries as `/journal` (same filters, `scope=stack`), as a
+/// HAR 1.2 document for a browser's developer tools or a HAR viewer.
+async fn get_journal_har(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let (entries, _, unreached) = read_journal(&ctx, &req, "/journal").await?;
+    let entries: Vec<crate::journal::JournalEntry> = entries
+        .into_iter()
+        .filter_map(|e| serde_json::from_value(e).ok())
+        .collect();
+    let mut har = crate::har::document(&entries);
+    if let Some(unreached) = unreached.filter(|u| !u.is_empty()) {
+        har["log"]["comment"] = json!(format!("not reached: {}", unreached.join(", ")));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "content-disposition",
+            "attachment; filename=\"understudy-journal.har\"",
+        ))
+        .json(har))
+}
+
+/// The journal entries a read asks for (this mock's, or the stack's one timeline with
+/// `scope=stack`, read from every peer at `peer_path`), the capacity (0 for a stack
+/// read) and, for a stack read, the mocks not reached.
+async fn read_journal(
+    ctx: &ServiceContext,
+    req: &HttpRequest,
+    peer_path: &str,
+) -> Result<(Vec<Value>, usize, Option<Vec<String>>), ApiError> {
+    let q = web::Query::<JournalQuery>::from_query(&query_without_scope(req))
         .map_err(|e| control_error(StatusCode::BAD_REQUEST, format!("bad journal query: {e}")))?;
     let mut entries: Vec<Value> = ctx
         .journal
@@ -662,10 +782,20 @@ async fn get_journal(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiErro
         .into_iter()
         .filter_map(|e| serde_json::to_value(e).ok())
         .collect();
-    let mut capacity = ctx.journal.capacity().await.map_err(internal)?;
-    if is_stack(&req) && !forwarded(&req) {
-        let (merged, unreached) = merge_stack(&ctx, &req, "entries").await?;
-        entries.extend(merged);
+    let capacity = ctx.journal.capacity().await.map_err(internal)?;
+    if is_stack(req) && !forwarded(req) {
+        let query = query_without_scope(req);
+        let path = format!(
+            "{CONTROL_PREFIX}{peer_path}{}{query}",
+            if query.is_empty() { "" } else { "?" }
+        );
+        let results = fan_out(ctx, reqwest::Method::GET, &path, None).await;
+        let unreached = failures(&results);
+        for r in results {
+            if let Some(items) = r["body"]["entries"].as_array() {
+                entries.extend(items.iter().cloned());
+            }
+        }
         // One timeline, oldest first, as a single journal answers: by virtual time, then
         // (under a frozen clock, when many entries share one) by arrival.
         let key = |e: &Value| {
@@ -679,11 +809,9 @@ async fn get_journal(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiErro
             let skip = entries.len().saturating_sub(limit);
             entries.drain(..skip);
         }
-        capacity = 0;
-        return Ok(HttpResponse::Ok()
-            .json(json!({"capacity": capacity, "entries": entries, "unreached": unreached})));
+        return Ok((entries, 0, Some(unreached)));
     }
-    Ok(HttpResponse::Ok().json(json!({"capacity": capacity, "entries": entries})))
+    Ok((entries, capacity, None))
 }
 
 /// The `key` arrays of every other mock's answer to this read, and the mocks that did

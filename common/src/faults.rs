@@ -312,14 +312,12 @@ impl FaultEngine {
             .await
     }
 
-    /// Whether any rule is set: without one, a request needs no facts gathered at all.
-    pub async fn any(&self) -> bool {
-        !self.current().await.rules.is_empty()
-    }
-
-    /// Whether any rule matches on the user (so the caller's token must be read).
-    pub async fn needs_user(&self) -> bool {
-        self.current().await.needs_user
+    /// Whether any rule is set (without one, a request needs no facts gathered at all),
+    /// and whether any matches on the user (so the caller's token must be read). One
+    /// look at the table's version.
+    pub async fn wanted(&self) -> (bool, bool) {
+        let c = self.current().await;
+        (!c.rules.is_empty(), c.needs_user)
     }
 
     async fn current(&self) -> Arc<Compiled> {

@@ -35,6 +35,84 @@ pub struct JournalEntry {
     pub request_id: String,
     /// Id of the fault rule that fired, if one did.
     pub rule: Option<String>,
+    /// Headers and bodies of the request and the answer (what the console and the HAR
+    /// show).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Box<Exchange>>,
+}
+
+/// The note on an answer that was streamed (a large listing): its size is known, its
+/// text was not copied.
+pub const STREAMED_NOT_KEPT: &str = "a streamed answer is not kept";
+
+/// What was sent and answered, as kept with a journal entry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Exchange {
+    /// `Host` the client called (to write absolute URLs).
+    pub host: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Option<KeptBody>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<KeptBody>,
+}
+
+/// A body as kept: text (or base64 when it is not UTF-8), its real size, and whether it
+/// was cut at the journal's body limit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct KeptBody {
+    pub size: usize,
+    pub mime_type: String,
+    pub text: String,
+    /// `base64` when the body is not UTF-8 text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// Why the text is not the whole body (cut at the limit, streamed, not kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl KeptBody {
+    /// Up to `limit` bytes of `bytes`, as text or base64, with a note when cut.
+    pub fn keep(bytes: &[u8], mime_type: &str, limit: usize) -> KeptBody {
+        use base64::Engine;
+        let cut = bytes.len() > limit;
+        let kept = &bytes[..bytes.len().min(limit)];
+        let (text, encoding) = match std::str::from_utf8(kept) {
+            Ok(t) => (t.to_string(), None),
+            // A cut in the middle of a character is still text up to it.
+            Err(e) if cut && e.error_len().is_none() => (
+                String::from_utf8_lossy(&kept[..e.valid_up_to()]).into_owned(),
+                None,
+            ),
+            Err(_) => (
+                base64::engine::general_purpose::STANDARD.encode(kept),
+                Some("base64".to_string()),
+            ),
+        };
+        KeptBody {
+            size: bytes.len(),
+            mime_type: mime_type.to_string(),
+            text,
+            encoding,
+            note: cut.then(|| {
+                format!(
+                    "cut at the journal's body limit: {limit} of {} bytes kept",
+                    bytes.len()
+                )
+            }),
+        }
+    }
+
+    /// A body that was not kept, and why.
+    pub fn not_kept(size: usize, mime_type: &str, why: &str) -> KeptBody {
+        KeptBody {
+            size,
+            mime_type: mime_type.to_string(),
+            text: String::new(),
+            encoding: None,
+            note: Some(why.to_string()),
+        }
+    }
 }
 
 /// What to look for in the journal; every field that is set must match.
@@ -238,6 +316,7 @@ mod tests {
             latency_us: 1,
             request_id: "r".into(),
             rule: None,
+            exchange: None,
         }
     }
 
@@ -276,5 +355,24 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(j.query_here(&q)[0].path, "/v2/t1/flavors");
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::KeptBody;
+
+    #[test]
+    fn bodies_are_kept_as_text_cut_with_a_note_or_in_base64() {
+        let b = KeptBody::keep(b"{\"a\":1}", "application/json", 100);
+        assert_eq!((b.text.as_str(), b.size, b.note), ("{\"a\":1}", 7, None));
+        let b = KeptBody::keep("héllo".as_bytes(), "text/plain", 2);
+        assert_eq!(b.text, "h", "cut before a broken character");
+        assert!(b.note.unwrap().contains("2 of 6 bytes"));
+        let b = KeptBody::keep(&[0xff, 0x00, 0x10], "application/octet-stream", 100);
+        assert_eq!(
+            (b.text.as_str(), b.encoding.as_deref()),
+            ("/wAQ", Some("base64"))
+        );
     }
 }

@@ -57,12 +57,14 @@ impl FromRequest for Body {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let ctx = req.app_data::<web::Data<ServiceContext>>().cloned();
+        let path = req.path().to_string();
         let mut payload = payload.take();
         Box::pin(async move {
             let (style, limit) = ctx
                 .as_ref()
                 .map(|c| (c.style, c.base.server.request_body_limit_bytes))
                 .unwrap_or((ErrorStyle::CONTROL, 1 << 20));
+            let limit = body_limit_for(&path, limit);
             let mut buf = BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| {
@@ -80,6 +82,20 @@ impl FromRequest for Body {
             }
             Ok(Body(buf.freeze()))
         })
+    }
+}
+
+/// The largest state snapshot `PUT /_understudy/v1/state` takes: a busy stack's
+/// snapshot is larger than any API body.
+pub const STATE_BODY_LIMIT: usize = 256 << 20;
+
+/// The body limit of a path: `server.request_body_limit_bytes` (`limit`), or
+/// [`STATE_BODY_LIMIT`] for a state to restore.
+pub fn body_limit_for(path: &str, limit: usize) -> usize {
+    if path == "/_understudy/v1/state" {
+        STATE_BODY_LIMIT
+    } else {
+        limit
     }
 }
 

@@ -49,6 +49,7 @@ pub mod clock;
 pub mod control;
 pub mod error;
 pub mod faults;
+pub mod har;
 pub mod journal;
 pub mod json;
 pub mod metrics;

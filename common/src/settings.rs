@@ -69,6 +69,9 @@ pub struct ControlSettings {
 pub struct JournalSettings {
     /// How many recent requests the journal keeps.
     pub capacity: usize,
+    /// Bytes of each request and answer body kept with an entry (headers are always
+    /// kept); longer bodies are cut with a note. 0 keeps no bodies.
+    pub body_limit_bytes: usize,
 }
 
 /// Where environment overrides come from.

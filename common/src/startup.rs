@@ -24,7 +24,7 @@ use crate::behaviors::Behaviors;
 use crate::catalog::CatalogClient;
 use crate::error::{ApiError, ErrorStyle};
 use crate::faults::{delay_ms, Action, Decision, FaultEngine, RequestFacts, MAX_HOLD_MS};
-use crate::journal::{Journal, JournalEntry};
+use crate::journal::{Exchange, Journal, JournalEntry, KeptBody};
 use crate::metrics::Metrics;
 use crate::settings::BaseSettings;
 use crate::store::{Store, StoreError};
@@ -276,12 +276,24 @@ async fn pipeline(
         && req.headers().contains_key(crate::control::STORE_HEADER);
 
     let mut fired: Option<String> = None;
-    let limit = ctx.base.server.request_body_limit_bytes;
+    let limit = crate::json::body_limit_for(&path, ctx.base.server.request_body_limit_bytes);
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    // What the journal keeps of the request: its headers, and its body when one is
+    // declared within the limits (read here and handed on to the handler unchanged).
+    let keep = ctx.base.journal.body_limit_bytes;
+    let mut exchange = (!from_peer).then(|| Box::new(request_exchange(&req)));
+    if let Some(x) = exchange.as_mut() {
+        if keep > 0 && declared.is_some_and(|n| n > 0 && n <= limit) && unavailable.is_none() {
+            if let Ok(body) = req.extract::<crate::json::Body>().await {
+                x.request_body = Some(KeptBody::keep(&body.0, &mime_of(req.headers()), keep));
+                req.set_payload(actix_web::dev::Payload::from(body.0));
+            }
+        }
+    }
     // The control API answers in its own style, whichever mock serves it.
     let style = if path.starts_with(CONTROL_PREFIX) {
         ErrorStyle::CONTROL
@@ -290,8 +302,12 @@ async fn pipeline(
     };
     let mut res = if let Some(e) = unavailable {
         tracing::error!(error = %e, "state store unavailable; answering 503");
-        let e = ApiError::new(style, StatusCode::SERVICE_UNAVAILABLE, crate::error::STORE_UNAVAILABLE)
-            .kind("serviceUnavailable");
+        let e = ApiError::new(
+            style,
+            StatusCode::SERVICE_UNAVAILABLE,
+            crate::error::STORE_UNAVAILABLE,
+        )
+        .kind("serviceUnavailable");
         req.into_response(e.to_response())
     } else if declared.is_some_and(|n| n > limit) {
         req.into_response(crate::json::too_large(style, limit).to_response())
@@ -347,24 +363,103 @@ async fn pipeline(
     if from_peer {
         return Ok(res);
     }
+    if let Some(x) = exchange.as_mut() {
+        res = keep_response(res, x, keep);
+    }
     ctx.journal
         .record(JournalEntry {
-        seq: 0,
-        time,
-        received_us: wall.timestamp_micros(),
-        service: ctx.spec.name.into(),
-        method: method_name(&method),
-        path,
-        query: res.request().query_string().to_string(),
-        status,
-        tenant,
-        region: info.region,
-        latency_us: latency.as_micros() as u64,
-        request_id,
-        rule: fired,
-    })
+            seq: 0,
+            time,
+            received_us: wall.timestamp_micros(),
+            service: ctx.spec.name.into(),
+            method: method_name(&method),
+            path,
+            query: res.request().query_string().to_string(),
+            status,
+            tenant,
+            region: info.region,
+            latency_us: latency.as_micros() as u64,
+            request_id,
+            rule: fired,
+            exchange,
+        })
         .await;
     Ok(res)
+}
+
+/// The request's side of a journal entry: host and headers (the body is added when kept).
+fn request_exchange(req: &ServiceRequest) -> Exchange {
+    Exchange {
+        host: req
+            .headers()
+            .get(actix_web::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+        request_headers: header_list(req.headers()),
+        ..Exchange::default()
+    }
+}
+
+fn header_list(headers: &actix_web::http::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn mime_of(headers: &actix_web::http::header::HeaderMap) -> String {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Notes the answer's headers and (up to `keep` bytes) its body in `x`, handing the
+/// answer on unchanged. A streamed answer (a large listing) is noted, not copied.
+fn keep_response(
+    res: ServiceResponse<BoxBody>,
+    x: &mut Exchange,
+    keep: usize,
+) -> ServiceResponse<BoxBody> {
+    x.response_headers = header_list(res.headers());
+    let mime = mime_of(res.headers());
+    let (req, res) = res.into_parts();
+    let (res, body) = res.into_parts();
+    let size = match body.size() {
+        BodySize::Sized(n) => n as usize,
+        _ => 0,
+    };
+    let body = if keep == 0 {
+        x.response_body = Some(KeptBody::not_kept(
+            size,
+            &mime,
+            "bodies are not kept (journal.body_limit_bytes = 0)",
+        ));
+        body
+    } else {
+        match body.try_into_bytes() {
+            Ok(bytes) => {
+                x.response_body = Some(KeptBody::keep(&bytes, &mime, keep));
+                BoxBody::new(bytes)
+            }
+            Err(body) => {
+                x.response_body = Some(KeptBody::not_kept(
+                    size,
+                    &mime,
+                    crate::journal::STREAMED_NOT_KEPT,
+                ));
+                body
+            }
+        }
+    };
+    ServiceResponse::new(req, res.set_body(body))
 }
 
 /// Liveness and readiness are answered whatever the store says (readiness says why).
@@ -413,10 +508,11 @@ fn trim_trailing_slashes(req: &mut ServiceRequest) {
 }
 
 async fn decide(ctx: &ServiceContext, req: &mut ServiceRequest, info: &RouteInfo) -> Decision {
-    if !ctx.faults.any().await {
+    let (any, needs_user) = ctx.faults.wanted().await;
+    if !any {
         return Decision::Pass;
     }
-    let claims = if ctx.faults.needs_user().await {
+    let claims = if needs_user {
         req.headers()
             .get("x-auth-token")
             .and_then(|v| v.to_str().ok())

@@ -193,7 +193,10 @@ async fn reset_forgets_records_and_counters_but_not_revocations_and_moves_versio
         let revoked = b.first.table::<Thing>("revoked_tokens");
         things.put(&scope("a"), "1", Thing { n: 1 }).await.unwrap();
         things.put(&scope("b"), "1", Thing { n: 1 }).await.unwrap();
-        revoked.put(&Scope::global(), "t", Thing::default()).await.unwrap();
+        revoked
+            .put(&Scope::global(), "t", Thing::default())
+            .await
+            .unwrap();
         b.first.next_id("x").await.unwrap();
         let v = things.version().await.unwrap();
         b.first.reset_tenant("a").await.unwrap();
@@ -376,7 +379,9 @@ async fn clock_changes_reach_every_replica_and_concurrent_ones_add_up() {
         let at = chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
             .unwrap()
             .to_utc();
-        one.change_clock(ClockChange::Freeze(Some(at))).await.unwrap();
+        one.change_clock(ClockChange::Freeze(Some(at)))
+            .await
+            .unwrap();
         let mut tasks = Vec::new();
         for i in 0..10 {
             let s = if i % 2 == 0 { one.clone() } else { two.clone() };
@@ -395,12 +400,14 @@ async fn clock_changes_reach_every_replica_and_concurrent_ones_add_up() {
         assert_eq!(two.clock().state(), expected, "{}", b.name);
         assert_eq!(one.clock().state(), expected, "{}", b.name);
         assert_eq!(one.clock_id(), two.clock_id());
-        assert!(two
-            .change_clock(ClockChange::Advance(1e13))
-            .await
-            .is_err());
+        assert!(two.change_clock(ClockChange::Advance(1e13)).await.is_err());
         two.sync_clock().await.unwrap();
-        assert_eq!(two.clock().state(), expected, "{}: refused, unchanged", b.name);
+        assert_eq!(
+            two.clock().state(),
+            expected,
+            "{}: refused, unchanged",
+            b.name
+        );
     }
 }
 
@@ -429,7 +436,11 @@ async fn the_journal_is_one_log_for_every_replica() {
         assert_eq!(one.capacity().await.unwrap(), 2, "{}", b.name);
         assert_eq!(one.query(&JournalQuery::default()).await.unwrap().len(), 2);
         one.clear().await.unwrap();
-        assert!(two.query(&JournalQuery::default()).await.unwrap().is_empty());
+        assert!(two
+            .query(&JournalQuery::default())
+            .await
+            .unwrap()
+            .is_empty());
     }
 }
 
@@ -448,6 +459,7 @@ fn entry(path: &str) -> JournalEntry {
         latency_us: 1,
         request_id: "r".into(),
         rule: None,
+        exchange: None,
     }
 }
 
@@ -522,7 +534,10 @@ fn the_backend_is_a_tagged_setting() {
             timeout_ms: 2000,
         })
     );
-    assert!(toml::from_str::<StoreSettings>("backend = \"redis\"").is_err(), "url needed");
+    assert!(
+        toml::from_str::<StoreSettings>("backend = \"redis\"").is_err(),
+        "url needed"
+    );
     assert!(toml::from_str::<StoreSettings>("backend = \"mongo\"").is_err());
     assert!(
         toml::from_str::<StoreSettings>("backend = \"redis\"\nurl = \"redis://r\"\nurll = 1")

@@ -9,9 +9,14 @@ use understudy::{Stack, StackSettings};
 #[test]
 fn no_control_call_body_gets_a_5xx() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let stack = rt.block_on(async { Stack::build(StackSettings::for_tests()
+    let stack = rt.block_on(async {
+        Stack::build(
+            StackSettings::for_tests()
+                .unwrap()
+                .with_store(common::testing::store_under_test()),
+        )
         .unwrap()
-        .with_store(common::testing::store_under_test())).unwrap() });
+    });
     let ports = [stack.identity.port(), stack.compute.port(), stack.lb.port()];
     rt.spawn(stack.run_until_stopped());
 

@@ -12,9 +12,12 @@ struct Running {
 }
 
 async fn spawn_stack() -> Running {
-    let stack = Stack::build(StackSettings::for_tests()
-        .unwrap()
-        .with_store(common::testing::store_under_test())).unwrap();
+    let stack = Stack::build(
+        StackSettings::for_tests()
+            .unwrap()
+            .with_store(common::testing::store_under_test()),
+    )
+    .unwrap();
     let url = |p: u16| format!("http://127.0.0.1:{p}");
     let running = Running {
         identity: url(stack.identity.port()),

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::{Record, Scope, StoreError};
+use super::{Image, Record, RestoreError, Scope, StoreError};
 
 pub(super) struct MemoryBackend {
     pub(super) id: String,
@@ -18,7 +18,12 @@ trait ErasedTable: Send + Sync {
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     fn clear(&self, tenant: Option<&str>);
     fn snapshot(&self) -> serde_json::Value;
+    fn check(&self, name: &str, parts: &[Part]) -> Result<(), RestoreError>;
+    /// Replaces every record with `parts` (already checked).
+    fn load(&self, parts: &[Part]);
 }
+
+type Part = (Scope, Vec<(String, serde_json::Value)>);
 
 impl Default for MemoryBackend {
     fn default() -> Self {
@@ -46,6 +51,40 @@ impl MemoryBackend {
             Ok(table) => table,
             Err(_) => panic!("table {name} was opened with two record types"),
         }
+    }
+
+    pub(super) fn counters(&self) -> std::collections::BTreeMap<String, u64> {
+        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        counters.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    pub(super) fn check(&self, image: &Image) -> Result<(), RestoreError> {
+        let tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, parts) in &image.tables {
+            let table = tables.get(name.as_str()).ok_or_else(|| {
+                RestoreError::Invalid(format!("tables.{name}: this mock has no such table"))
+            })?;
+            table.check(name, parts)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn restore(&self, image: &Image) {
+        let tables: Vec<_> = self
+            .tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(name, t)| (*name, t.clone()))
+            .collect();
+        for (name, table) in tables {
+            table.load(image.tables.get(name).map_or(&[][..], Vec::as_slice));
+        }
+        *self.counters.lock().unwrap_or_else(|e| e.into_inner()) = image
+            .counters
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
     }
 
     pub(super) fn next_id(&self, counter: &str) -> u64 {
@@ -288,6 +327,43 @@ impl<T: Record> ErasedTable for MemoryTable<T> {
             Some(t) => parts.retain(|scope, _| scope.tenant != t),
             None => parts.clear(),
         }
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    fn check(&self, name: &str, parts: &[Part]) -> Result<(), RestoreError> {
+        for (scope, records) in parts {
+            for (id, value) in records {
+                super::check_record::<T>(name, scope, id, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn load(&self, parts: &[Part]) {
+        let mut fresh = crate::FastMap::default();
+        for (scope, records) in parts {
+            let mut p = Partition::<T>::default();
+            for (id, value) in records {
+                let Ok(v) = serde_json::from_value::<T>(value.clone()) else {
+                    continue;
+                };
+                let rev = next_revision(&self.revisions);
+                match p.seq_of.get(id) {
+                    Some(seq) => {
+                        p.rows.insert(*seq, (id.clone(), v, rev));
+                    }
+                    None => {
+                        p.next_seq += 1;
+                        p.seq_of.insert(id.clone(), p.next_seq);
+                        p.rows.insert(p.next_seq, (id.clone(), v, rev));
+                    }
+                }
+            }
+            if !p.rows.is_empty() {
+                fresh.insert(scope.clone(), p);
+            }
+        }
+        *self.partitions.write().unwrap_or_else(|e| e.into_inner()) = fresh;
         self.version.fetch_add(1, Ordering::Release);
     }
 

@@ -32,6 +32,7 @@
 mod memory;
 pub mod redis;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -85,6 +86,86 @@ pub enum StoreError {
     /// the request is answered 503, nothing is changed.
     #[error("state store unavailable: {0}")]
     Unavailable(String),
+}
+
+/// A whole state to restore, as a snapshot writes it: `{table: [{tenant, region,
+/// records: [{id, value}]}]}` and `{counter: value}`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Image {
+    pub tables: BTreeMap<String, Vec<(Scope, Vec<(String, serde_json::Value)>)>>,
+    pub counters: BTreeMap<String, u64>,
+}
+
+impl Image {
+    /// Reads a snapshot's `tables` and `counters`; says where it is malformed.
+    pub fn parse(
+        tables: &serde_json::Value,
+        counters: &serde_json::Value,
+    ) -> Result<Image, String> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Part {
+            tenant: String,
+            region: String,
+            records: Vec<Rec>,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Rec {
+            id: String,
+            value: serde_json::Value,
+        }
+        let tables: BTreeMap<String, Vec<Part>> =
+            serde_json::from_value(tables.clone()).map_err(|e| format!("tables: {e}"))?;
+        let counters: BTreeMap<String, u64> = if counters.is_null() {
+            BTreeMap::new()
+        } else {
+            serde_json::from_value(counters.clone()).map_err(|e| format!("counters: {e}"))?
+        };
+        Ok(Image {
+            tables: tables
+                .into_iter()
+                .map(|(name, parts)| {
+                    let parts = parts
+                        .into_iter()
+                        .map(|p| {
+                            let scope = Scope::new(p.tenant, p.region);
+                            (
+                                scope,
+                                p.records.into_iter().map(|r| (r.id, r.value)).collect(),
+                            )
+                        })
+                        .collect();
+                    (name, parts)
+                })
+                .collect(),
+            counters,
+        })
+    }
+}
+
+/// A state that cannot be restored, or a store that did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Whether `value` is a record of type `T` (what a table checks a restored record with).
+pub(crate) fn check_record<T: Record>(
+    table: &str,
+    scope: &Scope,
+    id: &str,
+    value: &serde_json::Value,
+) -> Result<(), RestoreError> {
+    serde_json::from_value::<T>(value.clone()).map(|_| ()).map_err(|e| {
+        RestoreError::Invalid(format!(
+            "tables.{table}: record {id:?} of tenant {:?}, region {:?} is not a {table} record: {e}",
+            scope.tenant, scope.region
+        ))
+    })
 }
 
 /// A clock change refused, or not made because the store did not answer.
@@ -263,6 +344,33 @@ impl Store {
             Backend::Memory(m) => Ok(m.snapshot()),
             Backend::Redis(r) => r.snapshot().await,
         }
+    }
+
+    /// Every counter and its value (part of a snapshot: a restored state hands out the
+    /// ids that come next, never one already used).
+    pub async fn counters(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        match &*self.backend {
+            Backend::Memory(m) => Ok(m.counters()),
+            Backend::Redis(r) => r.counters().await,
+        }
+    }
+
+    /// Replaces the whole state with `image` (what [`Store::snapshot`] and
+    /// [`Store::counters`] gave): revocations included, nothing of the state before
+    /// left. Every record is checked first: a table this mock does not have, or a record
+    /// its table cannot hold, is refused with nothing changed.
+    pub async fn restore(&self, image: &Image) -> Result<(), RestoreError> {
+        match &*self.backend {
+            Backend::Memory(m) => {
+                m.check(image)?;
+                m.restore(image);
+            }
+            Backend::Redis(r) => {
+                r.check(image)?;
+                r.restore(image).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The shared log behind the journal, when the backend keeps one.

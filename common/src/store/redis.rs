@@ -35,7 +35,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{Loaded, Record, Rows, Scope, StoreError, Write, SURVIVES_RESET};
+use super::{Image, Loaded, Record, RestoreError, Rows, Scope, StoreError, Write, SURVIVES_RESET};
+
+type CheckRecord = fn(&str, &Scope, &str, &serde_json::Value) -> Result<(), RestoreError>;
 use crate::clock::{ClockChange, ClockState};
 
 /// `[store]` with `backend = "redis"`.
@@ -74,9 +76,7 @@ impl RedisSettings {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
         if !ns_ok {
-            return Err(
-                "store.namespace: 1 to 64 letters, digits, '_', '-' or '.'".to_string(),
-            );
+            return Err("store.namespace: 1 to 64 letters, digits, '_', '-' or '.'".to_string());
         }
         if self.timeout_ms == 0 {
             return Err("store.timeout_ms: must be at least 1".to_string());
@@ -110,8 +110,9 @@ struct Inner {
     /// This process's queue for each partition lock, so local writers wait here rather
     /// than polling Redis.
     local: Mutex<crate::FastMap<String, Weak<tokio::sync::Mutex<()>>>>,
-    /// Tables opened in this process: a snapshot lists them even when empty.
-    opened: Mutex<BTreeSet<&'static str>>,
+    /// Tables opened in this process, with how each checks a record: a snapshot lists
+    /// them even when empty, a restore checks every record first.
+    opened: Mutex<BTreeMap<&'static str, CheckRecord>>,
 }
 
 impl RedisBackend {
@@ -151,7 +152,7 @@ impl RedisBackend {
             .opened
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(name);
+            .insert(name, super::check_record::<T>);
         RedisTable {
             backend: self.clone(),
             name,
@@ -172,7 +173,9 @@ impl RedisBackend {
         match tokio::time::timeout(inner.timeout, connect).await {
             Ok(Ok(c)) => Ok(c.clone()),
             Ok(Err(e)) => Err(unavailable(e)),
-            Err(_) => Err(StoreError::Unavailable("connecting to Redis timed out".into())),
+            Err(_) => Err(StoreError::Unavailable(
+                "connecting to Redis timed out".into(),
+            )),
         }
     }
 
@@ -181,7 +184,9 @@ impl RedisBackend {
         let mut c = self.conn().await?;
         match tokio::time::timeout(self.inner.timeout, cmd.query_async(&mut c)).await {
             Ok(r) => r.map_err(unavailable),
-            Err(_) => Err(StoreError::Unavailable("Redis did not answer in time".into())),
+            Err(_) => Err(StoreError::Unavailable(
+                "Redis did not answer in time".into(),
+            )),
         }
     }
 
@@ -193,7 +198,9 @@ impl RedisBackend {
         let mut c = self.conn().await?;
         match tokio::time::timeout(self.inner.timeout, inv.invoke_async(&mut c)).await {
             Ok(r) => r.map_err(unavailable),
-            Err(_) => Err(StoreError::Unavailable("Redis did not answer in time".into())),
+            Err(_) => Err(StoreError::Unavailable(
+                "Redis did not answer in time".into(),
+            )),
         }
     }
 
@@ -236,8 +243,7 @@ impl RedisBackend {
         change: ClockChange,
     ) -> Result<ClockState, super::ClockError> {
         loop {
-            let raw: Option<String> =
-                self.query(redis::cmd("GET").arg(self.clock_key())).await?;
+            let raw: Option<String> = self.query(redis::cmd("GET").arg(self.clock_key())).await?;
             let before = raw
                 .as_deref()
                 .and_then(|r| serde_json::from_str(r).ok())
@@ -290,7 +296,7 @@ impl RedisBackend {
                     .opened
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .iter()
+                    .keys()
                     .map(|t| t.to_string()),
             );
         }
@@ -333,7 +339,7 @@ impl RedisBackend {
             .opened
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .iter()
+            .keys()
             .map(|t| (t.to_string(), Vec::new()))
             .collect();
         for part in parts {
@@ -379,6 +385,94 @@ impl RedisBackend {
         Ok(pairs(&v[1..]))
     }
 
+    pub(super) async fn counters(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        let prefix = self.key("c:");
+        let keys = self.scan(&format!("{prefix}*")).await?;
+        let mut out = BTreeMap::new();
+        for chunk in keys.chunks(500) {
+            let values: Vec<Option<u64>> = self.query(redis::cmd("MGET").arg(chunk)).await?;
+            for (k, v) in chunk.iter().zip(values) {
+                if let (Some(name), Some(v)) = (k.strip_prefix(&prefix), v) {
+                    out.insert(name.to_string(), v);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn check(&self, image: &Image) -> Result<(), RestoreError> {
+        let opened = self.inner.opened.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, parts) in &image.tables {
+            let check = opened.get(name.as_str()).ok_or_else(|| {
+                RestoreError::Invalid(format!("tables.{name}: this mock has no such table"))
+            })?;
+            for (scope, records) in parts {
+                for (id, value) in records {
+                    check(name, scope, id, value)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces this service's records and counters with `image` (checked before).
+    pub(super) async fn restore(&self, image: &Image) -> Result<(), StoreError> {
+        let parts: Vec<String> = self
+            .query(redis::cmd("SMEMBERS").arg(self.key("parts")))
+            .await?;
+        for part in &parts {
+            let _: i64 = self
+                .query(
+                    redis::cmd("DEL")
+                        .arg(self.key(&format!("rows:{part}")))
+                        .arg(self.key(&format!("order:{part}"))),
+                )
+                .await?;
+        }
+        let _: i64 = self.query(redis::cmd("DEL").arg(self.key("parts"))).await?;
+        for chunk in self.scan(&self.key("c:*")).await?.chunks(500) {
+            let _: i64 = self.query(redis::cmd("DEL").arg(chunk)).await?;
+        }
+        for (name, value) in &image.counters {
+            let _: () = self
+                .query(
+                    redis::cmd("SET")
+                        .arg(self.key(&format!("c:{name}")))
+                        .arg(*value),
+                )
+                .await?;
+        }
+        let names: Vec<&'static str> = self
+            .inner
+            .opened
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        for name in names {
+            let table: RedisTable<serde_json::Value> = RedisTable {
+                backend: self.clone(),
+                name,
+                _t: PhantomData,
+            };
+            for (scope, records) in image.tables.get(name).map_or(&[][..], Vec::as_slice) {
+                let part = table.part(scope);
+                for chunk in records.chunks(500) {
+                    let mut writes = Vec::new();
+                    for (id, value) in chunk {
+                        writes.push(('P', id.as_str(), encode(value)?));
+                    }
+                    table.write(&part, None, &writes).await?;
+                }
+            }
+            let _: i64 = self
+                .query(redis::cmd("INCR").arg(self.key(&format!("tv:{name}"))))
+                .await?;
+        }
+        Ok(())
+    }
+
     fn local_lock(&self, part: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut map = self.inner.local.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(l) = map.get(part).and_then(Weak::upgrade) {
@@ -421,7 +515,9 @@ impl RedisBackend {
     }
 
     pub(crate) async fn log_clear(&self) -> Result<(), StoreError> {
-        let _: i64 = self.query(redis::cmd("DEL").arg(self.key("journal"))).await?;
+        let _: i64 = self
+            .query(redis::cmd("DEL").arg(self.key("journal")))
+            .await?;
         Ok(())
     }
 
@@ -525,9 +621,7 @@ impl<T: Record> RedisTable<T> {
     pub(super) async fn version(&self) -> Result<u64, StoreError> {
         let v: Option<u64> = self
             .backend
-            .query(
-                redis::cmd("GET").arg(self.backend.key(&format!("tv:{}", self.name))),
-            )
+            .query(redis::cmd("GET").arg(self.backend.key(&format!("tv:{}", self.name))))
             .await?;
         Ok(v.unwrap_or(0))
     }
@@ -580,7 +674,12 @@ impl<T: Record> RedisTable<T> {
         Ok(out)
     }
 
-    async fn lock(&self, part: &str, all: bool, id: &str) -> Result<(Held, Vec<Value>), StoreError> {
+    async fn lock(
+        &self,
+        part: &str,
+        all: bool,
+        id: &str,
+    ) -> Result<(Held, Vec<Value>), StoreError> {
         let local = self.backend.local_lock(part).lock_owned().await;
         let token = format!("{:032x}", rand::random::<u128>());
         let keys = self.keys(part);

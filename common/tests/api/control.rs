@@ -419,3 +419,102 @@ async fn a_mock_that_starts_after_a_tick_takes_the_stacks_clock_before_it_is_rea
     assert_eq!(clock["mode"], "frozen");
     assert_eq!(clock["now"], frozen["now"]);
 }
+
+#[tokio::test]
+async fn the_journal_keeps_headers_and_bodies_and_gives_them_as_har() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/v1/t1/things?dry=no%20way"))
+        .header("x-custom", "kept")
+        .json(&json!({"thing": {"name": "<b>bold</b>"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let journal: Value = app
+        .control(Method::GET, "/journal?path=/v1/t1/things", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let x = &journal["entries"][0]["exchange"];
+    assert!(
+        x["request_headers"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["x-custom", "kept"])),
+        "{x}"
+    );
+    assert_eq!(
+        x["request_body"]["text"],
+        json!({"thing": {"name": "<b>bold</b>"}}).to_string()
+    );
+    assert_eq!(
+        x["response_body"]["text"],
+        r#"{"thing":{"name":"<b>bold</b>"}}"#
+    );
+
+    let res = app
+        .control(Method::GET, "/journal.har?path=/v1/t1/things", None)
+        .await;
+    assert_eq!(res.status(), 200);
+    let har: Value = res.json().await.unwrap();
+    assert_eq!(har["log"]["version"], "1.2");
+    let e = &har["log"]["entries"][0];
+    assert_eq!(e["request"]["method"], "POST");
+    assert!(e["request"]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/v1/t1/things?dry=no%20way"));
+    assert_eq!(
+        e["request"]["queryString"],
+        json!([{"name": "dry", "value": "no way"}])
+    );
+    assert_eq!(e["request"]["postData"]["mimeType"], "application/json");
+    assert_eq!(e["response"]["status"], 202);
+    assert_eq!(e["response"]["statusText"], "Accepted");
+    assert_eq!(
+        e["response"]["content"]["text"],
+        r#"{"thing":{"name":"<b>bold</b>"}}"#
+    );
+    assert_eq!(e["_understudy"]["tenant"], "t1");
+    assert!(e["startedDateTime"].as_str().unwrap().ends_with('Z'));
+    // The same filters as /journal: nothing asked, nothing given.
+    let none: Value = app
+        .control(Method::GET, "/journal.har?status=599", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["log"]["entries"], json!([]));
+}
+
+#[tokio::test]
+async fn bodies_longer_than_the_limit_are_cut_with_a_note() {
+    let mut s = settings();
+    s.base.journal.body_limit_bytes = 10;
+    let app = spawn_with(s, None).await;
+    let res = app
+        .client
+        .post(app.url("/v1/t1/things"))
+        .json(&json!({"thing": {"name": "a-rather-long-name"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let har: Value = app
+        .control(Method::GET, "/journal.har?path=/v1/t1/things", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let e = &har["log"]["entries"][0];
+    assert_eq!(e["request"]["postData"]["text"], r#"{"thing":{"#);
+    assert!(e["request"]["postData"]["comment"]
+        .as_str()
+        .unwrap()
+        .contains("10 of 39 bytes kept"));
+    assert_eq!(e["response"]["content"]["size"], 39);
+    assert_eq!(e["response"]["content"]["text"].as_str().unwrap().len(), 10);
+}

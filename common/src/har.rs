@@ -1,0 +1,185 @@
+//! The journal as HAR 1.2 (`GET /_understudy/v1/journal.har`): what browsers' developer
+//! tools and HAR viewers open.
+//!
+//! Each journal entry becomes one HAR entry: the request and the answer with their
+//! headers and the bodies the journal kept (`journal.body_limit_bytes`; a cut or streamed
+//! body says so in `comment`). What HAR has no field for (the service, the tenant, the
+//! fault rule that fired, the virtual time) is under `_understudy`, as HAR's custom
+//! fields start with an underscore.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::journal::{JournalEntry, KeptBody};
+
+/// A HAR 1.2 document of `entries`, in their order.
+pub fn document(entries: &[JournalEntry]) -> Value {
+    json!({
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "Understudy", "version": env!("CARGO_PKG_VERSION")},
+            "entries": entries.iter().map(entry).collect::<Vec<_>>(),
+        }
+    })
+}
+
+fn entry(e: &JournalEntry) -> Value {
+    let x = e.exchange.as_deref();
+    let started = DateTime::<Utc>::from_timestamp_micros(e.received_us)
+        .unwrap_or(e.time)
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let host = x
+        .map(|x| x.host.as_str())
+        .filter(|h| !h.is_empty())
+        .unwrap_or("localhost");
+    let url = if e.query.is_empty() {
+        format!("http://{host}{}", e.path)
+    } else {
+        format!("http://{host}{}?{}", e.path, e.query)
+    };
+    let wait_ms = e.latency_us as f64 / 1000.0;
+    let mut request = json!({
+        "method": e.method,
+        "url": url,
+        "httpVersion": "HTTP/1.1",
+        "cookies": [],
+        "headers": headers(x.map(|x| x.request_headers.as_slice())),
+        "queryString": query_string(&e.query),
+        "headersSize": -1,
+        "bodySize": x.and_then(|x| x.request_body.as_ref()).map_or(0, |b| b.size as i64),
+    });
+    if let Some(b) = x.and_then(|x| x.request_body.as_ref()) {
+        let mut post = json!({"mimeType": b.mime_type, "text": b.text});
+        if let Some(c) = comment(b) {
+            post["comment"] = json!(c);
+        }
+        request["postData"] = post;
+    }
+    let response_headers = x.map(|x| x.response_headers.as_slice());
+    let location = response_headers
+        .unwrap_or_default()
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+        .map_or("", |(_, v)| v.as_str());
+    let body = x.and_then(|x| x.response_body.as_ref());
+    let mut content = Map::new();
+    content.insert("size".into(), json!(body.map_or(0, |b| b.size)));
+    content.insert(
+        "mimeType".into(),
+        json!(body.map_or("", |b| b.mime_type.as_str())),
+    );
+    if let Some(b) = body {
+        if b.note.as_deref() != Some(crate::journal::STREAMED_NOT_KEPT) {
+            content.insert("text".into(), json!(b.text));
+        }
+        if let Some(enc) = &b.encoding {
+            content.insert("encoding".into(), json!(enc));
+        }
+        if let Some(c) = comment(b) {
+            content.insert("comment".into(), json!(c));
+        }
+    }
+    let status = actix_web::http::StatusCode::from_u16(e.status).ok();
+    let mut out = json!({
+        "startedDateTime": started,
+        "time": wait_ms,
+        "request": request,
+        "response": {
+            "status": e.status,
+            "statusText": status.and_then(|s| s.canonical_reason()).unwrap_or(""),
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": headers(response_headers),
+            "content": content,
+            "redirectURL": location,
+            "headersSize": -1,
+            "bodySize": body.map_or(-1, |b| b.size as i64),
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": wait_ms, "receive": 0},
+        "_understudy": {
+            "seq": e.seq,
+            "service": e.service,
+            "tenant": e.tenant,
+            "region": e.region,
+            "rule": e.rule,
+            "virtualTime": e.time.to_rfc3339_opts(SecondsFormat::Micros, true),
+            "requestId": e.request_id,
+        },
+    });
+    if let Some(rule) = &e.rule {
+        out["comment"] = json!(format!("fault rule {rule} fired"));
+    }
+    out
+}
+
+fn comment(b: &KeptBody) -> Option<String> {
+    match (&b.note, &b.encoding) {
+        (Some(n), _) => Some(n.clone()),
+        (None, Some(enc)) => Some(format!("{enc}-encoded: not UTF-8 text")),
+        _ => None,
+    }
+}
+
+fn headers(list: Option<&[(String, String)]>) -> Vec<Value> {
+    list.unwrap_or_default()
+        .iter()
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect()
+}
+
+fn query_string(query: &str) -> Vec<Value> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            json!({"name": percent_decode(name), "value": percent_decode(value)})
+        })
+        .collect()
+}
+
+/// `a%20b+c` → `a b c` (what a query string means); bad escapes are kept as written.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_are_decoded() {
+        assert_eq!(percent_decode("a%20b+c%zz%4"), "a b c%zz%4");
+        assert_eq!(
+            query_string("limit=1&name=x%3Dy&flag"),
+            vec![
+                json!({"name": "limit", "value": "1"}),
+                json!({"name": "name", "value": "x=y"}),
+                json!({"name": "flag", "value": ""}),
+            ]
+        );
+    }
+}
