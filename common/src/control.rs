@@ -1006,9 +1006,8 @@ async fn delete_fault(
             ))
         };
     }
-    if removed && !is_stack(&req) {
-        return Ok(HttpResponse::Ok().json(json!({"deleted": true})));
-    }
+    // A rule id names one rule wherever the stack keeps it: the copies a stack-wide rule
+    // gave every mock go with it.
     let path = format!("{CONTROL_PREFIX}/faults/{id}");
     let results = fan_out(&ctx, reqwest::Method::DELETE, &path, None).await;
     let elsewhere = results.iter().any(|r| r["body"]["deleted"] == true);

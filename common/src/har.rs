@@ -4,8 +4,9 @@
 //! Each journal entry becomes one HAR entry: the request and the answer with their
 //! headers and the bodies the journal kept (`journal.body_limit_bytes`; a cut or streamed
 //! body says so in `comment`). What HAR has no field for (the service, the tenant, the
-//! fault rule that fired, the virtual time) is under `_understudy`, as HAR's custom
-//! fields start with an underscore.
+//! fault rule that fired, the wall time) is under `_understudy`, as HAR's custom fields
+//! start with an underscore. `startedDateTime` is the mock's virtual time: the time the
+//! journal orders and filters by, and the one a test reasons in.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
@@ -25,9 +26,11 @@ pub fn document(entries: &[JournalEntry]) -> Value {
 
 fn entry(e: &JournalEntry) -> Value {
     let x = e.exchange.as_deref();
-    let started = DateTime::<Utc>::from_timestamp_micros(e.received_us)
-        .unwrap_or(e.time)
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    // The mock's own (virtual) time, as the journal orders and filters entries; the wall
+    // time is kept under `_understudy`.
+    let started = e.time.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let wall = DateTime::<Utc>::from_timestamp_micros(e.received_us)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true));
     let host = x
         .map(|x| x.host.as_str())
         .filter(|h| !h.is_empty())
@@ -104,6 +107,7 @@ fn entry(e: &JournalEntry) -> Value {
             "region": e.region,
             "rule": e.rule,
             "virtualTime": e.time.to_rfc3339_opts(SecondsFormat::Micros, true),
+            "wallTime": wall,
             "requestId": e.request_id,
         },
     });

@@ -200,3 +200,35 @@ async fn the_catalog_points_at_the_ports_really_bound_and_a_token_works_everywhe
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn deleting_a_stack_rule_by_id_removes_every_copy() {
+    let s = spawn_stack().await;
+    let res = s
+        .client
+        .post(format!("{}/_understudy/v1/faults?scope=stack", s.compute))
+        .json(&json!({"id": "everywhere", "action": {"type": "error", "status": 503}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let res = s
+        .client
+        .delete(format!("{}/_understudy/v1/faults/everywhere", s.lb))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    for base in [&s.identity, &s.compute, &s.lb] {
+        let rules: Value = s
+            .client
+            .get(format!("{base}/_understudy/v1/faults"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(rules["faults"], json!([]), "{base}");
+    }
+}
