@@ -4,8 +4,9 @@
 #   clients/python/run-tests.sh [BIN_DIR]        # BIN_DIR default: target/debug
 #
 # Builds (once) a venv at target/python-client-venv, installs this package from its
-# directory (pip install ./clients/python, as a user would) with pinned pytest and mypy,
-# then runs `mypy --strict` over the package, its tests and the examples, and one pytest
+# directory (pip install ./clients/python, as a user would) with pinned pytest, mypy and
+# jsonschema (the tests check the journal's HAR against tests/har-1.2.schema.json), then
+# runs `mypy --strict` over the package, its tests and the examples, and one pytest
 # session over tests/ and examples/ against BIN_DIR/understudy (the plugin starts it on
 # free ports and stops it). Failing tests leave their journal and state under
 # target/python-client-artifacts. Ends with one line "python-client: N passed, M failed"
@@ -37,8 +38,13 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv" || { echo "python-client: cannot create $venv" >&2; finish 0 1; }
 fi
 # Pinned tools; the package itself is reinstalled every run (it is the thing under test).
-"$venv/bin/pip" install -q "pytest==9.2.0" "mypy==2.4.1" "setuptools==84.2.1" ||
-  { echo "python-client: cannot install pytest/mypy" >&2; finish 0 1; }
+# jsonschema (with what pip resolved for it, rfc3339-validator for its date-time format
+# and the typeshed stubs for mypy) is for the tests only: the package has no dependencies.
+"$venv/bin/pip" install -q "pytest==9.2.0" "mypy==2.4.1" "setuptools==84.2.1" \
+  "jsonschema==4.26.0" "attrs==26.1.0" "jsonschema-specifications==2025.9.1" \
+  "referencing==0.37.0" "rpds-py==2026.9.1" "typing-extensions==4.16.0" \
+  "rfc3339-validator==0.1.4" "six==1.17.0" "types-jsonschema==4.26.0.20261006" ||
+  { echo "python-client: cannot install pytest/mypy/jsonschema" >&2; finish 0 1; }
 "$venv/bin/pip" install -q --force-reinstall --no-deps --no-build-isolation "$here" ||
   { echo "python-client: cannot install the package" >&2; finish 0 1; }
 # pip builds in a build/ folder of the source tree; leave the tree as it was.

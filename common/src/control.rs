@@ -47,6 +47,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/clock"),
     ("PUT", "/clock"),
     ("POST", "/clock/advance"),
+    ("POST", "/clock/tick"),
     ("POST", "/clock/set"),
     ("POST", "/clock/freeze"),
     ("POST", "/clock/unfreeze"),
@@ -54,6 +55,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/reset"),
     ("GET", "/state"),
     ("PUT", "/state"),
+    ("GET", "/summary"),
     ("GET", "/journal"),
     ("GET", "/journal.har"),
     ("DELETE", "/journal"),
@@ -91,6 +93,7 @@ pub fn scope() -> actix_web::Scope<
         .route("/clock", web::get().to(get_clock))
         .route("/clock", web::put().to(put_clock))
         .route("/clock/advance", web::post().to(advance_clock))
+        .route("/clock/tick", web::post().to(tick_clock))
         .route("/clock/set", web::post().to(set_clock))
         .route("/clock/freeze", web::post().to(freeze_clock))
         .route("/clock/unfreeze", web::post().to(unfreeze_clock))
@@ -98,6 +101,7 @@ pub fn scope() -> actix_web::Scope<
         .route("/reset", web::post().to(reset))
         .route("/state", web::get().to(state))
         .route("/state", web::put().to(put_state))
+        .route("/summary", web::get().to(summary))
         .route("/journal", web::get().to(get_journal))
         .route("/journal.har", web::get().to(get_journal_har))
         .route("/journal", web::delete().to(clear_journal))
@@ -280,7 +284,7 @@ async fn catalog(ctx: Ctx) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(c.settings()))
 }
 
-fn clock_view(ctx: &ServiceContext) -> Value {
+pub(crate) fn clock_view(ctx: &ServiceContext) -> Value {
     let state = ctx.store.clock().state();
     let now = ctx.store.clock().now();
     let (mode, offset_ms) = match state {
@@ -571,6 +575,23 @@ struct SetBody {
     now: DateTime<Utc>,
 }
 
+/// `POST /clock/tick {"seconds": n}`: Mimic's tick on any mock (frozen where it reads
+/// now, then moved).
+async fn tick_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
+    let b: AdvanceBody = parse(&body.0)?;
+    if !b.seconds.is_finite() {
+        return Err(control_error(
+            StatusCode::BAD_REQUEST,
+            "seconds must be a finite number",
+        ));
+    }
+    ctx.store
+        .change_clock(ClockChange::Tick(b.seconds))
+        .await
+        .map_err(clock_error)?;
+    Ok(clock_changed(&ctx, &req).await)
+}
+
 async fn set_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
     let b: SetBody = parse(&body.0)?;
     ctx.store
@@ -719,6 +740,30 @@ async fn put_state(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpRespons
         });
     }
     Ok(HttpResponse::build(status).json(out))
+}
+
+/// `GET /summary`: what this mock holds as its API shows it now (servers with status and
+/// addresses, balancers with nodes), for people and the console; `scope=stack` lists
+/// every mock's.
+async fn summary(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let scopes = match &ctx.spec.summary {
+        Some(f) => f(ctx.clone()).await.map_err(internal)?,
+        None => json!({"scopes": []}),
+    };
+    let mut local = json!({"service": ctx.spec.name, "clock": clock_view(&ctx)});
+    local["scopes"] = scopes["scopes"].clone();
+    if forwarded(&req) || !is_stack(&req) {
+        return Ok(HttpResponse::Ok().json(local));
+    }
+    let mut services = vec![local];
+    let results = read_stack(&ctx, &req).await;
+    let unreached = failures(&results);
+    for r in results {
+        if r["body"]["scopes"].is_array() {
+            services.push(r["body"].clone());
+        }
+    }
+    Ok(HttpResponse::Ok().json(json!({"services": services, "unreached": unreached})))
 }
 
 /// The clock state a clock view (`GET /clock`) shows.

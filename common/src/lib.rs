@@ -46,6 +46,7 @@ pub mod behaviors;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod console;
 pub mod control;
 pub mod error;
 pub mod faults;

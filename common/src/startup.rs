@@ -60,7 +60,20 @@ pub struct ServiceSpec {
     /// Mimic's control routes: generic faults never touch them, and the admin token
     /// guards them as it guards the control API.
     pub fault_exempt: &'static [&'static str],
+    /// What the mock holds, as its API shows it now (statuses judged on the clock):
+    /// `GET /_understudy/v1/summary` and the console's State panel.
+    pub summary: Option<SummaryFn>,
 }
+
+/// A mock's summary of its state: `{"scopes": [{"tenant", "region", ...}]}`.
+pub type SummaryFn = Arc<
+    dyn Fn(
+            web::Data<ServiceContext>,
+        )
+            -> futures_util::future::LocalBoxFuture<'static, Result<serde_json::Value, StoreError>>
+        + Send
+        + Sync,
+>;
 
 /// The state of one mock: its store (with the clock it reads), journal and metrics.
 ///
@@ -189,6 +202,7 @@ impl Application {
                 .app_data(ctx.clone())
                 .wrap(from_fn(pipeline))
                 .service(crate::control::scope())
+                .service(crate::console::scope())
                 .configure(routes.clone())
                 .default_service(web::to(not_found))
         })
@@ -274,6 +288,10 @@ async fn pipeline(
     // what a user asks the journal about.
     let from_peer = path.starts_with(CONTROL_PREFIX)
         && req.headers().contains_key(crate::control::STORE_HEADER);
+    // Nor is the console reading the stack for the person looking at it.
+    let console = path.starts_with(crate::console::UI_PREFIX)
+        || req.headers().contains_key(crate::console::CONSOLE_HEADER);
+    let from_peer = from_peer || console;
 
     let mut fired: Option<String> = None;
     let limit = crate::json::body_limit_for(&path, ctx.base.server.request_body_limit_bytes);
@@ -311,7 +329,7 @@ async fn pipeline(
         req.into_response(e.to_response())
     } else if declared.is_some_and(|n| n > limit) {
         req.into_response(crate::json::too_large(style, limit).to_response())
-    } else if path.starts_with(CONTROL_PREFIX) {
+    } else if path.starts_with(CONTROL_PREFIX) || console {
         next.call(req).await?.map_into_boxed_body()
     } else if ctx.spec.fault_exempt.iter().any(|p| path.starts_with(p)) {
         // Mimic's control routes: behind the same admin token as the control API.
@@ -364,7 +382,7 @@ async fn pipeline(
         return Ok(res);
     }
     if let Some(x) = exchange.as_mut() {
-        res = keep_response(res, x, keep);
+        res = keep_response(res, x, keep).await;
     }
     ctx.journal
         .record(JournalEntry {
@@ -421,9 +439,14 @@ fn mime_of(headers: &actix_web::http::header::HeaderMap) -> String {
         .to_string()
 }
 
+/// Answers made of parts (rendered records) up to this size are gathered to be kept;
+/// larger ones (a page of a thousand servers) are streamed as they are, and noted.
+const GATHER_LIMIT: usize = 256 << 10;
+
 /// Notes the answer's headers and (up to `keep` bytes) its body in `x`, handing the
-/// answer on unchanged. A streamed answer (a large listing) is noted, not copied.
-fn keep_response(
+/// answer on unchanged. A streamed answer larger than [`GATHER_LIMIT`] is noted, not
+/// copied.
+async fn keep_response(
     res: ServiceResponse<BoxBody>,
     x: &mut Exchange,
     keep: usize,
@@ -448,6 +471,22 @@ fn keep_response(
             Ok(bytes) => {
                 x.response_body = Some(KeptBody::keep(&bytes, &mime, keep));
                 BoxBody::new(bytes)
+            }
+            Err(body) if size <= GATHER_LIMIT && matches!(body.size(), BodySize::Sized(_)) => {
+                match actix_web::body::to_bytes(body).await {
+                    Ok(bytes) => {
+                        x.response_body = Some(KeptBody::keep(&bytes, &mime, keep));
+                        BoxBody::new(bytes)
+                    }
+                    Err(_) => {
+                        x.response_body = Some(KeptBody::not_kept(
+                            size,
+                            &mime,
+                            crate::journal::STREAMED_NOT_KEPT,
+                        ));
+                        BoxBody::new(Bytes::new())
+                    }
+                }
             }
             Err(body) => {
                 x.response_body = Some(KeptBody::not_kept(

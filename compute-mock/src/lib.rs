@@ -36,6 +36,7 @@ pub fn spec(default_region: String) -> ServiceSpec {
         not_found: error::NOT_FOUND,
         route_info: Arc::new(move |path| route_info(path, &default_region)),
         fault_exempt: &["/mimic/"],
+        summary: None,
     }
 }
 
@@ -75,15 +76,16 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         None => Shared::new(&settings.base, "compute").map_err(std::io::Error::other)?,
     };
     let state = web::Data::new(ComputeState::new(settings.compute.clone(), &shared.store));
-    Application::build(
-        spec(settings.compute.default_region.clone()),
-        &settings.base,
-        shared,
-        move |cfg| {
-            cfg.app_data(web::Data::clone(&state));
-            routes::configure(cfg);
-        },
-    )
+    let mut spec = spec(settings.compute.default_region.clone());
+    let for_summary = web::Data::clone(&state);
+    spec.summary = Some(Arc::new(move |_ctx| {
+        let state = web::Data::clone(&for_summary);
+        Box::pin(async move { state.summary().await })
+    }));
+    Application::build(spec, &settings.base, shared, move |cfg| {
+        cfg.app_data(web::Data::clone(&state));
+        routes::configure(cfg);
+    })
 }
 
 #[cfg(test)]

@@ -160,6 +160,40 @@ impl ComputeState {
         Ok(())
     }
 
+    /// Every tenant's servers as the API shows them now (status, addresses): what
+    /// `GET /_understudy/v1/summary` and the console show.
+    pub async fn summary(&self) -> Result<serde_json::Value, StoreError> {
+        let tables = self.store.snapshot().await?;
+        let now = self.now_ms();
+        let mut scopes = Vec::new();
+        for part in tables["compute_servers"].as_array().into_iter().flatten() {
+            let mut servers = Vec::new();
+            for r in part["records"].as_array().into_iter().flatten() {
+                let Ok(rec) = serde_json::from_value::<ServerRecord>(r["value"].clone()) else {
+                    continue;
+                };
+                if rec.life.is_gone(now) {
+                    continue;
+                }
+                let view = rec.life.view(now, rec.updated_ms);
+                let (private, public, v6) = crate::domain::server::addresses(rec.addr);
+                servers.push(serde_json::json!({
+                    "id": rec.id,
+                    "name": rec.name,
+                    "status": view.status,
+                    "task_state": view.task_state,
+                    "addresses": [private.to_string(), public.to_string(), v6.to_string()],
+                }));
+            }
+            scopes.push(serde_json::json!({
+                "tenant": part["tenant"],
+                "region": part["region"],
+                "servers": servers,
+            }));
+        }
+        Ok(serde_json::json!({ "scopes": scopes }))
+    }
+
     /// The usage a server of `flavor_id` counts for.
     pub fn usage_of(&self, flavor_id: &str) -> Usage {
         let f = self.catalog.any_flavor(flavor_id);

@@ -46,6 +46,7 @@ impl ComputeCache {
         token: Option<&str>,
         now_ms: i64,
         ttl_ms: u64,
+        for_console: bool,
     ) -> Option<ServerStatuses> {
         let ttl = Duration::from_millis(ttl_ms);
         let cached = self
@@ -62,11 +63,14 @@ impl ComputeCache {
             }
         }
         // Bounded, so an Identity or Compute that does not answer cannot hold a GET for long.
-        let statuses = tokio::time::timeout(LOOKUP_TIMEOUT, fetch(ctx, tenant, region, token))
-            .await
-            .ok()
-            .flatten()
-            .map(Arc::new);
+        let statuses = tokio::time::timeout(
+            LOOKUP_TIMEOUT,
+            fetch(ctx, tenant, region, token, for_console),
+        )
+        .await
+        .ok()
+        .flatten()
+        .map(Arc::new);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() > 10_000 {
             entries.retain(|_, regions| {
@@ -91,6 +95,7 @@ async fn fetch(
     tenant: &str,
     region: &str,
     token: Option<&str>,
+    for_console: bool,
 ) -> Option<HashMap<String, String>> {
     let catalog = match ctx.catalog.for_caller(token).await {
         Ok(c) => c,
@@ -112,6 +117,9 @@ async fn fetch(
         .timeout(Duration::from_secs(2));
     if let Some(t) = token {
         req = req.header("X-Auth-Token", t);
+    }
+    if for_console {
+        req = req.header(common::console::CONSOLE_HEADER, "1");
     }
     let res = match req.send().await {
         Ok(r) if r.status().is_success() => r,

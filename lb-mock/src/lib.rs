@@ -43,6 +43,7 @@ pub fn spec(default_region: String) -> ServiceSpec {
         not_found: NOT_FOUND,
         route_info: Arc::new(move |path| route_info(path, &default_region)),
         fault_exempt: &["/mimic/"],
+        summary: None,
     }
 }
 
@@ -65,6 +66,78 @@ pub struct State {
 }
 
 impl State {
+    /// Every tenant's balancers as the API shows them now: status, virtual IPs, and nodes
+    /// with condition and status (Compute asked about the servers behind them, with a
+    /// token this stack signs for the tenant).
+    pub async fn summary(
+        &self,
+        ctx: &common::startup::ServiceContext,
+    ) -> Result<serde_json::Value, common::store::StoreError> {
+        let tables = ctx.store.snapshot().await?;
+        let now = ctx.store.clock().now().timestamp_millis();
+        let timings = self.timings();
+        let mut scopes = Vec::new();
+        for part in tables["lb_loadbalancers"].as_array().into_iter().flatten() {
+            let tenant = part["tenant"].as_str().unwrap_or_default();
+            let region = part["region"].as_str().unwrap_or_default();
+            let token = summary_token(ctx, tenant, now);
+            let mut balancers = Vec::new();
+            for r in part["records"].as_array().into_iter().flatten() {
+                let Ok(lb) = serde_json::from_value::<LoadBalancer>(r["value"].clone()) else {
+                    continue;
+                };
+                let Some(seen) = lb.observe(timings, now) else {
+                    continue;
+                };
+                let servers = if lb.nodes.is_empty() {
+                    None
+                } else {
+                    self.compute
+                        .statuses(
+                            ctx,
+                            tenant,
+                            region,
+                            Some(&token),
+                            now,
+                            self.lb.compute_cache_ms,
+                            true,
+                        )
+                        .await
+                };
+                let nodes: Vec<_> = lb
+                    .nodes
+                    .iter()
+                    .map(|n| {
+                        let server = servers.as_ref().and_then(|s| s.get(&n.address));
+                        let status = domain::model::node_status(
+                            n,
+                            server.map(String::as_str),
+                            now,
+                            self.lb.health_monitor_online_after_ms,
+                        );
+                        serde_json::json!({
+                            "id": n.id,
+                            "address": n.address,
+                            "port": n.port,
+                            "condition": n.condition.as_str(),
+                            "status": status.as_str(),
+                        })
+                    })
+                    .collect();
+                balancers.push(serde_json::json!({
+                    "id": lb.id,
+                    "name": lb.name,
+                    "status": seen.status.as_str(),
+                    "nodes": nodes,
+                }));
+            }
+            scopes.push(serde_json::json!({
+                "tenant": tenant, "region": region, "balancers": balancers,
+            }));
+        }
+        Ok(serde_json::json!({ "scopes": scopes }))
+    }
+
     pub fn timings(&self) -> Timings {
         Timings {
             build_ms: self.lb.build_time_ms,
@@ -89,15 +162,35 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         compute: compute::ComputeCache::default(),
         rendered: common::render::RenderCache::default(),
     });
-    Application::build(
-        spec(settings.lb.default_region.clone()),
-        &settings.base,
-        shared,
-        move |cfg| {
-            cfg.app_data(web::Data::clone(&state));
-            routes::configure(cfg);
-        },
-    )
+    let mut spec = spec(settings.lb.default_region.clone());
+    let for_summary = web::Data::clone(&state);
+    spec.summary = Some(Arc::new(move |ctx| {
+        let state = web::Data::clone(&for_summary);
+        Box::pin(async move { state.summary(&ctx).await })
+    }));
+    Application::build(spec, &settings.base, shared, move |cfg| {
+        cfg.app_data(web::Data::clone(&state));
+        routes::configure(cfg);
+    })
+}
+
+/// A short-lived token of `tenant`, signed as this stack signs them: how the summary asks
+/// Compute about the tenant's servers.
+fn summary_token(ctx: &common::startup::ServiceContext, tenant: &str, now_ms: i64) -> String {
+    let now = now_ms / 1000;
+    ctx.auth.codec().issue(&common::token::Claims {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        tenant_id: tenant.to_string(),
+        tenant_name: tenant.to_string(),
+        user_id: format!("understudy-console-{tenant}"),
+        user_name: "understudy-console".to_string(),
+        roles: Vec::new(),
+        methods: vec!["TOKEN".to_string()],
+        iat: now,
+        exp: now + 300,
+        never_expires: false,
+        impersonator: None,
+    })
 }
 
 /// Tenant and region of a path: `/{region}/v1.0/{tenant}/...`, `/v1.0/{tenant}/...` (the

@@ -441,6 +441,7 @@ impl Req<'_> {
                 self.token.as_deref(),
                 self.now_ms,
                 self.state.lb.compute_cache_ms,
+                false,
             )
             .await
     }
