@@ -1,7 +1,6 @@
 //! The command line every mock binary shares, so each `main.rs` stays a few lines:
 //! `--config PATH`, `--print-config`, and `healthcheck` (for images with no shell).
 
-use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::settings::{self, Env, Settings};
+use crate::startup::{Application, Shared};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,6 +22,10 @@ pub struct Cli {
     /// Print the effective settings (defaults, file and environment) as JSON and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// A seed file of fixtures (this mock's part of it) to start with: TOML, or JSON by
+    /// its `.json` name. Wins over `seed.file`.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -36,16 +40,16 @@ pub enum Command {
     },
 }
 
-/// Parses the command line, loads settings and runs `serve` on an actix runtime.
-/// Bad settings end the process before any port is bound, with one line and exit 2.
-pub fn main<S, F, Fut>(name: &str, serve: F) -> ExitCode
-where
-    S: Settings,
-    F: FnOnce(S) -> Fut,
-    Fut: Future<Output = std::io::Result<()>>,
-{
+/// How a mock is built: its `build(settings, shared)`.
+pub type Build<S> = fn(S, Option<Shared>) -> std::io::Result<Application>;
+
+/// Parses the command line, loads settings (and the seed file), builds the mock named
+/// `service` (the binary `name`) with `build` and serves it on an actix runtime. Bad
+/// settings or a bad seed end the process before any port is bound, with one line and
+/// exit 2.
+pub fn main<S: Settings>(name: &str, service: &'static str, build: Build<S>) -> ExitCode {
     let cli = Cli::parse();
-    let settings: S = match settings::load(cli.config.as_deref(), Env::Process) {
+    let mut settings: S = match settings::load(cli.config.as_deref(), Env::Process) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{name}: {e}");
@@ -79,14 +83,122 @@ where
     if settings.base().auth.signing_key == "understudy-development-key-not-secret" {
         tracing::warn!("using the built-in development signing key: tokens are not secret");
     }
-    let result = actix_web::rt::System::new().block_on(serve(settings));
+    let seed_path = cli.seed.clone().or_else(|| {
+        let f = &settings.base().seed.file;
+        (!f.is_empty()).then(|| PathBuf::from(f))
+    });
+    let seed = match seed_path.as_deref().map(crate::seed::load).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(s) = &seed {
+        if let Err(e) = settings.add_seed_users(&s.users) {
+            eprintln!("{name}: seed file {}: {e}", display(&seed_path));
+            return ExitCode::from(2);
+        }
+    }
+    let result = actix_web::rt::System::new().block_on(async move {
+        let image = match &seed {
+            Some(seed) => Some(
+                seeded(service, &settings, build, seed)
+                    .await
+                    .map_err(|e| Start::Seed(format!("seed file {}: {e}", display(&seed_path))))?,
+            ),
+            None => None,
+        };
+        let shared = Shared::new(settings.base(), service).map_err(Start::from)?;
+        // Bound, not yet serving: the seeded state is in before the first request.
+        let app = build(settings, Some(shared.clone())).map_err(Start::Io)?;
+        if let Some(image) = image {
+            shared
+                .store
+                .restore(&image)
+                .await
+                .map_err(|e| Start::Other(std::io::Error::other(e.to_string())))?;
+        }
+        app.run_until_stopped().await.map_err(Start::Io)
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(Start::Seed(e)) => {
+            eprintln!("{name}: {e}");
+            ExitCode::from(2)
+        }
+        Err(Start::Io(e)) | Err(Start::Other(e)) => {
             eprintln!("{name}: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+enum Start {
+    Seed(String),
+    Io(std::io::Error),
+    Other(std::io::Error),
+}
+
+impl From<crate::store::StoreError> for Start {
+    fn from(e: crate::store::StoreError) -> Self {
+        Start::Other(std::io::Error::other(e))
+    }
+}
+
+fn display(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Applies this mock's part of `seed` to a scratch copy of it (loopback, port 0, memory
+/// store, alone) and hands back the state it ends with.
+async fn seeded<S: Settings>(
+    name: &'static str,
+    settings: &S,
+    build: Build<S>,
+    seed: &crate::seed::Seed,
+) -> Result<crate::store::Image, String> {
+    let mut scratch = settings.clone();
+    {
+        let base = scratch.base_mut();
+        base.server.host = "127.0.0.1".into();
+        base.server.port = 0;
+        base.server.workers = 1;
+        base.store = crate::store::StoreSettings::Memory;
+        base.catalog.identity_url = String::new();
+        base.auth.mode = match base.auth.mode {
+            crate::auth::AuthMode::Remote => return Err(
+                "a seed needs auth.mode signed or open (its calls carry tokens this stack signs)"
+                    .into(),
+            ),
+            m => m,
+        };
+    }
+    let base = scratch.base().clone();
+    let region = scratch.default_region().unwrap_or_default();
+    let app = build(scratch, None).map_err(|e| e.to_string())?;
+    let url = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    let server = actix_web::rt::spawn(app.run_until_stopped());
+    let mine = |n: &str| (n == name).then(|| url.clone());
+    let targets = crate::seed::Targets {
+        identity: mine("identity"),
+        compute: mine("compute"),
+        lb: mine("lb"),
+        compute_region: region.clone(),
+        lb_region: region,
+        admin_token: base.control.admin_token.clone(),
+        codec: crate::token::TokenCodec::new(&base.auth.signing_key),
+    };
+    let outcome = match crate::seed::apply(seed, &targets).await {
+        Ok(()) => crate::seed::image_of(&url, &base.control.admin_token).await,
+        Err(e) => Err(e),
+    };
+    handle.stop(true).await;
+    let _ = server.await;
+    outcome
 }
 
 fn healthcheck(url: &str) -> ExitCode {

@@ -119,10 +119,12 @@
   });
 
   let typing = null;
-  filters.addEventListener("input", () => {
-    clearTimeout(typing);
-    typing = setTimeout(refresh, 250);
-  });
+  for (const kind of ["input", "change"]) {
+    filters.addEventListener(kind, () => {
+      clearTimeout(typing);
+      typing = setTimeout(refresh, 250);
+    });
+  }
   filters.addEventListener("submit", (ev) => ev.preventDefault());
 
   const faultError = document.getElementById("fault-error");
@@ -171,9 +173,9 @@
 
   listen();
   refresh();
-  // A running clock moves without any event: its panel is read again now and then.
+  // Time moves the clock and what it judges (a server leaving BUILD, a balancer leaving
+  // PENDING_UPDATE) without any request: those two panels are read again now and then.
   setInterval(() => {
-    const clock = document.getElementById("clock");
-    load(clock).catch(() => {});
+    for (const id of ["clock", "state"]) load(document.getElementById(id)).catch(() => {});
   }, 2000);
 })();

@@ -5,8 +5,9 @@
 //! fragment under `/_understudy/ui/panels/`, built from the whole stack's control API
 //! (this mock's own answer and every peer's, as `?scope=stack` reads do). A little plain
 //! JavaScript (`console.js`) loads the panels, listens to `/_understudy/ui/events` (server-sent
-//! events: one each time the stack's journal, faults, clock or state change) to refresh
-//! them, and sends the forms to the control API, showing the API's own error text.
+//! events: one each time the stack's journal, fault rules or clock change) to refresh
+//! them, reads the Clock and State panels again every two seconds (time alone moves what
+//! they show), and sends the forms to the control API, showing the API's own error text.
 //!
 //! With `control.admin_token` set, the panels and events need it as the control API does
 //! (`X-Admin-Token`), or as the cookie `understudy_admin_token` the page sets once the
@@ -266,7 +267,7 @@ async fn requests(ctx: &ServiceContext, req: &HttpRequest) -> Markup {
                     span class={"status " (status_class(status))} { (status) }
                     span.tenant { (text(&e["tenant"])) }
                     @if let Some(rule) = e["rule"].as_str() {
-                        span.rule title="the fault rule that fired" { "rule " (rule) }
+                        span.rule title={"the fault rule that fired: " (rule)} { "rule " (rule) }
                     }
                     span.latency { (e["latency_us"].as_u64().unwrap_or_default() / 1000) " ms" }
                 }
@@ -525,11 +526,20 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// A rule's part as JSON, without the fields left unset.
 fn compact(v: &Value) -> String {
-    if v.is_null() {
-        return String::new();
+    match v {
+        Value::Null => String::new(),
+        Value::Object(map) => {
+            let set: serde_json::Map<String, Value> = map
+                .iter()
+                .filter(|(_, x)| !x.is_null())
+                .map(|(k, x)| (k.clone(), x.clone()))
+                .collect();
+            serde_json::to_string(&set).unwrap_or_default()
+        }
+        other => other.to_string(),
     }
-    serde_json::to_string(v).unwrap_or_default()
 }
 
 /// A JSON body indented for reading; any other text as it is.

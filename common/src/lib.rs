@@ -55,6 +55,7 @@ pub mod journal;
 pub mod json;
 pub mod metrics;
 pub mod render;
+pub mod seed;
 pub mod settings;
 pub mod startup;
 pub mod store;

@@ -30,6 +30,15 @@ pub struct BaseSettings {
     pub control: ControlSettings,
     pub journal: JournalSettings,
     pub store: StoreSettings,
+    pub seed: SeedSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SeedSettings {
+    /// A seed file (TOML, or JSON by its `.json` name) applied before the port is bound;
+    /// `--seed FILE` on the command line wins. Empty: start empty.
+    pub file: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -101,6 +110,15 @@ pub trait Settings: DeserializeOwned + Serialize + Clone + Send + Sync + 'static
     /// Checks that go beyond the types; runs before any port is bound.
     fn validate(&self) -> Result<(), SettingsError> {
         self.base().validate()
+    }
+    /// The region of this mock's unprefixed routes, where it has regions (a seed entry
+    /// that names none goes there).
+    fn default_region(&self) -> Option<String> {
+        None
+    }
+    /// Takes a seed's users (the shape of `identity.users`); only Identity has users.
+    fn add_seed_users(&mut self, _users: &[serde_json::Value]) -> Result<(), String> {
+        Ok(())
     }
 }
 

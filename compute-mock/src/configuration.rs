@@ -186,6 +186,10 @@ impl common::settings::Settings for Settings {
         &mut self.base
     }
 
+    fn default_region(&self) -> Option<String> {
+        Some(self.compute.default_region.clone())
+    }
+
     fn validate(&self) -> Result<(), SettingsError> {
         self.base.validate()?;
         self.compute.validate()

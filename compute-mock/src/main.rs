@@ -7,7 +7,5 @@ use compute_mock::configuration::Settings;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    common::cli::main::<Settings, _, _>("compute-mock", |s| async move {
-        compute_mock::build(s, None)?.run_until_stopped().await
-    })
+    common::cli::main::<Settings>("compute-mock", "compute", compute_mock::build)
 }

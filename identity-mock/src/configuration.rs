@@ -97,6 +97,28 @@ impl common::settings::Settings for Settings {
         &mut self.base
     }
 
+    /// Seed users join `identity.users` (strict mode knows only those); in open mode the
+    /// seed also authenticates them once, so they exist as Mimic's users do.
+    fn add_seed_users(&mut self, users: &[serde_json::Value]) -> Result<(), String> {
+        for (i, u) in users.iter().enumerate() {
+            let entry: UserEntry =
+                serde_json::from_value(u.clone()).map_err(|e| format!("users[{i}]: {e}"))?;
+            if self
+                .identity
+                .users
+                .iter()
+                .any(|x| x.username == entry.username)
+            {
+                return Err(format!(
+                    "users[{i}].username: {:?} is already a user",
+                    entry.username
+                ));
+            }
+            self.identity.users.push(entry);
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), SettingsError> {
         self.base.validate()?;
         let mut names = std::collections::HashSet::new();

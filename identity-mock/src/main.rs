@@ -7,7 +7,5 @@ use identity_mock::configuration::Settings;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    common::cli::main::<Settings, _, _>("identity-mock", |s| async move {
-        identity_mock::build(s, None)?.run_until_stopped().await
-    })
+    common::cli::main::<Settings>("identity-mock", "identity", identity_mock::build)
 }

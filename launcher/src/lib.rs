@@ -14,6 +14,7 @@ use common::settings::{self, Env, Settings, SettingsError};
 use common::startup::{Application, Shared};
 
 /// The settings of the three mocks, loaded from the same layers.
+#[derive(Clone)]
 pub struct StackSettings {
     pub identity: identity_mock::configuration::Settings,
     pub compute: compute_mock::configuration::Settings,
@@ -75,6 +76,78 @@ impl StackSettings {
             self.lb.base_mut().server.port = p;
         }
     }
+}
+
+/// What a seed leaves in each mock: applied to a scratch stack (loopback, ports 0, memory
+/// stores) through the APIs, so a bad entry is refused before the real ports are bound.
+pub struct SeededState {
+    pub identity: common::store::Image,
+    pub compute: common::store::Image,
+    pub lb: common::store::Image,
+}
+
+/// Applies `seed` to a scratch copy of the stack `settings` describe; its state.
+pub async fn seed_stack(
+    settings: &StackSettings,
+    seed: &common::seed::Seed,
+) -> Result<SeededState, String> {
+    let mut scratch = settings.clone();
+    for base in [
+        scratch.identity.base_mut(),
+        scratch.compute.base_mut(),
+        scratch.lb.base_mut(),
+    ] {
+        if base.auth.mode == common::auth::AuthMode::Remote {
+            return Err(
+                "a seed needs auth.mode signed or open (its calls carry tokens this stack signs)"
+                    .into(),
+            );
+        }
+        base.server.host = "127.0.0.1".into();
+        base.server.port = 0;
+        base.server.workers = 1;
+        base.store = common::store::StoreSettings::Memory;
+    }
+    let admin = scratch.identity.base().control.admin_token.clone();
+    let codec = common::token::TokenCodec::new(&scratch.compute.base().auth.signing_key);
+    let compute_region = scratch.compute.compute.default_region.clone();
+    let lb_region = scratch.lb.lb.default_region.clone();
+    let stack = Stack::build(scratch).map_err(|e| e.to_string())?;
+    let url = |p: u16| format!("http://127.0.0.1:{p}");
+    let urls = [
+        url(stack.identity.port()),
+        url(stack.compute.port()),
+        url(stack.lb.port()),
+    ];
+    let handles = [
+        stack.identity.handle(),
+        stack.compute.handle(),
+        stack.lb.handle(),
+    ];
+    let running = actix_web::rt::spawn(stack.run_until_stopped());
+    let targets = common::seed::Targets {
+        identity: Some(urls[0].clone()),
+        compute: Some(urls[1].clone()),
+        lb: Some(urls[2].clone()),
+        compute_region,
+        lb_region,
+        admin_token: admin.clone(),
+        codec,
+    };
+    let outcome = async {
+        common::seed::apply(seed, &targets).await?;
+        Ok::<_, String>(SeededState {
+            identity: common::seed::image_of(&urls[0], &admin).await?,
+            compute: common::seed::image_of(&urls[1], &admin).await?,
+            lb: common::seed::image_of(&urls[2], &admin).await?,
+        })
+    }
+    .await;
+    for h in handles {
+        h.stop(true).await;
+    }
+    let _ = running.await;
+    outcome
 }
 
 /// The three mocks, bound and ready to run.
@@ -142,6 +215,22 @@ impl Stack {
             lb: lb_mock::build(s.lb, Some(lb))?,
             clock,
         })
+    }
+
+    /// Puts a seeded state into the three stores (bound, before the first request).
+    pub async fn restore(&self, state: &SeededState) -> Result<(), String> {
+        for (app, image) in [
+            (&self.identity, &state.identity),
+            (&self.compute, &state.compute),
+            (&self.lb, &state.lb),
+        ] {
+            app.context()
+                .store
+                .restore(image)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     /// Serves all three until the process is told to stop.

@@ -26,6 +26,10 @@ struct Cli {
     compute_port: Option<u16>,
     #[arg(long)]
     lb_port: Option<u16>,
+    /// A seed file of fixtures to start with (TOML, or JSON by its `.json` name); wins
+    /// over `seed.file`.
+    #[arg(long, value_name = "FILE")]
+    seed: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -35,26 +39,61 @@ fn main() -> ExitCode {
         compute: cli.compute_port,
         lb: cli.lb_port,
     };
-    let settings = match StackSettings::load(cli.config.as_deref(), || Env::Process, &ports) {
+    let mut settings = match StackSettings::load(cli.config.as_deref(), || Env::Process, &ports) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("understudy: {e}");
             return ExitCode::from(2);
         }
     };
+    let seed_path = cli.seed.clone().or_else(|| {
+        let f = &settings.identity.base().seed.file;
+        (!f.is_empty()).then(|| PathBuf::from(f))
+    });
+    let seed = match seed_path.as_deref().map(common::seed::load).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("understudy: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let shown = seed_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    if let Some(s) = &seed {
+        if let Err(e) = settings.identity.add_seed_users(&s.users) {
+            eprintln!("understudy: seed file {shown}: {e}");
+            return ExitCode::from(2);
+        }
+    }
     common::telemetry::init(&settings.identity.base().telemetry);
     let result = actix_web::rt::System::new().block_on(async move {
+        let seeded = match &seed {
+            Some(seed) => match understudy::seed_stack(&settings, seed).await {
+                Ok(state) => Some(state),
+                Err(e) => return Ok(Err(format!("seed file {shown}: {e}"))),
+            },
+            None => None,
+        };
         let stack = Stack::build(settings)?;
+        if let Some(state) = &seeded {
+            stack.restore(state).await.map_err(std::io::Error::other)?;
+        }
         tracing::info!(
             identity = stack.identity.port(),
             compute = stack.compute.port(),
             lb = stack.lb.port(),
             "understudy stack is up"
         );
-        stack.run_until_stopped().await
+        stack.run_until_stopped().await.map(Ok)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(seed_error)) => {
+            eprintln!("understudy: {seed_error}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("understudy: {e}");
             ExitCode::FAILURE

@@ -45,6 +45,10 @@ impl common::settings::Settings for Settings {
         &mut self.base
     }
 
+    fn default_region(&self) -> Option<String> {
+        Some(self.lb.default_region.clone())
+    }
+
     fn validate(&self) -> Result<(), SettingsError> {
         self.base.validate()?;
         let lb = &self.lb;

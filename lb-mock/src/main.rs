@@ -7,7 +7,5 @@ use lb_mock::configuration::Settings;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    common::cli::main::<Settings, _, _>("lb-mock", |s| async move {
-        lb_mock::build(s, None)?.run_until_stopped().await
-    })
+    common::cli::main::<Settings>("lb-mock", "lb", lb_mock::build)
 }
