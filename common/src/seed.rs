@@ -144,9 +144,11 @@ pub fn parse(doc: &Value) -> Result<Seed, String> {
                 seed.faults = list.clone();
             }
             "behaviors" => seed.behaviors = entries(key, list)?,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "{other}: not a seed list (users, servers, keypairs, balancers, faults, behaviors)"
-            )),
+            ))
+            }
         }
     }
     for (i, s) in seed.servers.iter().enumerate() {

@@ -5,6 +5,7 @@
 //! `UNDERSTUDY_TEST_REDIS` names one (CI starts one). "Two replicas" are two handles on one
 //! state: clones of one memory store, or two stores built from the same Redis settings
 //! (two connections, as two processes have).
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;
 

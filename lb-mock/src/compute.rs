@@ -18,6 +18,15 @@ use common::startup::ServiceContext;
 /// The longest a node-status lookup (catalog and server list together) may take.
 const LOOKUP_TIMEOUT: Duration = Duration::from_millis(1000);
 
+/// Who asks Compute about a tenant's servers: a client's request (with its token, if it
+/// sent one), or the console (with a token it signed; neither faults nor the journal see
+/// that lookup).
+#[derive(Clone, Copy)]
+pub enum Asker<'a> {
+    Client(Option<&'a str>),
+    Console(&'a str),
+}
+
 /// Address → Compute server status (`ACTIVE`, `BUILD`, `ERROR`, ...).
 pub type ServerStatuses = Arc<HashMap<String, String>>;
 
@@ -43,10 +52,9 @@ impl ComputeCache {
         ctx: &ServiceContext,
         tenant: &str,
         region: &str,
-        token: Option<&str>,
+        asker: Asker<'_>,
         now_ms: i64,
         ttl_ms: u64,
-        for_console: bool,
     ) -> Option<ServerStatuses> {
         let ttl = Duration::from_millis(ttl_ms);
         let cached = self
@@ -63,14 +71,11 @@ impl ComputeCache {
             }
         }
         // Bounded, so an Identity or Compute that does not answer cannot hold a GET for long.
-        let statuses = tokio::time::timeout(
-            LOOKUP_TIMEOUT,
-            fetch(ctx, tenant, region, token, for_console),
-        )
-        .await
-        .ok()
-        .flatten()
-        .map(Arc::new);
+        let statuses = tokio::time::timeout(LOOKUP_TIMEOUT, fetch(ctx, tenant, region, asker))
+            .await
+            .ok()
+            .flatten()
+            .map(Arc::new);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() > 10_000 {
             entries.retain(|_, regions| {
@@ -94,9 +99,12 @@ async fn fetch(
     ctx: &ServiceContext,
     tenant: &str,
     region: &str,
-    token: Option<&str>,
-    for_console: bool,
+    asker: Asker<'_>,
 ) -> Option<HashMap<String, String>> {
+    let (token, for_console) = match asker {
+        Asker::Client(t) => (t, false),
+        Asker::Console(t) => (Some(t), true),
+    };
     let catalog = match ctx.catalog.for_caller(token).await {
         Ok(c) => c,
         Err(why) => {

@@ -97,10 +97,9 @@ impl State {
                             ctx,
                             tenant,
                             region,
-                            Some(&token),
+                            compute::Asker::Console(&token),
                             now,
                             self.lb.compute_cache_ms,
-                            true,
                         )
                         .await
                 };

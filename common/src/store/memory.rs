@@ -23,7 +23,7 @@ trait ErasedTable: Send + Sync {
     fn load(&self, parts: &[Part]);
 }
 
-type Part = (Scope, Vec<(String, serde_json::Value)>);
+type Part = super::PartitionImage;
 
 impl Default for MemoryBackend {
     fn default() -> Self {

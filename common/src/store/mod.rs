@@ -88,11 +88,14 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+/// One partition of a table in an [`Image`]: its scope and its records (id, JSON), in order.
+pub type PartitionImage = (Scope, Vec<(String, serde_json::Value)>);
+
 /// A whole state to restore, as a snapshot writes it: `{table: [{tenant, region,
 /// records: [{id, value}]}]}` and `{counter: value}`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Image {
-    pub tables: BTreeMap<String, Vec<(Scope, Vec<(String, serde_json::Value)>)>>,
+    pub tables: BTreeMap<String, Vec<PartitionImage>>,
     pub counters: BTreeMap<String, u64>,
 }
 

@@ -47,9 +47,16 @@ async fn a_mock_alone_starts_with_its_part_of_a_seed() {
     let url = format!("http://127.0.0.1:{port}/v2/77/servers/detail");
     let deadline = Instant::now() + Duration::from_secs(20);
     let body: Value = loop {
-        match reqwest::Client::new().get(&url).header("x-auth-token", "t").send().await {
+        match reqwest::Client::new()
+            .get(&url)
+            .header("x-auth-token", "t")
+            .send()
+            .await
+        {
             Ok(r) => break r.json().await.unwrap(),
-            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
             Err(e) => panic!("{e}"),
         }
     };

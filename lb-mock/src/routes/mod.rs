@@ -438,10 +438,9 @@ impl Req<'_> {
                 self.ctx,
                 &self.tenant,
                 &self.region,
-                self.token.as_deref(),
+                crate::compute::Asker::Client(self.token.as_deref()),
                 self.now_ms,
                 self.state.lb.compute_cache_ms,
-                false,
             )
             .await
     }
