@@ -241,12 +241,6 @@ def test_the_schema_rejects_what_har_1_2_does_not_allow(
         assert broken(change) == [], "the schema refused what the spec allows"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the journal keeps no text of Compute's answers assembled from parts (JsonParts: "
-    "GET and PUT /servers/{id}, GET /servers/detail): keep_response (common/src/startup.rs) "
-    "takes every body that is not one buffer for a stream, 'a streamed answer is not kept'",
-)
 def test_the_har_keeps_the_body_of_a_get_of_a_server(
     understudy: Understudy, understudy_tenant: Tenant, create_server: Any, har_validator: Validator
 ) -> None:
