@@ -154,6 +154,14 @@ class Stack:
     def alive_computes(self):
         return [i for i in range(len(self.computes)) if i not in self.dead_computes]
 
+    def can_kill_compute(self, i):
+        """Why compute replica i cannot be killed (None: it can)."""
+        return None if len(self.compute_pids) > i else f"no pid for compute replica {i + 1} (--compute-pids)"
+
+    def kill_compute(self, i):
+        """SIGKILL compute replica i, at once (e2e/scaled's Stack does `docker kill`)."""
+        os.kill(self.compute_pids[i], signal.SIGKILL)
+
     def ctl(self, base, method, path, body=None, timeout=30):
         return call(method, base + CONTROL + path, body, timeout=timeout)
 
@@ -484,8 +492,8 @@ def check_one_clock_for_all_replicas(st, tenant):
 
 def check_replica_killed_mid_load(st, tenant):
     """SIGKILL compute replica 3 halfway through a load: every acknowledged create survives."""
-    ensure(len(st.compute_pids) >= 3, "no pid for compute replica 3 (--compute-pids)")
-    pid = st.compute_pids[2]
+    why = st.can_kill_compute(2)
+    ensure(why is None, why or "")
     s = st.authenticate(tenant)
     s.image_ref()
     total = 240
@@ -505,7 +513,7 @@ def check_replica_killed_mid_load(st, tenant):
         for f in concurrent.futures.as_completed(futures):
             results.append(f.result())
             if len(results) == total // 2:
-                os.kill(pid, signal.SIGKILL)
+                st.kill_compute(2)
                 killed.set()
                 st.dead_computes.add(2)
                 killed_at = len(results)
@@ -748,9 +756,15 @@ def main(argv=None):
     only = {x for x in args.only.split(",") if x}
     if only - known:
         p.error(f"unknown checks: {', '.join(sorted(only - known))}")
+    return 1 if run_checks(st, CHECKS, GROUPS, only, "replicas") else 0
+
+
+def run_checks(st, checks, groups, only, label):
+    """Runs `checks` ((name, fn) pairs; `groups` names the sub-results of a check, `only`
+    restricts), printing PASS/FAIL lines then `label: N passed, M failed`; returns M."""
     passed = failed = 0
-    for name, fn in CHECKS:
-        subs = GROUPS.get(name)
+    for name, fn in checks:
+        subs = groups.get(name)
         if only and name not in only and not (subs and only & set(subs)):
             continue
         try:
@@ -774,8 +788,8 @@ def main(argv=None):
             else:
                 failed += 1
                 print(f"FAIL {n}: {error}", flush=True)
-    print(f"replicas: {passed} passed, {failed} failed", flush=True)
-    return 1 if failed else 0
+    print(f"{label}: {passed} passed, {failed} failed", flush=True)
+    return failed
 
 
 if __name__ == "__main__":
