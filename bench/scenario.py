@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""An autoscaler's day, timed: the compiled driver (bench/driver, `understudy-driver`)
+against three topologies of the stack, for N = 1,000 and N = 10,000 servers.
+
+Topologies (release binaries from target/release, every process on free loopback ports):
+  memory          the launcher `understudy`: the three mocks in one process, in memory
+  redis           identity-mock + compute-mock + lb-mock on the Redis backend (one
+                  redis-server this script starts: no persistence)
+  redis-3compute  identity-mock + three compute-mock replicas + lb-mock on Redis; the
+                  driver spreads Compute calls over the replicas (--compute-urls)
+
+For each topology and N the driver runs once (after a warm-up day of 100 servers that is
+not reported), in each balancer-wait mode (`read`: the balancer is read until ACTIVE after
+every node change, as the scenario asks; `retry`: it is not read, a 422 on the next change
+would make the driver wait, as Otter does). The driver is given the stack's pids and
+reports its own CPU time and theirs. A section is appended to bench/RESULTS.md.
+
+    python3 bench/scenario.py                   # everything
+    SCENARIO_N=1000 SCENARIO_TOPOLOGIES=memory SCENARIO_LB_WAIT=read python3 bench/scenario.py
+    SCENARIO_NO_RESULTS=1 ...                   # print only
+
+Nothing is built: build the mocks (`cargo build --release -p understudy -p identity-mock
+-p compute-mock -p lb-mock`) and the driver (`cargo build --release -p understudy-driver`)
+first.
+"""
+import datetime
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release")
+DRIVER = os.path.join(BIN, "understudy-driver")
+NS = [int(n) for n in os.environ.get("SCENARIO_N", "1000,10000").split(",")]
+TOPOLOGIES = os.environ.get("SCENARIO_TOPOLOGIES", "memory,redis,redis-3compute").split(",")
+LB_WAITS = os.environ.get("SCENARIO_LB_WAIT", "read,retry").split(",")
+CONCURRENCY = int(os.environ.get("SCENARIO_CONCURRENCY", "64"))
+WARMUP_N = int(os.environ.get("SCENARIO_WARMUP_N", "100"))
+PHASES = ["auth", "balancers", "create servers", "tick", "list", "add nodes", "fault + retry",
+          "remove nodes", "delete servers", "delete balancers"]
+
+urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler({})))
+
+
+def say(msg):
+    print(msg, flush=True)
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Stack:
+    """The processes of one topology; stops them, whatever happens."""
+
+    def __init__(self, name):
+        self.name = name
+        self.procs = []       # (label, Popen)
+        self.work = tempfile.mkdtemp(prefix=f"understudy-scenario-{name}-")
+        self.identity = None
+        self.compute_urls = []
+
+    def spawn(self, label, argv, env=None):
+        log = open(os.path.join(self.work, f"{label}.log"), "w")
+        full = dict(os.environ, RUST_LOG="warn", UNDERSTUDY__TELEMETRY__LEVEL="warn", **(env or {}))
+        p = subprocess.Popen(argv, env=full, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append((label, p))
+        return p
+
+    def pids(self):
+        return [p.pid for _, p in self.procs]
+
+    def wait_ready(self, urls, timeout=30):
+        deadline = time.monotonic() + timeout
+        for url in urls:
+            while True:
+                for label, p in self.procs:
+                    if p.poll() is not None:
+                        raise RuntimeError(f"{label} exited at start; see {self.work}/{label}.log")
+                try:
+                    with urllib.request.urlopen(url + "/_understudy/v1/ready", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{url} not ready after {timeout} s")
+                time.sleep(0.05)
+
+    def stop(self):
+        for _, p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+        for _, p in reversed(self.procs):
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def start_redis(stack, port):
+    server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    stack.spawn("redis", [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "no", "--daemonize", "no", "--dir", stack.work])
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(64).startswith(b"+PONG"):
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("redis-server does not answer PING")
+        time.sleep(0.05)
+
+
+def start_memory():
+    stack = Stack("memory")
+    i, c, l = free_ports(3)
+    stack.spawn("understudy", [os.path.join(BIN, "understudy"), "--identity-port", str(i),
+                               "--compute-port", str(c), "--lb-port", str(l)])
+    stack.identity = f"http://127.0.0.1:{i}"
+    stack.wait_ready([stack.identity, f"http://127.0.0.1:{c}", f"http://127.0.0.1:{l}"])
+    return stack
+
+
+def start_redis_stack(name, computes):
+    stack = Stack(name)
+    rport, iport, lport, *cports = free_ports(3 + computes)
+    start_redis(stack, rport)
+    store = {"UNDERSTUDY__STORE__BACKEND": "redis",
+             "UNDERSTUDY__STORE__URL": f"redis://127.0.0.1:{rport}/0",
+             "UNDERSTUDY__STORE__NAMESPACE": f"scenario-{name}"}
+    identity = f"http://127.0.0.1:{iport}"
+    # Identity's own catalog with the default ports moved (as e2e/replicas/run.sh does):
+    # Compute is the first replica, Load Balancers the one lb-mock.
+    with open(os.path.join(ROOT, "identity-mock", "src", "defaults.toml")) as f:
+        toml = (f.read().replace(":5000/", f":{iport}/").replace(":8774/", f":{cports[0]}/")
+                .replace(":9876/", f":{lport}/"))
+    config = os.path.join(stack.work, "identity.toml")
+    with open(config, "w") as f:
+        f.write(toml)
+    common = dict(store, UNDERSTUDY__SERVER__HOST="127.0.0.1", UNDERSTUDY__CATALOG__IDENTITY_URL=identity)
+    stack.spawn("identity", [os.path.join(BIN, "identity-mock"), "--config", config],
+                dict(common, UNDERSTUDY__SERVER__PORT=str(iport)))
+    for n, port in enumerate(cports, 1):
+        stack.spawn(f"compute-{n}", [os.path.join(BIN, "compute-mock")],
+                    dict(common, UNDERSTUDY__SERVER__PORT=str(port)))
+    stack.spawn("lb", [os.path.join(BIN, "lb-mock")], dict(common, UNDERSTUDY__SERVER__PORT=str(lport)))
+    stack.identity = identity
+    stack.compute_urls = [f"http://127.0.0.1:{p}" for p in cports]
+    stack.wait_ready([identity, *stack.compute_urls, f"http://127.0.0.1:{lport}"])
+    return stack
+
+
+STARTERS = {
+    "memory": start_memory,
+    "redis": lambda: start_redis_stack("redis", 1),
+    "redis-3compute": lambda: start_redis_stack("redis-3compute", 3),
+}
+
+DESCRIBED = {
+    "memory": "launcher, in memory (1 process)",
+    "redis": "identity + compute + lb on Redis (3 processes + redis-server)",
+    "redis-3compute": "identity + 3 compute replicas + lb on Redis (5 processes + redis-server)",
+}
+
+tenant_counter = [0]
+
+
+def drive(stack, n, lb_wait):
+    tenant_counter[0] += 1
+    tenant = f"9{os.getpid() % 10000:04d}{tenant_counter[0]:03d}"
+    argv = [DRIVER, "--identity", stack.identity, "--n", str(n), "--concurrency", str(CONCURRENCY),
+            "--tenant", tenant, "--lb-wait", lb_wait, "--pids", ",".join(map(str, stack.pids())), "--json"]
+    if len(stack.compute_urls) > 1:
+        argv += ["--compute-urls", ",".join(stack.compute_urls)]
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
+    if res.returncode != 0:
+        raise RuntimeError(f"driver failed ({res.returncode}): {res.stderr.strip()}")
+    return json.loads(res.stdout)
+
+
+def summary(topology, n, lb_wait, r):
+    phases = {p["name"]: p["seconds"] for p in r["phases"]}
+    mocks = sum(p["cpu_seconds"] or 0 for p in r["stack"] if p["name"] != "redis-server")
+    redis = sum(p["cpu_seconds"] or 0 for p in r["stack"] if p["name"] == "redis-server")
+    return {"topology": topology, "n": n, "lb_wait": lb_wait, "total": r["total_seconds"],
+            "phases": phases, "requests": r["requests"], "rps": r["requests_per_second"],
+            "driver_cpu": r["driver_cpu_seconds"], "mock_cpu": mocks, "redis_cpu": redis,
+            "fault_ok": r["fault"]["retry_succeeded"], "tick": r["tick_endpoint"],
+            "answers": r["answers"]}
+
+
+def show(s):
+    say(f"    {s['topology']:<15} N={s['n']:<6} lb-wait={s['lb_wait']:<5} total {s['total']:.3f} s, "
+        f"{s['requests']} requests, {s['rps']:.0f}/s, driver CPU {s['driver_cpu']:.3f} s, "
+        f"mock CPU {s['mock_cpu']:.3f} s, redis CPU {s['redis_cpu']:.3f} s")
+    say("      " + ", ".join(f"{k} {v:.3f}" for k, v in s["phases"].items()))
+
+
+def mtime(path):
+    return datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def write_results(rows):
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip()
+    ticks = sorted({r["tick"] for r in rows})
+    lines = [
+        f"\n## Scenario driver: an autoscaler's day, run of {stamp}\n",
+        f"`python3 bench/scenario.py` (driver: `bench/driver`, `understudy-driver`). Machine: "
+        f"{os.cpu_count()} cores, {cpu}; the driver and the stack share them (no pinning). "
+        f"Release binaries of {mtime(os.path.join(BIN, 'understudy'))} (HEAD {head}); the clock was "
+        f"ticked through {', '.join(ticks)}. Concurrency {CONCURRENCY}, one driver thread, every "
+        f"process's default workers; each row is one run after a warm-up day of {WARMUP_N} servers.\n",
+        "The day: authenticate; ceil(N/25) balancers (CLB: 25 nodes each); N servers with "
+        "`server_building: 30` (one read: BUILD, on virtual time); one tick of 31 s; "
+        "`servers/detail?limit=1000` page by page, all "
+        "ACTIVE; each balancer gets its 25 servers as nodes; one create fails (fault rule, 500) and "
+        "its retry succeeds; nodes removed 10 ids per bulk delete; servers deleted; balancers "
+        "deleted. `lb wait` read: the balancer is read until ACTIVE after every node change; retry: "
+        "not read (a 422 would make the driver wait). Times in seconds; mock CPU is the mocks' "
+        "processes (Redis apart) during the day.\n",
+        "| topology | N | lb wait | total | auth | balancers | create | tick | list | add nodes "
+        "| fault + retry | remove nodes | delete servers | delete balancers | requests | req/s "
+        "| driver CPU | mock CPU | Redis CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in rows:
+        ph = [f"{s['phases'].get(p, 0):.3f}" for p in PHASES]
+        lines.append(f"| {s['topology']} | {s['n']:,} | {s['lb_wait']} | {s['total']:.3f} | "
+                     + " | ".join(ph)
+                     + f" | {s['requests']:,} | {s['rps']:,.0f} | {s['driver_cpu']:.3f} | "
+                       f"{s['mock_cpu']:.3f} | {s['redis_cpu']:.3f} |")
+    lines.append("")
+    lines.append("Goals (issue 13):\n")
+    lines.append("| goal | topology | lb wait | value | met |")
+    lines.append("|---|---|---|---|---|")
+    by = {(s["topology"], s["n"], s["lb_wait"]): s for s in rows}
+    for (topo, n, wait), s in by.items():
+        if topo == "memory" and n == 1000:
+            ok = s["total"] < 0.5
+            lines.append(f"| N = 1,000 under 0.5 s in memory | {topo} | {wait} | {s['total']:.3f} s | "
+                         f"{'yes' if ok else '**no**'} |")
+    for (topo, n, wait), s in by.items():
+        small = by.get((topo, 1000, wait))
+        if n == 10000 and small:
+            ratio = s["total"] / small["total"]
+            lines.append(f"| N = 10,000 within 10x N = 1,000 | {topo} | {wait} | {ratio:.1f}x | "
+                         f"{'yes' if ratio <= 10 else '**no**'} |")
+    for (topo, n, wait), s in by.items():
+        server = s["mock_cpu"] + s["redis_cpu"]
+        share = s["driver_cpu"] / server if server else float("inf")
+        lines.append(f"| driver CPU well below the stack's, <= 50% (N = {n:,}) | {topo} | {wait} | "
+                     f"{share:.0%} of the stack's | {'yes' if share <= 0.5 else '**no**'} |")
+    path = os.path.join(ROOT, "bench", "RESULTS.md")
+    with open(path, "a") as f:
+        f.write("\n".join(lines) + "\n")
+    say(f"==> appended to {path}")
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
+        say(__doc__)
+        return 0
+    for b in [DRIVER] + [os.path.join(BIN, x) for x in ("understudy", "identity-mock", "compute-mock", "lb-mock")]:
+        if not os.access(b, os.X_OK):
+            say(f"missing {b}: build the release binaries first (see --help)")
+            return 2
+    rows = []
+    for topology in TOPOLOGIES:
+        say(f"==> {topology}: {DESCRIBED[topology]}")
+        stack = STARTERS[topology]()
+        try:
+            drive(stack, WARMUP_N, "read")
+            for n in NS:
+                for wait in LB_WAITS:
+                    s = summary(topology, n, wait, drive(stack, n, wait))
+                    show(s)
+                    rows.append(s)
+        finally:
+            stack.stop()
+    if os.environ.get("SCENARIO_NO_RESULTS") != "1":
+        write_results(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
