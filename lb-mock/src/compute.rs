@@ -5,7 +5,9 @@
 //! real Identity, the catalog of the caller's token). Its
 //! answer (address → server status) is cached per tenant and region for
 //! `lb.compute_cache_ms`, so a GET stays fast; a missing or unreachable Compute is cached
-//! too, as "no information" (every node ONLINE as far as Compute is concerned).
+//! too, as "no information" (every node ONLINE as far as Compute is concerned). Requests
+//! that miss the cache together wait for one lookup (one per tenant and region at a time),
+//! so forty balancers read at once cost Compute one listing, not forty.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,7 +36,12 @@ pub type ServerStatuses = Arc<HashMap<String, String>>;
 #[derive(Default)]
 pub struct ComputeCache {
     entries: Mutex<HashMap<String, HashMap<String, Entry>>>,
+    /// The lookup under way for a tenant and region, if any.
+    lookups: Mutex<HashMap<(String, String), Lookup>>,
 }
+
+/// One tenant and region's turn to ask Compute (held while a lookup runs).
+type Lookup = std::sync::Weak<tokio::sync::Mutex<()>>;
 
 #[derive(Clone)]
 struct Entry {
@@ -57,18 +64,14 @@ impl ComputeCache {
         ttl_ms: u64,
     ) -> Option<ServerStatuses> {
         let ttl = Duration::from_millis(ttl_ms);
-        let cached = self
-            .entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(tenant)
-            .and_then(|regions| regions.get(region))
-            .cloned();
-        if let Some(e) = cached {
-            let virtual_age = now_ms.abs_diff(e.virtual_ms);
-            if e.wall.elapsed() < ttl && virtual_age < ttl_ms {
-                return e.statuses;
-            }
+        if let Some(hit) = self.fresh(tenant, region, now_ms, ttl_ms) {
+            return hit;
+        }
+        let lookup = self.lookup_of(tenant, region);
+        let _turn = lookup.lock().await;
+        // Another request may have looked while this one waited.
+        if let Some(hit) = self.fresh(tenant, region, now_ms, ttl_ms) {
+            return hit;
         }
         // Bounded, so an Identity or Compute that does not answer cannot hold a GET for long.
         let statuses = tokio::time::timeout(LOOKUP_TIMEOUT, fetch(ctx, tenant, region, asker))
@@ -92,6 +95,37 @@ impl ComputeCache {
             },
         );
         statuses
+    }
+}
+
+impl ComputeCache {
+    /// The cached answer, if it is still current in wall and virtual time.
+    fn fresh(
+        &self,
+        tenant: &str,
+        region: &str,
+        now_ms: i64,
+        ttl_ms: u64,
+    ) -> Option<Option<ServerStatuses>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let e = entries.get(tenant)?.get(region)?;
+        let current = e.wall.elapsed() < Duration::from_millis(ttl_ms)
+            && now_ms.abs_diff(e.virtual_ms) < ttl_ms;
+        current.then(|| e.statuses.clone())
+    }
+
+    fn lookup_of(&self, tenant: &str, region: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut lookups = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (tenant.to_string(), region.to_string());
+        if let Some(l) = lookups.get(&key).and_then(std::sync::Weak::upgrade) {
+            return l;
+        }
+        if lookups.len() >= 4096 {
+            lookups.retain(|_, w| w.strong_count() > 0);
+        }
+        let l = Arc::new(tokio::sync::Mutex::new(()));
+        lookups.insert(key, Arc::downgrade(&l));
+        l
     }
 }
 
