@@ -555,6 +555,22 @@ struct AdvanceBody {
 }
 
 async fn advance_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
+    move_clock(&ctx, &req, &body, ClockChange::Advance).await
+}
+
+/// `POST /clock/tick {"seconds": n}`: Mimic's tick on any mock (frozen where it reads
+/// now, then moved).
+async fn tick_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
+    move_clock(&ctx, &req, &body, ClockChange::Tick).await
+}
+
+/// A clock call that takes `{"seconds": n}`.
+async fn move_clock(
+    ctx: &ServiceContext,
+    req: &HttpRequest,
+    body: &Body,
+    change: fn(f64) -> ClockChange,
+) -> Result<HttpResponse, ApiError> {
     let b: AdvanceBody = parse(&body.0)?;
     if !b.seconds.is_finite() {
         return Err(control_error(
@@ -563,33 +579,16 @@ async fn advance_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpRes
         ));
     }
     ctx.store
-        .change_clock(ClockChange::Advance(b.seconds))
+        .change_clock(change(b.seconds))
         .await
         .map_err(clock_error)?;
-    Ok(clock_changed(&ctx, &req).await)
+    Ok(clock_changed(ctx, req).await)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SetBody {
     now: DateTime<Utc>,
-}
-
-/// `POST /clock/tick {"seconds": n}`: Mimic's tick on any mock (frozen where it reads
-/// now, then moved).
-async fn tick_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
-    let b: AdvanceBody = parse(&body.0)?;
-    if !b.seconds.is_finite() {
-        return Err(control_error(
-            StatusCode::BAD_REQUEST,
-            "seconds must be a finite number",
-        ));
-    }
-    ctx.store
-        .change_clock(ClockChange::Tick(b.seconds))
-        .await
-        .map_err(clock_error)?;
-    Ok(clock_changed(&ctx, &req).await)
 }
 
 async fn set_clock(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {

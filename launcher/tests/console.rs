@@ -3,49 +3,19 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{json, Value};
-use understudy::{Stack, StackSettings};
-
-struct Running {
-    identity: String,
-    compute: String,
-    lb: String,
-    client: reqwest::Client,
-}
+mod support;
+use support::{spawn_stack_with, Running};
 
 async fn spawn_stack(admin_token: &str) -> Running {
-    let mut s = StackSettings::for_tests()
-        .unwrap()
-        .with_store(common::testing::store_under_test());
-    for base in [&mut s.identity.base, &mut s.compute.base, &mut s.lb.base] {
-        base.control.admin_token = admin_token.to_string();
-    }
-    let stack = Stack::build(s).unwrap();
-    let url = |p: u16| format!("http://127.0.0.1:{p}");
-    let running = Running {
-        identity: url(stack.identity.port()),
-        compute: url(stack.compute.port()),
-        lb: url(stack.lb.port()),
-        client: reqwest::Client::new(),
-    };
-    tokio::spawn(stack.run_until_stopped());
-    running
+    spawn_stack_with(|s| {
+        for base in [&mut s.identity.base, &mut s.compute.base, &mut s.lb.base] {
+            base.control.admin_token = admin_token.to_string();
+        }
+    })
+    .await
 }
 
 impl Running {
-    async fn token(&self, tenant: &str) -> String {
-        let body: Value = self
-            .client
-            .post(format!("{}/v2.0/tokens", self.identity))
-            .json(&json!({"auth": {"passwordCredentials": {"username": "u", "password": "p"}, "tenantId": tenant}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["access"]["token"]["id"].as_str().unwrap().to_string()
-    }
-
     async fn panel(&self, base: &str, name: &str, admin: Option<&str>) -> (u16, String) {
         let mut req = self
             .client

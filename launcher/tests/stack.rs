@@ -2,32 +2,9 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{json, Value};
-use understudy::{Stack, StackSettings};
 
-struct Running {
-    identity: String,
-    compute: String,
-    lb: String,
-    client: reqwest::Client,
-}
-
-async fn spawn_stack() -> Running {
-    let stack = Stack::build(
-        StackSettings::for_tests()
-            .unwrap()
-            .with_store(common::testing::store_under_test()),
-    )
-    .unwrap();
-    let url = |p: u16| format!("http://127.0.0.1:{p}");
-    let running = Running {
-        identity: url(stack.identity.port()),
-        compute: url(stack.compute.port()),
-        lb: url(stack.lb.port()),
-        client: reqwest::Client::new(),
-    };
-    tokio::spawn(stack.run_until_stopped());
-    running
-}
+mod support;
+use support::spawn_stack;
 
 #[tokio::test]
 async fn all_three_mocks_answer_health() {

@@ -4,32 +4,8 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use understudy::{Stack, StackSettings};
-
-struct Running {
-    identity: String,
-    compute: String,
-    lb: String,
-    client: reqwest::Client,
-}
-
-async fn spawn_stack() -> Running {
-    let stack = Stack::build(
-        StackSettings::for_tests()
-            .unwrap()
-            .with_store(common::testing::store_under_test()),
-    )
-    .unwrap();
-    let url = |p: u16| format!("http://127.0.0.1:{p}");
-    let running = Running {
-        identity: url(stack.identity.port()),
-        compute: url(stack.compute.port()),
-        lb: url(stack.lb.port()),
-        client: reqwest::Client::new(),
-    };
-    tokio::spawn(stack.run_until_stopped());
-    running
-}
+mod support;
+use support::{spawn_stack, Running};
 
 impl Running {
     async fn call(
@@ -53,19 +29,6 @@ impl Running {
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
-    }
-
-    async fn token(&self, tenant: &str) -> String {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                &format!("{}/v2.0/tokens", self.identity),
-                "",
-                Some(json!({"auth": {"passwordCredentials": {"username": format!("u-{tenant}"), "password": "p"}, "tenantId": tenant}})),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["access"]["token"]["id"].as_str().unwrap().to_string()
     }
 
     /// Everything a client can read of tenant `t`, with this stack's addresses written

@@ -22,7 +22,7 @@
 //! that died holding it loses it after [`LOCK_TTL`].
 //!
 //! The client is the `redis` crate's `ConnectionManager`: one multiplexed connection per
-//! process (pipelined, so concurrent requests share it without a pool), reconnected after
+//! mock (pipelined, so concurrent requests share it without a pool), reconnected after
 //! a failure. Every command is bounded by `store.timeout_ms`; a command that fails or
 //! times out is [`StoreError::Unavailable`], which the mocks answer with 503.
 
