@@ -75,7 +75,7 @@ fn allowed(ctx: &ServiceContext, req: &HttpRequest) -> bool {
         .filter_map(|pair| pair.trim().split_once('='))
         .filter(|(name, _)| *name == TOKEN_COOKIE)
         .any(|(_, value)| {
-            let value = percent_decode(value);
+            let value = crate::percent_decode(value);
             subtle::ConstantTimeEq::ct_eq(value.as_bytes(), expected.as_bytes()).into()
         })
 }
@@ -492,30 +492,6 @@ async fn fingerprint(ctx: &ServiceContext) -> String {
     let mut h = std::hash::DefaultHasher::new();
     std::hash::Hash::hash(&digest, &mut h);
     format!("{:016x}", std::hash::Hasher::finish(&h))
-}
-
-/// A cookie value as `encodeURIComponent` wrote it.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn text(v: &Value) -> String {

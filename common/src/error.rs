@@ -35,8 +35,10 @@ impl ErrorStyle {
     }
 
     /// The control API's own style: `{"error": {"code": N, "message": "..."}}`.
+    /// The control API's `{"error": {"code", "message"}}`, whatever kind an error names
+    /// (the pipeline's 404, 413, bad JSON and 503 name the emulated APIs' kinds).
     pub const CONTROL: ErrorStyle = ErrorStyle {
-        render: |status, kind, message| Self::wrapped(status, kind.unwrap_or("error"), message),
+        render: |status, _kind, message| Self::wrapped(status, "error", message),
     };
 }
 

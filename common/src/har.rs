@@ -138,36 +138,14 @@ fn query_string(query: &str) -> Vec<Value> {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            json!({"name": percent_decode(name), "value": percent_decode(value)})
+            json!({"name": query_decode(name), "value": query_decode(value)})
         })
         .collect()
 }
 
-/// `a%20b+c` → `a b c` (what a query string means); bad escapes are kept as written.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// `a%20b+c` → `a b c`: what a query string means (`+` is a space there).
+fn query_decode(s: &str) -> String {
+    crate::percent_decode(&s.replace('+', "%20"))
 }
 
 #[cfg(test)]
@@ -176,7 +154,7 @@ mod tests {
 
     #[test]
     fn query_strings_are_decoded() {
-        assert_eq!(percent_decode("a%20b+c%zz%4"), "a b c%zz%4");
+        assert_eq!(query_decode("a%20b+c%zz%4%2B"), "a b c%zz%4+");
         assert_eq!(
             query_string("limit=1&name=x%3Dy&flag"),
             vec![

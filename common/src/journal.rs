@@ -184,17 +184,21 @@ impl Journal {
     /// The journal kept where `store` keeps state: this process's ring in memory, the
     /// service's shared list on Redis.
     pub fn for_store(capacity: usize, store: &crate::store::Store) -> Journal {
-        let mut j = Journal::new(capacity);
-        j.shared = store.redis().cloned();
-        if j.shared.is_some() {
-            // The ring only remembers the default capacity here.
-            j.inner = Arc::new(Mutex::new(Ring {
+        let shared = store.redis().cloned();
+        // With a shared log the ring keeps no entries, only the default capacity.
+        let reserve = if shared.is_some() {
+            0
+        } else {
+            capacity.clamp(1, 4096)
+        };
+        Journal {
+            inner: Arc::new(Mutex::new(Ring {
                 capacity: capacity.max(1),
                 next_seq: 0,
-                entries: VecDeque::new(),
-            }));
+                entries: VecDeque::with_capacity(reserve),
+            })),
+            shared,
         }
-        j
     }
 
     /// Adds an entry, numbering it and dropping the oldest when full. A shared log that

@@ -414,20 +414,13 @@ impl Call<'_> {
 
     /// A token of `tenant` signed as the stack signs them.
     fn token(&self, tenant: &str) -> String {
-        let now = chrono::Utc::now().timestamp();
-        self.t.codec.issue(&Claims {
-            id: uuid::Uuid::new_v4().simple().to_string(),
-            tenant_id: tenant.to_string(),
-            tenant_name: tenant.to_string(),
-            user_id: format!("seed-{tenant}"),
-            user_name: format!("seed-{tenant}"),
-            roles: Vec::new(),
-            methods: vec!["PASSWORD".to_string()],
-            iat: now,
-            exp: now + 86_400,
-            never_expires: true,
-            impersonator: None,
-        })
+        // Never expiring: the scratch clock is moved back to age what the seed creates.
+        self.t.codec.issue(&Claims::on_behalf_of(
+            tenant,
+            "understudy-seed",
+            chrono::Utc::now().timestamp(),
+            None,
+        ))
     }
 
     /// Runs `create` with the clock moved back `age_s` (frozen there), then back to

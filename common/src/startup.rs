@@ -284,14 +284,15 @@ async fn pipeline(
     let path = req.path().to_string();
     let info = (ctx.spec.route_info)(&path);
     let method = req.method().clone();
-    // The stack's own traffic (a peer spreading the clock, a stack-wide read) is not
-    // what a user asks the journal about.
-    let from_peer = path.starts_with(CONTROL_PREFIX)
-        && req.headers().contains_key(crate::control::STORE_HEADER);
-    // Nor is the console reading the stack for the person looking at it.
+    // The console reading the stack for the person looking at it: no fault rule
+    // touches it.
     let console = path.starts_with(crate::console::UI_PREFIX)
         || req.headers().contains_key(crate::console::CONSOLE_HEADER);
-    let from_peer = from_peer || console;
+    // Neither it nor the stack's own traffic (a peer spreading the clock, a stack-wide
+    // read) is what a user asks the journal about.
+    let unjournaled = console
+        || path.starts_with(CONTROL_PREFIX)
+            && req.headers().contains_key(crate::control::STORE_HEADER);
 
     let mut fired: Option<String> = None;
     let limit = crate::json::body_limit_for(&path, ctx.base.server.request_body_limit_bytes);
@@ -303,7 +304,7 @@ async fn pipeline(
     // What the journal keeps of the request: its headers, and its body when one is
     // declared within the limits (read here and handed on to the handler unchanged).
     let keep = ctx.base.journal.body_limit_bytes;
-    let mut exchange = (!from_peer).then(|| Box::new(request_exchange(&req)));
+    let mut exchange = (!unjournaled).then(|| Box::new(request_exchange(&req)));
     if let Some(x) = exchange.as_mut() {
         if keep > 0 && declared.is_some_and(|n| n > 0 && n <= limit) && unavailable.is_none() {
             if let Ok(body) = req.extract::<crate::json::Body>().await {
@@ -378,7 +379,7 @@ async fn pipeline(
             .get("tenant_id")
             .map(str::to_string)
     });
-    if from_peer {
+    if unjournaled {
         return Ok(res);
     }
     if let Some(x) = exchange.as_mut() {

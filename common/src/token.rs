@@ -49,6 +49,25 @@ pub struct Claims {
 }
 
 impl Claims {
+    /// A token this stack signs for its own calls on `tenant`'s behalf (the console asking
+    /// Compute, a seed's requests): `user` says who asks; it expires `ttl_s` after `now`
+    /// (unix seconds), or never.
+    pub fn on_behalf_of(tenant: &str, user: &str, now: i64, ttl_s: Option<i64>) -> Claims {
+        Claims {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            tenant_id: tenant.to_string(),
+            tenant_name: tenant.to_string(),
+            user_id: format!("{user}-{tenant}"),
+            user_name: user.to_string(),
+            roles: Vec::new(),
+            methods: vec!["TOKEN".to_string()],
+            iat: now,
+            exp: now.saturating_add(ttl_s.unwrap_or(86_400)),
+            never_expires: ttl_s.is_none(),
+            impersonator: None,
+        }
+    }
+
     pub fn issued_at(&self) -> DateTime<Utc> {
         Utc.timestamp_opt(self.iat, 0).single().unwrap_or_default()
     }

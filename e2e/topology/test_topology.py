@@ -497,6 +497,39 @@ def check_scale_1000_servers_40_balancers(st, tenant):
     ensure(n == 40, f"tenant lists {n} balancers, not 40")
 
 
+def check_state_out_and_in_across_the_stack(st, tenant):
+    """GET /state?scope=stack, reset every mock, PUT it back: the server and the balancer
+    (on two other mocks than the one asked) answer as before."""
+    s = st.authenticate(tenant)
+    sid = expect(s.create_server("kept"), 202, what="create server").json["server"]["id"]
+    lb_id = expect(s.create_lb("kept-lb"), 202, what="create balancer").json["loadBalancer"]["id"]
+    before = (s.server_status(sid), expect(s.lb_get(lb_id), 200, what="get lb").json)
+    snapshot = expect(st.ctl("identity", "GET", "/state?scope=stack"), 200, what="state").json
+    expect(st.ctl("identity", "POST", "/reset?scope=stack"), 200, what="reset the stack")
+    expect(s.get(f"{s.nova}/servers/{sid}"), 404, what="the server is gone after the reset")
+    expect(st.ctl("identity", "PUT", "/state?scope=stack", snapshot), 200, what="put the state back")
+    after = (s.server_status(sid), expect(s.lb_get(lb_id), 200, what="get lb again").json)
+    ensure(after == before, f"restored stack answers otherwise: {before} != {after}")
+
+
+def check_console_and_har_follow_the_stack(st, tenant):
+    """The console served by the LB shows Compute's server; Identity's HAR holds Compute's
+    request with its body."""
+    s = st.authenticate(tenant)
+    name = f"<b>console-{uuid.uuid4().hex[:6]}</b>"
+    expect(s.create_server(name), 202, what="create server")
+    panel = call("GET", st.lb + "/_understudy/ui/panels/state")
+    expect(panel, 200, what="the LB's console state panel")
+    text = panel.raw.decode()
+    escaped = name.replace("<", "&lt;").replace(">", "&gt;")
+    ensure(escaped in text and name not in text, f"server not shown, or not escaped: {text[:500]}")
+    har = expect(st.ctl("identity", "GET", f"/journal.har?scope=stack&tenant={tenant}&method=POST"),
+                 200, what="the stack's HAR").json
+    posts = [e for e in har["log"]["entries"] if e["request"]["url"].endswith("/servers")]
+    ensure(posts and name in posts[-1]["request"]["postData"]["text"],
+           f"the create is not in Identity's HAR with its body: {json.dumps(har)[:500]}")
+
+
 def _count(responses):
     out = {}
     for r in responses:
@@ -520,6 +553,8 @@ CHECKS = [
     ("token_revocation", check_token_revocation),
     ("token_revocation_lb", check_token_revocation_lb),
     ("scale_1000_servers_40_balancers", check_scale_1000_servers_40_balancers),
+    ("state_out_and_in_across_the_stack", check_state_out_and_in_across_the_stack),
+    ("console_and_har_follow_the_stack", check_console_and_har_follow_the_stack),
 ]
 
 

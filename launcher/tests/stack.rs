@@ -209,3 +209,78 @@ async fn deleting_a_stack_rule_by_id_removes_every_copy() {
         assert_eq!(rules["faults"], json!([]), "{base}");
     }
 }
+
+#[tokio::test]
+async fn a_store_that_does_not_answer_is_a_503_in_each_apis_own_format() {
+    // A Redis nobody listens on: every request is refused quickly, nothing hangs.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = support::spawn_stack_with(|s| {
+        let store = common::store::StoreSettings::Redis(common::store::redis::RedisSettings {
+            url: format!("redis://127.0.0.1:{port}/0"),
+            namespace: "down".into(),
+            timeout_ms: 300,
+        });
+        *s = s.clone().with_store(store);
+    })
+    .await;
+    let call = |method: reqwest::Method, url: String| {
+        let client = s.client.clone();
+        async move {
+            let res = client
+                .request(method, url)
+                .header("x-auth-token", "any")
+                .json(&json!({"auth": {"passwordCredentials": {"username": "u", "password": "p"}}}))
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = call(reqwest::Method::POST, format!("{}/v2.0/tokens", s.identity)).await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        body["serviceUnavailable"]["code"], 503,
+        "Keystone's shape: {body}"
+    );
+    let (status, body) = call(reqwest::Method::GET, format!("{}/v2/1/servers", s.compute)).await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        body["serviceUnavailable"]["code"], 503,
+        "Nova's shape: {body}"
+    );
+    let (status, body) = call(
+        reqwest::Method::GET,
+        format!("{}/v1.0/1/loadbalancers", s.lb),
+    )
+    .await;
+    assert_eq!(status, 503);
+    assert_eq!(body["code"], 503, "CLB's shape: {body}");
+    assert!(body["message"].is_string());
+    let (status, body) = call(
+        reqwest::Method::GET,
+        format!("{}/_understudy/v1/faults", s.compute),
+    )
+    .await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        body["error"]["code"], 503,
+        "the control API's shape: {body}"
+    );
+    let (status, body) = call(
+        reqwest::Method::GET,
+        format!("{}/_understudy/v1/ready", s.lb),
+    )
+    .await;
+    assert_eq!(status, 503);
+    assert_eq!(body["waiting_for"][0]["what"], "store", "{body}");
+    let (status, _) = call(
+        reqwest::Method::GET,
+        format!("{}/_understudy/v1/health", s.lb),
+    )
+    .await;
+    assert_eq!(status, 200, "alive, though not ready");
+}

@@ -176,20 +176,12 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
 /// A short-lived token of `tenant`, signed as this stack signs them: how the summary asks
 /// Compute about the tenant's servers.
 fn summary_token(ctx: &common::startup::ServiceContext, tenant: &str, now_ms: i64) -> String {
-    let now = now_ms / 1000;
-    ctx.auth.codec().issue(&common::token::Claims {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        tenant_id: tenant.to_string(),
-        tenant_name: tenant.to_string(),
-        user_id: format!("understudy-console-{tenant}"),
-        user_name: "understudy-console".to_string(),
-        roles: Vec::new(),
-        methods: vec!["TOKEN".to_string()],
-        iat: now,
-        exp: now + 300,
-        never_expires: false,
-        impersonator: None,
-    })
+    ctx.auth.codec().issue(&common::token::Claims::on_behalf_of(
+        tenant,
+        "understudy-console",
+        now_ms / 1000,
+        Some(300),
+    ))
 }
 
 /// Tenant and region of a path: `/{region}/v1.0/{tenant}/...`, `/v1.0/{tenant}/...` (the
