@@ -20,7 +20,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup, DOCTYPE};
 use serde_json::Value;
 
-use crate::control::{admin_allowed, clock_view, fan_out};
+use crate::control::{admin_allowed, clock_view};
 use crate::journal::JournalQuery;
 use crate::startup::ServiceContext;
 
@@ -192,24 +192,10 @@ async fn panel(ctx: Ctx, req: HttpRequest, name: web::Path<String>) -> HttpRespo
 /// This mock's answer to a control read and every peer's (`path` under the control
 /// prefix), as `?scope=stack` reads gather them; the mocks not reached.
 async fn gather(ctx: &ServiceContext, local: Value, path: &str) -> (Vec<Value>, Vec<String>) {
-    let results = fan_out(
-        ctx,
-        reqwest::Method::GET,
-        &format!("{}{path}", crate::startup::CONTROL_PREFIX),
-        None,
-    )
-    .await;
-    let unreached = crate::control::failures(&results);
+    let path = format!("{}{path}", crate::startup::CONTROL_PREFIX);
+    let (peers, unreached) = crate::control::peer_reads(ctx, &path).await;
     let mut out = vec![local];
-    for r in results {
-        if r["status"]
-            .as_u64()
-            .is_some_and(|s| (200..300).contains(&s))
-            && r["body"]["skipped"].is_null()
-        {
-            out.push(r["body"].clone());
-        }
-    }
+    out.extend(peers);
     (out, unreached)
 }
 

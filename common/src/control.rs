@@ -496,15 +496,35 @@ fn stack_answer(status: StatusCode, results: Vec<Value>) -> HttpResponse {
     }))
 }
 
-/// The other mocks' answers to a read, for merging (`?scope=stack` on a GET).
-async fn read_stack(ctx: &ServiceContext, req: &HttpRequest) -> Vec<Value> {
+/// The path and query a stack-wide read asks every peer (its own, without `scope`).
+fn stack_path(req: &HttpRequest) -> String {
     let query = query_without_scope(req);
-    let path = format!(
+    format!(
         "{}{}{query}",
         req.path(),
         if query.is_empty() { "" } else { "?" }
-    );
-    fan_out(ctx, reqwest::Method::GET, &path, None).await
+    )
+}
+
+/// Every peer's answer to `GET path_and_query` that can be merged (2xx, not the mock that
+/// sent the call), and the peers not reached: what every stack-wide read gathers.
+pub(crate) async fn peer_reads(
+    ctx: &ServiceContext,
+    path_and_query: &str,
+) -> (Vec<Value>, Vec<String>) {
+    let results = fan_out(ctx, reqwest::Method::GET, path_and_query, None).await;
+    let unreached = failures(&results);
+    let bodies = results
+        .into_iter()
+        .filter(|r| {
+            r["status"]
+                .as_u64()
+                .is_some_and(|s| (200..300).contains(&s))
+                && r["body"]["skipped"].is_null()
+        })
+        .map(|mut r| r["body"].take())
+        .collect();
+    (bodies, unreached)
 }
 
 /// A clock call's answer: this mock's clock, every peer's answer under `stack`, and 502
@@ -663,7 +683,7 @@ async fn state(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
         return Ok(HttpResponse::Ok().json(local));
     }
     let mut services = vec![local];
-    for r in read_stack(&ctx, &req).await {
+    for r in fan_out(&ctx, reqwest::Method::GET, &stack_path(&req), None).await {
         if r["body"]["tables"].is_object() {
             services.push(r["body"].clone());
         } else if r["body"]["skipped"].is_null() {
@@ -754,14 +774,9 @@ async fn summary(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if forwarded(&req) || !is_stack(&req) {
         return Ok(HttpResponse::Ok().json(local));
     }
+    let (peers, unreached) = peer_reads(&ctx, &stack_path(&req)).await;
     let mut services = vec![local];
-    let results = read_stack(&ctx, &req).await;
-    let unreached = failures(&results);
-    for r in results {
-        if r["body"]["scopes"].is_array() {
-            services.push(r["body"].clone());
-        }
-    }
+    services.extend(peers.into_iter().filter(|b| b["scopes"].is_array()));
     Ok(HttpResponse::Ok().json(json!({"services": services, "unreached": unreached})))
 }
 
@@ -833,10 +848,9 @@ async fn read_journal(
             "{CONTROL_PREFIX}{peer_path}{}{query}",
             if query.is_empty() { "" } else { "?" }
         );
-        let results = fan_out(ctx, reqwest::Method::GET, &path, None).await;
-        let unreached = failures(&results);
-        for r in results {
-            if let Some(items) = r["body"]["entries"].as_array() {
+        let (peers, unreached) = peer_reads(ctx, &path).await;
+        for body in &peers {
+            if let Some(items) = body["entries"].as_array() {
                 entries.extend(items.iter().cloned());
             }
         }
@@ -867,10 +881,9 @@ async fn merge_stack(
     key: &str,
 ) -> Result<(Vec<Value>, Vec<String>), ApiError> {
     let mut merged = Vec::new();
-    let results = read_stack(ctx, req).await;
-    let unreached = failures(&results);
-    for r in results {
-        if let Some(items) = r["body"][key].as_array() {
+    let (peers, unreached) = peer_reads(ctx, &stack_path(req)).await;
+    for body in &peers {
+        if let Some(items) = body[key].as_array() {
             merged.extend(items.iter().cloned());
         }
     }
