@@ -286,6 +286,62 @@ async fn a_check_then_insert_is_atomic_across_replicas() {
 }
 
 #[tokio::test]
+async fn trimming_removes_the_oldest_while_asked_and_replicas_never_trim_too_much() {
+    for b in backends() {
+        let things = b.first.table::<Thing>("queue");
+        let s = scope("a");
+        for i in 0..40u32 {
+            things
+                .put(&s, &i.to_string(), Thing { n: i })
+                .await
+                .unwrap();
+        }
+        // Old records go (n < 5), then the queue is cut to 30, then the first kept stops it.
+        let gone = things
+            .trim_oldest(&s, |left, t| t.n < 5 || left > 30)
+            .await
+            .unwrap();
+        let ids: Vec<_> = gone.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            "{}",
+            b.name
+        );
+        assert_eq!(gone[9].1, Thing { n: 9 });
+        assert_eq!(things.count(&s).await.unwrap(), 30, "{}", b.name);
+        let nothing = things.trim_oldest(&s, |_, t| t.n < 5).await.unwrap();
+        assert!(nothing.is_empty(), "{}", b.name);
+
+        // Twenty trims at once over two replicas, each to at most 20 records: exactly ten go.
+        let replicas = [b.first.clone(), b.replica()];
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let things = replicas[i % 2].table::<Thing>("queue");
+            tasks.push(tokio::spawn(async move {
+                things
+                    .trim_oldest(&scope("a"), |left, _| left > 20)
+                    .await
+                    .unwrap()
+                    .len()
+            }));
+        }
+        let mut removed = 0;
+        for t in tasks {
+            removed += t.await.unwrap();
+        }
+        assert_eq!(removed, 10, "{}", b.name);
+        let first = things.page(&s, None, 1, |_| true).await.unwrap();
+        assert_eq!(first, [Thing { n: 20 }], "{}", b.name);
+        assert!(things
+            .trim_oldest(&scope("empty"), |_, _| true)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+}
+
+#[tokio::test]
 async fn upsert_creates_then_changes_and_remove_hands_the_record_back() {
     for b in backends() {
         let things = b.first.table::<Thing>("things");

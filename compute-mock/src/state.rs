@@ -12,14 +12,12 @@ use crate::domain::server::ServerRecord;
 /// The key of the one usage record of each scope.
 const USAGE: &str = "usage";
 
-/// The key of the one queue of deleted servers of each scope.
-const DELETED: &str = "deleted";
-
-/// The deleted servers of one scope, oldest first, with when they were deleted (ms):
-/// what a purge forgets first.
+/// A deleted server, kept in its scope's queue of deletions (oldest first, the order the
+/// table keeps) until the API stops showing it.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct DeletedServers {
-    pub ids: std::collections::VecDeque<(String, i64)>,
+pub struct DeletedServer {
+    /// When it was deleted (ms of the virtual clock).
+    pub at_ms: i64,
 }
 
 pub struct ComputeState {
@@ -30,8 +28,9 @@ pub struct ComputeState {
     pub keypairs: Table<KeypairRecord>,
     /// Images made by `createImage`, per tenant and region.
     pub snapshots: Table<SnapshotRecord>,
-    /// Deleted servers per scope, so their records can be forgotten in order.
-    pub deleted: Table<DeletedServers>,
+    /// Deleted servers per scope, one record each, so their records can be forgotten in
+    /// order.
+    pub deleted: Table<DeletedServer>,
     /// The JSON of servers as `GET /servers/{id}` and `servers/detail` show them.
     pub rendered: RenderCache<uuid::Uuid, crate::routes::ServerStamp>,
     store: Store,
@@ -73,7 +72,7 @@ impl ComputeState {
             usage: store.table("compute_usage"),
             keypairs: store.table("compute_keypairs"),
             snapshots: store.table("compute_snapshots"),
-            deleted: store.table("compute_deleted"),
+            deleted: store.table("compute_deleted_servers"),
             rendered: RenderCache::default(),
             store: store.clone(),
         }
@@ -127,8 +126,9 @@ impl ComputeState {
 
     /// Notes that server `id` was deleted at `now`, and forgets the deleted servers the
     /// API no longer shows: gone (`delete_time_ms`) for longer than `deleted_retention_ms`,
-    /// or beyond the `max_deleted_kept` newest. Each deletion forgets at most what it
-    /// pushes out, so the cost stays constant however many servers a tenant has.
+    /// or beyond the `max_deleted_kept` newest. The queue is one record per deletion and
+    /// trimming reads only what it forgets, so a deletion costs the same however many
+    /// deleted servers are kept.
     pub async fn forget_deleted(
         &self,
         scope: &Scope,
@@ -138,23 +138,16 @@ impl ComputeState {
         let keep_ms = (self.settings.delete_time_ms + self.settings.deleted_retention_ms)
             .min(i64::MAX as u64) as i64;
         let cap = self.settings.max_deleted_kept;
+        self.deleted
+            .put(scope, id, DeletedServer { at_ms: now })
+            .await?;
         let expired = self
             .deleted
-            .upsert(scope, DELETED, DeletedServers::default, |queue| {
-                let mut out = Vec::new();
-                queue.ids.push_back((id.to_string(), now));
-                while let Some((_, at)) = queue.ids.front() {
-                    if queue.ids.len() <= cap && now.saturating_sub(*at) <= keep_ms {
-                        break;
-                    }
-                    if let Some((gone, _)) = queue.ids.pop_front() {
-                        out.push(gone);
-                    }
-                }
-                out
+            .trim_oldest(scope, |left, d| {
+                left > cap || now.saturating_sub(d.at_ms) > keep_ms
             })
             .await?;
-        for gone in expired {
+        for (gone, _) in expired {
             self.servers.remove(scope, &gone).await?;
         }
         Ok(())

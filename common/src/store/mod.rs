@@ -479,6 +479,23 @@ impl<T: Record> Table<T> {
         }
     }
 
+    /// Removes a partition's oldest records while `drop(left, oldest)` says so, where `left`
+    /// counts the records still there (the oldest included); stops at the first record it
+    /// keeps. Atomic against every other writer of the partition, in every replica, and it
+    /// reads only the records it removes and the one it keeps: a bounded queue (Compute's
+    /// deleted servers) costs the same however long it is. The removed records, oldest
+    /// first.
+    pub async fn trim_oldest(
+        &self,
+        scope: &Scope,
+        drop: impl FnMut(usize, &T) -> bool,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        match &self.inner {
+            TableInner::Memory(t) => Ok(t.transact(scope, |rows| rows.trim_oldest(drop))),
+            TableInner::Redis(t) => t.trim_oldest(scope, drop).await,
+        }
+    }
+
     /// All records of a partition, oldest first.
     pub async fn list(&self, scope: &Scope) -> Result<Vec<T>, StoreError> {
         self.page(scope, None, usize::MAX, |_| true).await
@@ -608,6 +625,26 @@ impl<T: Record> Rows<'_, T> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Removes the oldest records while `drop(left, oldest)` says so; see
+    /// [`Table::trim_oldest`].
+    pub fn trim_oldest(&mut self, mut drop: impl FnMut(usize, &T) -> bool) -> Vec<(String, T)> {
+        let mut out = Vec::new();
+        loop {
+            let left = self.len();
+            let Some(id) = self
+                .iter()
+                .next()
+                .filter(|(_, v)| drop(left, v))
+                .map(|(id, _)| id.to_string())
+            else {
+                return out;
+            };
+            if let Some(v) = self.remove(&id) {
+                out.push((id, v));
+            }
+        }
     }
 
     /// Records oldest first, with their ids.

@@ -817,6 +817,64 @@ impl<T: Record> RedisTable<T> {
         Ok(out)
     }
 
+    /// [`super::Table::trim_oldest`]: under the partition lock, reads the oldest records a
+    /// few at a time and removes those `drop` gives up, in one write that ends the lock.
+    pub(super) async fn trim_oldest(
+        &self,
+        scope: &Scope,
+        mut drop: impl FnMut(usize, &T) -> bool,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        const CHUNK: usize = 16;
+        let part = self.part(scope);
+        let (held, _) = self.lock(&part, false, "").await?;
+        let read = async {
+            let mut left: usize = self
+                .backend
+                .query(redis::cmd("HLEN").arg(self.backend.key(&format!("rows:{part}"))))
+                .await?;
+            let mut out = Vec::new();
+            let mut from_score = String::new();
+            loop {
+                let mut inv = PAGE.prepare_invoke();
+                inv.key(self.backend.key(&format!("rows:{part}")))
+                    .key(self.backend.key(&format!("order:{part}")))
+                    .arg("")
+                    .arg(&from_score)
+                    .arg(CHUNK);
+                let v: Vec<Value> = self.backend.eval(inv).await?;
+                let rows = v.get(1..).unwrap_or_default();
+                for triple in rows.chunks(3) {
+                    if let [score, id, raw] = triple {
+                        from_score = text(score);
+                        let raw = text(raw);
+                        if raw.is_empty() {
+                            continue;
+                        }
+                        let (_, value) = decode::<T>(&raw)?;
+                        if !drop(left, &value) {
+                            return Ok(out);
+                        }
+                        left = left.saturating_sub(1);
+                        out.push((text(id), value));
+                    }
+                }
+                if rows.len() / 3 < CHUNK {
+                    return Ok(out);
+                }
+            }
+        };
+        let out: Result<Vec<(String, T)>, StoreError> = read.await;
+        let writes: Vec<(char, &str, String)> = match &out {
+            Ok(gone) => gone
+                .iter()
+                .map(|(id, _)| ('D', id.as_str(), String::new()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        self.write(&part, Some(&held), &writes).await?;
+        out
+    }
+
     pub(super) async fn transact<R>(
         &self,
         scope: &Scope,
