@@ -27,13 +27,12 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
 use crate::args::Args;
-use crate::http::{on_replica, origin, Answer, Api, Http, Result};
+use crate::http::{on_replica, origin, query_param, Answer, Api, Http, Method, Result};
 
 /// Nodes per balancer (CLB's limit) and node ids per bulk delete (CLB's batch limit).
 const NODES_PER_BALANCER: usize = 25;
@@ -318,9 +317,7 @@ async fn change_balancer(
     what: &str,
 ) -> Result<Answer> {
     for _ in 0..5 {
-        let (a, _) = api
-            .call_retrying(method.clone(), || url.to_string(), body)
-            .await?;
+        let (a, _) = api.call_retrying(method, || url.to_string(), body).await?;
         if a.status != 422 {
             return a.expect(202, what);
         }
@@ -341,10 +338,7 @@ fn server_body(name: &str, image: &str, build_seconds: u64) -> Value {
 /// The marker of a `servers_links` next link.
 fn next_marker(links: &[Link]) -> Option<String> {
     let next = links.iter().find(|l| l.rel == "next")?;
-    let url = reqwest::Url::parse(&next.href).ok()?;
-    url.query_pairs()
-        .find(|(k, _)| k == "marker")
-        .map(|(_, v)| v.into_owned())
+    query_param(&next.href, "marker")
 }
 
 fn private_v4(s: &ListedServer) -> Option<String> {

@@ -1,14 +1,39 @@
-//! One HTTP client (HTTP/1.1, keep-alive, a pool as large as the concurrency) and the
-//! request counters every call goes through.
+//! One HTTP client and the request counters every call goes through.
+//!
+//! The client is deliberately small, so that the driver's CPU time stays well below the
+//! stack's and the figures measure the stack: HTTP/1.1 over plain TCP, keep-alive
+//! connections pooled per host, each request written in one buffer with its few headers,
+//! the answer's status, `Content-Length` (or chunked body) and `Connection` read, nothing
+//! else parsed. It speaks `http://` only: the stacks it drives are local.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use reqwest::{Client, Method};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 pub type Result<T> = std::result::Result<T, String>;
+
+/// A request method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Method(&'static str);
+
+impl Method {
+    pub const GET: Method = Method("GET");
+    pub const POST: Method = Method("POST");
+    pub const PUT: Method = Method("PUT");
+    pub const DELETE: Method = Method("DELETE");
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
 
 /// Every request the driver sent, by outcome.
 #[derive(Default)]
@@ -48,24 +73,60 @@ impl Answer {
 }
 
 pub struct Http {
-    client: Client,
+    /// Idle keep-alive connections by `host:port`.
+    idle: Mutex<HashMap<String, Vec<Conn>>>,
+    pool: usize,
+    timeout: Duration,
     pub stats: Stats,
+}
+
+/// One keep-alive connection and what it has read past the last answer.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+/// An `http://` URL cut where the client needs it.
+pub struct Target<'a> {
+    /// `host:port` (port 80 when the URL names none).
+    pub authority: String,
+    /// The path and query, `/` at least.
+    pub path: &'a str,
+}
+
+/// Splits `http://host[:port]/path?query`.
+pub fn target(url: &str) -> Result<Target<'_>> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url}: only http:// URLs are driven"))?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if host.is_empty() {
+        return Err(format!("{url}: no host"));
+    }
+    let authority = if host.rsplit_once(':').is_some_and(|(_, p)| !p.contains(']')) {
+        host.to_string()
+    } else {
+        format!("{host}:80")
+    };
+    Ok(Target { authority, path })
+}
+
+/// Why an exchange on a pooled connection failed: before the answer began (the server
+/// had closed the idle connection; the request may be sent again on a new one), or later.
+enum Failure {
+    Stale(String),
+    Broken(String),
 }
 
 impl Http {
     pub fn new(pool: usize, timeout: Duration) -> Result<Http> {
-        let client = Client::builder()
-            .http1_only()
-            .pool_max_idle_per_host(pool)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .timeout(timeout)
-            // The stack is local: an HTTP(S)_PROXY of the environment must not see it.
-            .no_proxy()
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
         Ok(Http {
-            client,
+            idle: Mutex::new(HashMap::new()),
+            pool,
+            timeout,
             stats: Stats::default(),
         })
     }
@@ -83,24 +144,12 @@ impl Http {
         token: Option<&str>,
     ) -> Result<Answer> {
         self.stats.requests.fetch_add(1, Relaxed);
-        let mut req = self
-            .client
-            .request(method.clone(), url)
-            .header("Accept", "application/json");
-        if let Some(t) = token {
-            req = req.header("X-Auth-Token", t);
-        }
-        if let Some(b) = body {
-            let bytes = serde_json::to_vec(b).map_err(|e| e.to_string())?;
-            req = req.header("Content-Type", "application/json").body(bytes);
-        }
-        let answer = async {
-            let res = req.send().await?;
-            let status = res.status().as_u16();
-            let body = res.bytes().await?;
-            Ok::<_, reqwest::Error>(Answer { status, body })
-        }
-        .await;
+        let answer =
+            match tokio::time::timeout(self.timeout, self.exchange(method, url, body, token)).await
+            {
+                Ok(a) => a,
+                Err(_) => Err(format!("no answer within {:?}", self.timeout)),
+            };
         match answer {
             Ok(a) => {
                 let counter = match a.status {
@@ -116,6 +165,228 @@ impl Http {
                 Err(format!("{method} {url}: {e}"))
             }
         }
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> Result<Answer> {
+        let t = target(url)?;
+        let body = match body {
+            Some(b) => Some(serde_json::to_vec(b).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let mut req = Vec::with_capacity(256 + body.as_ref().map_or(0, Vec::len));
+        req.extend_from_slice(method.0.as_bytes());
+        req.push(b' ');
+        req.extend_from_slice(t.path.as_bytes());
+        req.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+        req.extend_from_slice(t.authority.as_bytes());
+        req.extend_from_slice(b"\r\nAccept: application/json\r\n");
+        if let Some(token) = token {
+            req.extend_from_slice(b"X-Auth-Token: ");
+            req.extend_from_slice(token.as_bytes());
+            req.extend_from_slice(b"\r\n");
+        }
+        match &body {
+            Some(b) => {
+                req.extend_from_slice(b"Content-Type: application/json\r\nContent-Length: ");
+                req.extend_from_slice(b.len().to_string().as_bytes());
+                req.extend_from_slice(b"\r\n\r\n");
+                req.extend_from_slice(b);
+            }
+            None if method == Method::POST || method == Method::PUT => {
+                req.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+            }
+            None => req.extend_from_slice(b"\r\n"),
+        }
+        // A pooled connection the server closed while idle fails before any answer: the
+        // request is sent again on a new connection, once.
+        if let Some(conn) = self.take_idle(&t.authority) {
+            match self.on(conn, &t.authority, &req).await {
+                Ok(a) => return Ok(a),
+                Err(Failure::Broken(e)) => return Err(e),
+                Err(Failure::Stale(_)) => {}
+            }
+        }
+        let stream = TcpStream::connect(&t.authority)
+            .await
+            .map_err(|e| format!("connect {}: {e}", t.authority))?;
+        let _ = stream.set_nodelay(true);
+        let conn = Conn {
+            stream,
+            buf: Vec::with_capacity(8192),
+        };
+        match self.on(conn, &t.authority, &req).await {
+            Ok(a) => Ok(a),
+            Err(Failure::Stale(e) | Failure::Broken(e)) => Err(e),
+        }
+    }
+
+    fn take_idle(&self, authority: &str) -> Option<Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.get_mut(authority).and_then(Vec::pop)
+    }
+
+    fn put_idle(&self, authority: &str, conn: Conn) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let list = idle.entry(authority.to_string()).or_default();
+        if list.len() < self.pool {
+            list.push(conn);
+        }
+    }
+
+    /// Writes `req` on `conn`, reads one answer; the connection goes back to the pool
+    /// unless the server said it closes it.
+    async fn on(
+        &self,
+        mut conn: Conn,
+        authority: &str,
+        req: &[u8],
+    ) -> std::result::Result<Answer, Failure> {
+        conn.stream
+            .write_all(req)
+            .await
+            .map_err(|e| Failure::Stale(format!("write: {e}")))?;
+        let (answer, keep) = read_answer(&mut conn).await?;
+        if keep {
+            self.put_idle(authority, conn);
+        }
+        Ok(answer)
+    }
+}
+
+/// Reads more of the stream into `conn.buf`; false at the end of the stream.
+async fn fill(conn: &mut Conn) -> std::io::Result<bool> {
+    let len = conn.buf.len();
+    conn.buf.resize(len + 16384, 0);
+    let n = conn.stream.read(&mut conn.buf[len..]).await;
+    let n = match n {
+        Ok(n) => n,
+        Err(e) => {
+            conn.buf.truncate(len);
+            return Err(e);
+        }
+    };
+    conn.buf.truncate(len + n);
+    Ok(n > 0)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// One answer from `conn`: status and body, and whether the connection may be reused.
+async fn read_answer(conn: &mut Conn) -> std::result::Result<(Answer, bool), Failure> {
+    let broken = |e: String| Failure::Broken(e);
+    let head_end = loop {
+        if let Some(i) = find(&conn.buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        match fill(conn).await {
+            Ok(true) => {}
+            Ok(false) if conn.buf.is_empty() => {
+                return Err(Failure::Stale("closed before answering".into()))
+            }
+            Ok(false) => return Err(broken("closed in the middle of an answer".into())),
+            Err(e) if conn.buf.is_empty() => return Err(Failure::Stale(format!("read: {e}"))),
+            Err(e) => return Err(broken(format!("read: {e}"))),
+        }
+    };
+    let head = std::str::from_utf8(&conn.buf[..head_end])
+        .map_err(|_| broken("an answer head that is not text".into()))?;
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| broken(format!("not an HTTP answer: {head:.80}")))?;
+    let mut length = None;
+    let mut chunked = false;
+    let mut keep = true;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.parse::<usize>().ok();
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = value.eq_ignore_ascii_case("chunked");
+        } else if name.eq_ignore_ascii_case("connection") {
+            keep = !value.eq_ignore_ascii_case("close");
+        }
+    }
+    conn.buf.drain(..head_end);
+    let body = if chunked {
+        read_chunked(conn).await.map_err(broken)?
+    } else if let Some(n) = length {
+        while conn.buf.len() < n {
+            if !fill(conn).await.map_err(|e| broken(format!("read: {e}")))? {
+                return Err(broken("closed in the middle of a body".into()));
+            }
+        }
+        conn.buf.drain(..n).collect()
+    } else if status == 204 || status == 304 || (100..200).contains(&status) {
+        Vec::new()
+    } else {
+        // No length: the body runs to the end of the stream.
+        while fill(conn).await.map_err(|e| broken(format!("read: {e}")))? {}
+        keep = false;
+        std::mem::take(&mut conn.buf)
+    };
+    Ok((
+        Answer {
+            status,
+            body: bytes::Bytes::from(body),
+        },
+        keep,
+    ))
+}
+
+/// A chunked body, its trailer read.
+async fn read_chunked(conn: &mut Conn) -> std::result::Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = loop {
+            if let Some(i) = find(&conn.buf, b"\r\n") {
+                break i;
+            }
+            if !fill(conn).await.map_err(|e| format!("read: {e}"))? {
+                return Err("closed in the middle of a chunked body".into());
+            }
+        };
+        let size_text = std::str::from_utf8(&conn.buf[..line_end]).unwrap_or("");
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| format!("a bad chunk size {size_text:?}"))?;
+        conn.buf.drain(..line_end + 2);
+        if size == 0 {
+            // The trailer: header lines up to an empty one.
+            loop {
+                if let Some(i) = find(&conn.buf, b"\r\n") {
+                    let empty = i == 0;
+                    conn.buf.drain(..i + 2);
+                    if empty {
+                        return Ok(body);
+                    }
+                    continue;
+                }
+                if !fill(conn).await.map_err(|e| format!("read: {e}"))? {
+                    return Ok(body);
+                }
+            }
+        }
+        while conn.buf.len() < size + 2 {
+            if !fill(conn).await.map_err(|e| format!("read: {e}"))? {
+                return Err("closed in the middle of a chunk".into());
+            }
+        }
+        body.extend_from_slice(&conn.buf[..size]);
+        conn.buf.drain(..size + 2);
     }
 }
 
@@ -180,7 +451,7 @@ impl Api {
                 tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
             }
             let last = attempt + 1 == ATTEMPTS;
-            match self.call(method.clone(), &url(), body).await {
+            match self.call(method, &url(), body).await {
                 Ok(a) if a.status < 500 || last => return Ok((a, failed)),
                 Ok(a) => failed.push(a.status),
                 Err(e) if last => return Err(e),
@@ -227,23 +498,64 @@ impl Api {
 
 /// `scheme://host:port` of a URL.
 pub fn origin(url: &str) -> Result<String> {
-    let u = reqwest::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
-    Ok(u.origin().ascii_serialization())
+    target(url)?;
+    let rest = &url["http://".len()..];
+    let host = rest.split('/').next().unwrap_or(rest);
+    Ok(format!("http://{host}"))
 }
 
 /// The catalog's Compute URL moved to `replica`: its scheme, host and port, the catalog's
 /// path. A replica URL with a path of its own is used as it is.
 pub fn on_replica(catalog_url: &str, replica: &str) -> Result<String> {
-    let r = reqwest::Url::parse(replica).map_err(|e| format!("{replica}: {e}"))?;
-    if r.path() != "/" && !r.path().is_empty() {
+    let r = target(replica)?;
+    if r.path != "/" {
         return Ok(replica.trim_end_matches('/').to_string());
     }
-    let c = reqwest::Url::parse(catalog_url).map_err(|e| format!("{catalog_url}: {e}"))?;
+    let c = target(catalog_url)?;
     Ok(format!(
         "{}{}",
-        r.origin().ascii_serialization(),
-        c.path().trim_end_matches('/')
+        origin(replica)?,
+        c.path.trim_end_matches('/')
     ))
+}
+
+/// The value of `name` in a URL's query, percent-decoded.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    fn hex(c: u8) -> Option<u8> {
+        (c as char).to_digit(16).map(|d| d as u8)
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let decoded = (b[i] == b'%' && i + 2 < b.len())
+            .then(|| Some(hex(b[i + 1])? * 16 + hex(b[i + 2])?))
+            .flatten();
+        match (decoded, b[i]) {
+            (Some(v), _) => {
+                out.push(v);
+                i += 3;
+            }
+            (None, b'+') => {
+                out.push(b' ');
+                i += 1;
+            }
+            (None, c) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -262,5 +574,22 @@ mod tests {
             "http://127.0.0.1:9000/DFW/v2/1"
         );
         assert_eq!(origin(c).unwrap(), "http://localhost:8774");
+        assert!(origin("https://x").is_err());
+    }
+
+    #[test]
+    fn targets_and_query_parameters() {
+        let t = target("http://127.0.0.1:9000/v2/1/servers?limit=5").unwrap();
+        assert_eq!(
+            (t.authority.as_str(), t.path),
+            ("127.0.0.1:9000", "/v2/1/servers?limit=5")
+        );
+        let t = target("http://localhost").unwrap();
+        assert_eq!((t.authority.as_str(), t.path), ("localhost:80", "/"));
+        let u = "http://h/servers/detail?limit=1000&marker=abc%2D1&x";
+        assert_eq!(query_param(u, "marker").as_deref(), Some("abc-1"));
+        assert_eq!(query_param(u, "x").as_deref(), Some(""));
+        assert_eq!(query_param(u, "nope"), None);
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }
 }
