@@ -342,6 +342,70 @@ async fn trimming_removes_the_oldest_while_asked_and_replicas_never_trim_too_muc
 }
 
 #[tokio::test]
+async fn a_step_over_named_records_sees_only_them_and_is_atomic_across_replicas() {
+    for b in backends() {
+        let things = b.first.table::<Thing>("named");
+        let s = scope("a");
+        for i in 0..10u32 {
+            things
+                .put(&s, &i.to_string(), Thing { n: i })
+                .await
+                .unwrap();
+        }
+        let ids = [
+            "3".to_string(),
+            "7".to_string(),
+            "new".to_string(),
+            "gone".to_string(),
+        ];
+        let (seen, total) = things
+            .transact_some(&s, &ids, |rows, total| {
+                let seen: Vec<_> = rows.iter().map(|(id, t)| (id.to_string(), t.n)).collect();
+                rows.get_mut("3").unwrap().n = 30;
+                rows.remove("7");
+                rows.insert("new", Thing { n: 99 }).unwrap();
+                assert!(rows.insert("new", Thing { n: 1 }).is_err());
+                (seen, total)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            seen,
+            [("3".to_string(), 3), ("7".to_string(), 7)],
+            "{}",
+            b.name
+        );
+        assert_eq!(total, 10, "{}", b.name);
+        let all: Vec<u32> = things.list(&s).await.unwrap().iter().map(|t| t.n).collect();
+        assert_eq!(all, [0, 1, 2, 30, 4, 5, 6, 8, 9, 99], "{}", b.name);
+
+        // Forty increments of one record over two replicas: none lost.
+        let replicas = [b.first.clone(), b.replica()];
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let things = replicas[i % 2].table::<Thing>("named");
+            tasks.push(tokio::spawn(async move {
+                things
+                    .transact_some(&scope("a"), &["0".to_string()], |rows, _| {
+                        rows.get_mut("0").unwrap().n += 1;
+                    })
+                    .await
+                    .unwrap()
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(
+            things.get(&s, "0").await.unwrap(),
+            Some(Thing { n: 40 }),
+            "{}",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
 async fn upsert_creates_then_changes_and_remove_hands_the_record_back() {
     for b in backends() {
         let things = b.first.table::<Thing>("things");

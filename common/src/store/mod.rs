@@ -479,6 +479,41 @@ impl<T: Record> Table<T> {
         }
     }
 
+    /// [`Table::transact`] over only the records named in `ids`: `f` sees those that exist
+    /// (and any it adds), and how many records the whole partition holds. Atomic against
+    /// every other writer of the partition, in every replica, like `transact`, but it reads
+    /// just the named records, so a step about a few records of a large partition costs
+    /// the same however large it is. `Rows::len` and `Rows::iter` see only the loaded
+    /// records, and `Rows::insert` knows only of them: name every id the step may add.
+    pub async fn transact_some<R>(
+        &self,
+        scope: &Scope,
+        ids: &[String],
+        f: impl FnOnce(&mut Rows<'_, T>, usize) -> R,
+    ) -> Result<R, StoreError> {
+        match &self.inner {
+            TableInner::Memory(t) => Ok(t.transact(scope, |rows| {
+                let total = rows.len();
+                let picked = ids
+                    .iter()
+                    .filter_map(|id| rows.get(id).map(|v| (id.clone(), v.clone())))
+                    .collect();
+                let mut loaded = Loaded::new(picked);
+                let out = f(&mut Rows::loaded(&mut loaded), total);
+                for w in loaded.writes() {
+                    match w {
+                        Write::Delete(id) => {
+                            rows.remove(id);
+                        }
+                        Write::Put(id, v) => rows.put(id, v.clone()),
+                    }
+                }
+                out
+            })),
+            TableInner::Redis(t) => t.transact_some(scope, ids, f).await,
+        }
+    }
+
     /// Removes a partition's oldest records while `drop(left, oldest)` says so, where `left`
     /// counts the records still there (the oldest included); stops at the first record it
     /// keeps. Atomic against every other writer of the partition, in every replica, and it

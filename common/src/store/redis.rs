@@ -817,6 +817,82 @@ impl<T: Record> RedisTable<T> {
         Ok(out)
     }
 
+    /// [`super::Table::transact_some`]: the partition locked, only the named records read.
+    pub(super) async fn transact_some<R>(
+        &self,
+        scope: &Scope,
+        ids: &[String],
+        f: impl FnOnce(&mut Rows<'_, T>, usize) -> R,
+    ) -> Result<R, StoreError> {
+        let part = self.part(scope);
+        let local = self.backend.local_lock(&part).lock_owned().await;
+        let token = format!("{:032x}", rand::random::<u128>());
+        let keys = self.keys(&part);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        let v: Vec<Value> = loop {
+            let mut inv = LOCK_SOME.prepare_invoke();
+            inv.key(&keys[0]).key(&keys[1]);
+            inv.arg(&token).arg(LOCK_TTL.as_millis() as u64);
+            for id in ids {
+                inv.arg(id);
+            }
+            let v: Vec<Value> = self.backend.eval(inv).await?;
+            if int(v.first()) == 1 {
+                break v;
+            }
+            if started.elapsed() > LOCK_TTL + Duration::from_secs(1) {
+                return Err(StoreError::Unavailable(format!(
+                    "partition {part} stayed locked"
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
+        };
+        let held = Held {
+            token,
+            _local: local,
+        };
+        let total = usize::try_from(int(v.get(1))).unwrap_or(0);
+        let mut rows = Vec::new();
+        for (id, raw) in pairs(v.get(2..).unwrap_or_default()) {
+            match decode::<T>(&raw) {
+                Ok((_, value)) => rows.push((id, value)),
+                Err(e) => {
+                    self.write(&part, Some(&held), &[]).await?;
+                    return Err(e);
+                }
+            }
+        }
+        let mut loaded = Loaded::new(rows);
+        let out = f(&mut Rows::loaded(&mut loaded), total);
+        self.write_back(&part, &held, &loaded).await?;
+        Ok(out)
+    }
+
+    /// Writes what a step changed in `loaded` and ends the lock.
+    async fn write_back(
+        &self,
+        part: &str,
+        held: &Held,
+        loaded: &Loaded<T>,
+    ) -> Result<(), StoreError> {
+        let mut writes = Vec::new();
+        for w in loaded.writes() {
+            match w {
+                Write::Delete(id) => writes.push(('D', id, String::new())),
+                Write::Put(id, value) => match encode(value) {
+                    Ok(json) => writes.push(('P', id, json)),
+                    Err(e) => {
+                        self.write(part, Some(held), &[]).await?;
+                        return Err(e);
+                    }
+                },
+            }
+        }
+        self.write(part, Some(held), &writes).await
+    }
+
     /// [`super::Table::trim_oldest`]: under the partition lock, reads the oldest records a
     /// few at a time and removes those `drop` gives up, in one write that ends the lock.
     pub(super) async fn trim_oldest(
@@ -894,20 +970,7 @@ impl<T: Record> RedisTable<T> {
         }
         let mut loaded = Loaded::new(rows);
         let out = f(&mut Rows::loaded(&mut loaded));
-        let mut writes = Vec::new();
-        for w in loaded.writes() {
-            match w {
-                Write::Delete(id) => writes.push(('D', id, String::new())),
-                Write::Put(id, value) => match encode(value) {
-                    Ok(json) => writes.push(('P', id, json)),
-                    Err(e) => {
-                        self.write(&part, Some(&held), &[]).await?;
-                        return Err(e);
-                    }
-                },
-            }
-        }
-        self.write(&part, Some(&held), &writes).await?;
+        self.write_back(&part, &held, &loaded).await?;
         Ok(out)
     }
 }
@@ -1037,6 +1100,22 @@ static LOCK_ONE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
         r"
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
 return {1, redis.call('HGET', KEYS[2], ARGV[3])}
+",
+    )
+});
+
+/// KEYS lock, rows; ARGV token, ttl ms, ids… → {1, records in the partition, id, record,
+/// …} (record '' when absent), or {0}.
+static LOCK_SOME: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+local out = {1, redis.call('HLEN', KEYS[2])}
+for i = 3, #ARGV do
+  out[#out + 1] = ARGV[i]
+  out[#out + 1] = redis.call('HGET', KEYS[2], ARGV[i]) or ''
+end
+return out
 ",
     )
 });
