@@ -138,6 +138,17 @@ impl ComputeError {
     }
 }
 
+/// Metadata Nova refuses: 400, or 413 when there is too much of it.
+impl From<crate::domain::server::MetadataError> for ComputeError {
+    fn from(e: crate::domain::server::MetadataError) -> Self {
+        use crate::domain::server::MetadataError;
+        match e {
+            MetadataError::Invalid(m) => ComputeError::bad_request(m),
+            MetadataError::TooLong(m) => ComputeError::new(StatusCode::PAYLOAD_TOO_LARGE, m),
+        }
+    }
+}
+
 impl From<ApiError> for ComputeError {
     fn from(e: ApiError) -> Self {
         ComputeError::Api(e)

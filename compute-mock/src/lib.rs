@@ -82,8 +82,10 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         let state = web::Data::clone(&for_summary);
         Box::pin(async move { state.summary().await })
     }));
+    let rendered = web::Data::new(routes::RenderedServers::default());
     Application::build(spec, &settings.base, shared, move |cfg| {
-        cfg.app_data(web::Data::clone(&state));
+        cfg.app_data(web::Data::clone(&state))
+            .app_data(web::Data::clone(&rendered));
         routes::configure(cfg);
     })
 }

@@ -1,6 +1,5 @@
 //! The compute mock's repositories, built once and shared by every worker.
 
-use common::render::RenderCache;
 use common::store::{Scope, Store, StoreError, Table};
 
 use crate::configuration::ComputeSettings;
@@ -8,6 +7,8 @@ use crate::domain::catalog::{Catalog, Image};
 use crate::domain::keypair::KeypairRecord;
 use crate::domain::quota::Usage;
 use crate::domain::server::ServerRecord;
+use crate::domain::status::View;
+use crate::error::ComputeError;
 
 /// The key of the one usage record of each scope.
 const USAGE: &str = "usage";
@@ -31,8 +32,6 @@ pub struct ComputeState {
     /// Deleted servers per scope, one record each, so their records can be forgotten in
     /// order.
     pub deleted: Table<DeletedServer>,
-    /// The JSON of servers as `GET /servers/{id}` and `servers/detail` show them.
-    pub rendered: RenderCache<uuid::Uuid, crate::routes::ServerStamp>,
     store: Store,
 }
 
@@ -73,7 +72,6 @@ impl ComputeState {
             keypairs: store.table("compute_keypairs"),
             snapshots: store.table("compute_snapshots"),
             deleted: store.table("compute_deleted_servers"),
-            rendered: RenderCache::default(),
             store: store.clone(),
         }
     }
@@ -151,6 +149,56 @@ impl ComputeState {
             self.servers.remove(scope, &gone).await?;
         }
         Ok(())
+    }
+
+    /// The server's record and what it shows now; 404 when unknown or gone.
+    pub async fn load_server(
+        &self,
+        scope: &Scope,
+        id: &str,
+    ) -> Result<(ServerRecord, View), ComputeError> {
+        let now = self.now_ms();
+        let rec = self
+            .servers
+            .get(scope, id)
+            .await?
+            .ok_or_else(|| ComputeError::instance_not_found(id))?;
+        let view = rec.life.view(now, rec.updated_ms);
+        if view.gone {
+            return Err(ComputeError::instance_not_found(id));
+        }
+        Ok((rec, view))
+    }
+
+    /// Changes one live server atomically: `f` sees the record (its finished transitions
+    /// folded in) and what it shows now.
+    pub async fn mutate_server<R>(
+        &self,
+        scope: &Scope,
+        id: &str,
+        f: impl FnOnce(&mut ServerRecord, &View, i64) -> Result<R, ComputeError>,
+    ) -> Result<R, ComputeError> {
+        let now = self.now_ms();
+        self.servers
+            .update(scope, id, |rec| {
+                if rec.life.is_gone(now) {
+                    return Err(ComputeError::instance_not_found(id));
+                }
+                if let Some(done) = rec.life.settle(now) {
+                    rec.updated_ms = rec.updated_ms.max(done);
+                }
+                let view = rec.life.view(now, rec.updated_ms);
+                f(rec, &view, now)
+            })
+            .await?
+            .unwrap_or_else(|| Err(ComputeError::instance_not_found(id)))
+    }
+
+    /// The images a tenant sees in a region: the catalog's and its own snapshots.
+    pub async fn images(&self, scope: &Scope) -> Result<Vec<Image>, StoreError> {
+        let mut images: Vec<Image> = self.catalog.images_in(&scope.region).cloned().collect();
+        images.extend(self.snapshots.list(scope).await?.iter().map(|s| s.image()));
+        Ok(images)
     }
 
     /// Every tenant's servers as the API shows them now (status, addresses): what

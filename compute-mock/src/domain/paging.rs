@@ -104,6 +104,34 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// Applies `marker` and `limit` to an in-memory list; returns the page and the
+/// `<collection>_links` next link when the page is full. Nova's text when the limit or
+/// the marker is refused (a 400).
+pub fn paginate<'a, T>(
+    items: Vec<&'a T>,
+    id: impl Fn(&T) -> &str,
+    q: &Query,
+    max: usize,
+    url: &str,
+) -> Result<(Vec<&'a T>, Option<serde_json::Value>), String> {
+    let limit = parse_limit(q.get("limit").as_deref(), max)?;
+    let start = match q.get("marker") {
+        None => 0,
+        Some(m) => {
+            items
+                .iter()
+                .position(|i| id(i) == m)
+                .ok_or_else(|| format!("marker [{m}] not found"))?
+                + 1
+        }
+    };
+    let page: Vec<&T> = items.into_iter().skip(start).take(limit).collect();
+    let next = (page.len() == limit).then(|| page.last()).flatten().map(|last| {
+        serde_json::json!([{"href": format!("{url}?{}", q.next(limit, id(last))), "rel": "next"}])
+    });
+    Ok((page, next))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,9 +8,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use common::json::Body;
 use serde_json::{json, Value};
 
-use super::servers::{load, metadata_error, mutate};
+use super::http::{json, parse_json, seg, uuid_like, State};
+use super::tenant::Tenant;
 use super::views::{host_id, server_detail};
-use super::{json, parse_json, seg, uuid_like, State, Tenant};
 use crate::domain::server::{
     generate_password, id_from_href, metadata_limit_message, parse_disk_config, parse_metadata,
     parse_name,
@@ -105,24 +105,25 @@ async fn reboot(
         state.settings.reboot_time_ms,
         state.settings.hard_reboot_time_ms,
     );
-    mutate(state, &t.scope, id, |rec, view, now| {
-        if hard {
-            allowed(
-                view,
-                "reboot",
-                id,
-                &["active", "stopped", "paused", "suspended", "error"],
-                &[None, Some("rebooting"), Some("rebooting_hard")],
-            )?;
-            rec.life.start(Shows::HardReboot, now, hard_ms);
-        } else {
-            allowed(view, "reboot", id, &["active"], &[None, Some("rebooting")])?;
-            rec.life.start(Shows::Reboot, now, soft_ms);
-        }
-        rec.updated_ms = now;
-        Ok(())
-    })
-    .await?;
+    state
+        .mutate_server(&t.scope, id, |rec, view, now| {
+            if hard {
+                allowed(
+                    view,
+                    "reboot",
+                    id,
+                    &["active", "stopped", "paused", "suspended", "error"],
+                    &[None, Some("rebooting"), Some("rebooting_hard")],
+                )?;
+                rec.life.start(Shows::HardReboot, now, hard_ms);
+            } else {
+                allowed(view, "reboot", id, &["active"], &[None, Some("rebooting")])?;
+                rec.life.start(Shows::Reboot, now, soft_ms);
+            }
+            rec.updated_ms = now;
+            Ok(())
+        })
+        .await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -158,7 +159,7 @@ async fn rebuild(
                     "Unable to parse metadata key/value pairs.",
                 ));
             }
-            let md = parse_metadata(m).map_err(metadata_error)?;
+            let md = parse_metadata(m).map_err(ComputeError::from)?;
             if md.len() > state.settings.max_metadata_items {
                 return Err(ComputeError::quota(metadata_limit_message(
                     state.settings.max_metadata_items,
@@ -176,30 +177,31 @@ async fn rebuild(
         return Err(ComputeError::bad_request("Cannot find image for rebuild"));
     }
     let rebuild_ms = state.settings.rebuild_time_ms;
-    mutate(state, &t.scope, id, |rec, view, now| {
-        allowed(
-            view,
-            "rebuild",
-            id,
-            &["active", "stopped", "error"],
-            &[None],
-        )?;
-        rec.image_id = image;
-        if let Some(n) = name {
-            rec.name = n;
-        }
-        if let Some(md) = metadata {
-            rec.metadata = md;
-        }
-        if let Some(d) = disk {
-            rec.disk_auto = d;
-        }
-        rec.life.start(Shows::Rebuild, now, rebuild_ms);
-        rec.updated_ms = now;
-        Ok(())
-    })
-    .await?;
-    let (rec, view) = load(state, &t.scope, id).await?;
+    state
+        .mutate_server(&t.scope, id, |rec, view, now| {
+            allowed(
+                view,
+                "rebuild",
+                id,
+                &["active", "stopped", "error"],
+                &[None],
+            )?;
+            rec.image_id = image;
+            if let Some(n) = name {
+                rec.name = n;
+            }
+            if let Some(md) = metadata {
+                rec.metadata = md;
+            }
+            if let Some(d) = disk {
+                rec.disk_auto = d;
+            }
+            rec.life.start(Shows::Rebuild, now, rebuild_ms);
+            rec.updated_ms = now;
+            Ok(())
+        })
+        .await?;
+    let (rec, view) = state.load_server(&t.scope, id).await?;
     let host = host_id(&t.scope.tenant, &t.scope.region);
     let mut server =
         serde_json::to_value(server_detail(&rec, view, &t.links, &t.scope.tenant, &host))
@@ -237,21 +239,22 @@ async fn resize(
             "Unable to locate requested flavor.",
         ));
     }
-    let old = mutate(state, &t.scope, id, |rec, view, now| {
-        allowed(view, "resize", id, &["active", "stopped"], &[None])?;
-        if rec.flavor_id == flavor {
-            return Err(ComputeError::bad_request(
-                "Resize requires a flavor change.",
-            ));
-        }
-        let old = std::mem::replace(&mut rec.flavor_id, flavor.clone());
-        rec.life.set(Settled::Resized {
-            old_flavor: old.clone(),
-        });
-        rec.updated_ms = now;
-        Ok(old)
-    })
-    .await?;
+    let old = state
+        .mutate_server(&t.scope, id, |rec, view, now| {
+            allowed(view, "resize", id, &["active", "stopped"], &[None])?;
+            if rec.flavor_id == flavor {
+                return Err(ComputeError::bad_request(
+                    "Resize requires a flavor change.",
+                ));
+            }
+            let old = std::mem::replace(&mut rec.flavor_id, flavor.clone());
+            rec.life.set(Settled::Resized {
+                old_flavor: old.clone(),
+            });
+            rec.updated_ms = now;
+            Ok(old)
+        })
+        .await?;
     swap_usage(t, state, &old, &flavor).await?;
     Ok(HttpResponse::Accepted().finish())
 }
@@ -270,32 +273,34 @@ async fn swap_usage(t: &Tenant, state: &State, from: &str, to: &str) -> Result<(
 }
 
 async fn confirm_resize(t: &Tenant, state: &State, id: &str) -> Result<HttpResponse, ComputeError> {
-    mutate(state, &t.scope, id, |rec, view, now| {
-        allowed(view, "confirmResize", id, &["resized"], &[None])?;
-        rec.life.set(Settled::Active);
-        rec.updated_ms = now;
-        Ok(())
-    })
-    .await?;
+    state
+        .mutate_server(&t.scope, id, |rec, view, now| {
+            allowed(view, "confirmResize", id, &["resized"], &[None])?;
+            rec.life.set(Settled::Active);
+            rec.updated_ms = now;
+            Ok(())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn revert_resize(t: &Tenant, state: &State, id: &str) -> Result<HttpResponse, ComputeError> {
-    let swapped = mutate(state, &t.scope, id, |rec, view, now| {
-        allowed(view, "revertResize", id, &["resized"], &[None])?;
-        let swapped = match &rec.life.settled {
-            Settled::Resized { old_flavor } => {
-                let old = old_flavor.clone();
-                let new = std::mem::replace(&mut rec.flavor_id, old.clone());
-                Some((new, old))
-            }
-            _ => None,
-        };
-        rec.life.set(Settled::Active);
-        rec.updated_ms = now;
-        Ok(swapped)
-    })
-    .await?;
+    let swapped = state
+        .mutate_server(&t.scope, id, |rec, view, now| {
+            allowed(view, "revertResize", id, &["resized"], &[None])?;
+            let swapped = match &rec.life.settled {
+                Settled::Resized { old_flavor } => {
+                    let old = old_flavor.clone();
+                    let new = std::mem::replace(&mut rec.flavor_id, old.clone());
+                    Some((new, old))
+                }
+                _ => None,
+            };
+            rec.life.set(Settled::Active);
+            rec.updated_ms = now;
+            Ok(swapped)
+        })
+        .await?;
     if let Some((from, to)) = swapped {
         swap_usage(t, state, &from, &to).await?;
     }
@@ -315,10 +320,11 @@ async fn change_password(
         Some(Value::String(_)) => {}
         Some(_) => return Err(ComputeError::bad_request("Invalid adminPass")),
     }
-    mutate(state, &t.scope, id, |_, view, _| {
-        allowed(view, "changePassword", id, &["active"], &[None])
-    })
-    .await?;
+    state
+        .mutate_server(&t.scope, id, |_, view, _| {
+            allowed(view, "changePassword", id, &["active"], &[None])
+        })
+        .await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -335,24 +341,26 @@ async fn rescue(
         )));
     }
     let pass = admin_pass(arg.get("adminPass"))?.unwrap_or_else(generate_password);
-    mutate(state, &t.scope, id, |rec, view, now| {
-        allowed(view, "rescue", id, &["active", "stopped", "error"], &[None])?;
-        rec.life.set(Settled::Rescued);
-        rec.updated_ms = now;
-        Ok(())
-    })
-    .await?;
+    state
+        .mutate_server(&t.scope, id, |rec, view, now| {
+            allowed(view, "rescue", id, &["active", "stopped", "error"], &[None])?;
+            rec.life.set(Settled::Rescued);
+            rec.updated_ms = now;
+            Ok(())
+        })
+        .await?;
     Ok(json(StatusCode::OK, &json!({ "adminPass": pass })))
 }
 
 async fn unrescue(t: &Tenant, state: &State, id: &str) -> Result<HttpResponse, ComputeError> {
-    mutate(state, &t.scope, id, |rec, view, now| {
-        allowed(view, "unrescue", id, &["rescued"], &[None])?;
-        rec.life.set(Settled::Active);
-        rec.updated_ms = now;
-        Ok(())
-    })
-    .await?;
+    state
+        .mutate_server(&t.scope, id, |rec, view, now| {
+            allowed(view, "unrescue", id, &["rescued"], &[None])?;
+            rec.life.set(Settled::Active);
+            rec.updated_ms = now;
+            Ok(())
+        })
+        .await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -377,7 +385,7 @@ async fn create_image(
             return Err(ComputeError::forbidden("Image metadata limit exceeded"));
         }
     }
-    let (rec, view) = load(state, &t.scope, id).await?;
+    let (rec, view) = state.load_server(&t.scope, id).await?;
     allowed(
         &view,
         "createImage",

@@ -5,39 +5,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use super::http::{json, seg, State};
+use super::tenant::Tenant;
 use super::views::{flavor_brief, flavor_detail};
-use super::{json, seg, State, Tenant};
 use crate::configuration::FlavorSettings;
-use crate::domain::paging::{parse_limit, Query};
+use crate::domain::paging::{paginate, Query};
 use crate::error::{ComputeError, NOT_FOUND};
-
-/// Applies `marker` and `limit` to an in-memory list; returns the page and the
-/// `<collection>_links` next link when the page is full.
-pub(crate) fn paginate<'a, T>(
-    items: Vec<&'a T>,
-    id: impl Fn(&T) -> &str,
-    q: &Query,
-    max: usize,
-    url: &str,
-) -> Result<(Vec<&'a T>, Option<Value>), ComputeError> {
-    let limit = parse_limit(q.get("limit").as_deref(), max).map_err(ComputeError::bad_request)?;
-    let start = match q.get("marker") {
-        None => 0,
-        Some(m) => {
-            items
-                .iter()
-                .position(|i| id(i) == m)
-                .ok_or_else(|| ComputeError::bad_request(format!("marker [{m}] not found")))?
-                + 1
-        }
-    };
-    let page: Vec<&T> = items.into_iter().skip(start).take(limit).collect();
-    let next = (page.len() == limit)
-        .then(|| page.last())
-        .flatten()
-        .map(|last| json!([{"href": format!("{url}?{}", q.next(limit, id(last))), "rel": "next"}]));
-    Ok((page, next))
-}
 
 fn min_filter(q: &Query, key: &str) -> Result<Option<u64>, ComputeError> {
     match q.get(key) {
@@ -71,7 +44,8 @@ async fn list(
         &q,
         state.settings.max_page_size,
         &t.links.versioned(path),
-    )?;
+    )
+    .map_err(ComputeError::bad_request)?;
     let flavors: Vec<Value> = page
         .iter()
         .map(|f| {

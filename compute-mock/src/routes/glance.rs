@@ -9,7 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::{State, Tenant};
+use super::http::State;
+use super::tenant::Tenant;
 use crate::domain::catalog::Image;
 use crate::domain::glance::{self, Facts, ListQuery, CONTAINER_FORMAT, DISK_FORMAT, SIZE_BYTES};
 use crate::error::ComputeError;
@@ -161,7 +162,7 @@ pub async fn list_images(
         Ok(q) => q,
         Err(e) => return Ok(glance_error(StatusCode::BAD_REQUEST, &e.0)),
     };
-    let images = super::images::all_images(&t, &state).await?;
+    let images = state.images(&t.scope).await?;
     let all: Vec<Facts<'_>> = images.iter().map(|i| facts(i, &t.scope.tenant)).collect();
     let (page, full) = match glance::list(all, &q) {
         Ok(p) => p,

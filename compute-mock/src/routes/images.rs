@@ -5,29 +5,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::flavors::paginate;
+use super::http::{json, seg, State};
+use super::tenant::Tenant;
 use super::views::{image_brief, image_detail};
-use super::{json, seg, State, Tenant};
 use crate::domain::catalog::Image;
+use crate::domain::paging::paginate;
 use crate::domain::paging::Query;
 use crate::error::ComputeError;
 
 const IMAGE_NOT_FOUND: &str = "Image not found.";
-
-/// Every image the caller can see in the region: base images, then its snapshots. Nova's
-/// `/images` and the image service (`glance`) show this one set.
-pub(crate) async fn all_images(t: &Tenant, state: &State) -> Result<Vec<Image>, ComputeError> {
-    let mut images: Vec<Image> = state.catalog.images_in(&t.scope.region).cloned().collect();
-    images.extend(
-        state
-            .snapshots
-            .list(&t.scope)
-            .await?
-            .iter()
-            .map(|s| s.image()),
-    );
-    Ok(images)
-}
 
 async fn list(
     t: Tenant,
@@ -36,7 +22,7 @@ async fn list(
     detail: bool,
 ) -> Result<HttpResponse, ComputeError> {
     let q = Query::parse(req.query_string());
-    let images = all_images(&t, &state).await?;
+    let images = state.images(&t.scope).await?;
     let name = q.get("name");
     let status = q.get("status").map(|s| s.to_uppercase());
     let kind = q.get("type");
@@ -76,7 +62,8 @@ async fn list(
         &q,
         state.settings.max_page_size,
         &t.links.versioned(path),
-    )?;
+    )
+    .map_err(ComputeError::bad_request)?;
     let out: Vec<Value> = page
         .iter()
         .map(|i| {

@@ -5,8 +5,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use common::json::Body;
 use serde_json::{json, Value};
 
+use super::http::{json, parse_json, seg, State};
+use super::tenant::Tenant;
 use super::views::iso;
-use super::{json, parse_json, seg, State, Tenant};
 use crate::domain::keypair::{self, KeypairRecord};
 use crate::error::ComputeError;
 

@@ -4,8 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use super::http::{json, seg, State};
+use super::tenant::Tenant;
 use super::views::iso;
-use super::{json, seg, State, Tenant};
 use crate::error::ComputeError;
 
 /// Nova's default rate rules, each with its full allowance left.

@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use common::json::Body;
 use serde_json::{json, Map, Value};
 
-use super::servers::{load, metadata_error, mutate};
-use super::{json, parse_json, seg, State, Tenant};
+use super::http::{json, parse_json, seg, State};
+use super::tenant::Tenant;
 use crate::domain::server::{check_item, metadata_limit_message, parse_metadata, Metadata};
 use crate::domain::status::{check_state, View};
 use crate::error::ComputeError;
@@ -24,7 +24,7 @@ pub async fn list_metadata(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
-    let (rec, _) = load(&state, &t.scope, &seg(&req, "server_id")).await?;
+    let (rec, _) = state.load_server(&t.scope, &seg(&req, "server_id")).await?;
     Ok(json(StatusCode::OK, &json!({ "metadata": rec.metadata })))
 }
 
@@ -41,7 +41,7 @@ fn metadata_body(bytes: &[u8]) -> Result<Metadata, ComputeError> {
             "Malformed request body. metadata must be object",
         ));
     }
-    parse_metadata(m).map_err(metadata_error)
+    parse_metadata(m).map_err(ComputeError::from)
 }
 
 async fn write_all(
@@ -54,22 +54,23 @@ async fn write_all(
     let id = seg(&req, "server_id");
     let items = metadata_body(&body.0)?;
     let limit = state.settings.max_metadata_items;
-    let result = mutate(&state, &t.scope, &id, |rec, view, now| {
-        writable(view, "update metadata", &id)?;
-        let mut next = if replace {
-            Metadata::new()
-        } else {
-            rec.metadata.clone()
-        };
-        next.extend(items);
-        if next.len() > limit {
-            return Err(ComputeError::quota(metadata_limit_message(limit)));
-        }
-        rec.metadata = next.clone();
-        rec.updated_ms = now;
-        Ok(next)
-    })
-    .await?;
+    let result = state
+        .mutate_server(&t.scope, &id, |rec, view, now| {
+            writable(view, "update metadata", &id)?;
+            let mut next = if replace {
+                Metadata::new()
+            } else {
+                rec.metadata.clone()
+            };
+            next.extend(items);
+            if next.len() > limit {
+                return Err(ComputeError::quota(metadata_limit_message(limit)));
+            }
+            rec.metadata = next.clone();
+            rec.updated_ms = now;
+            Ok(next)
+        })
+        .await?;
     Ok(json(StatusCode::OK, &json!({ "metadata": result })))
 }
 
@@ -96,7 +97,7 @@ pub async fn get_metadata_item(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
-    let (rec, _) = load(&state, &t.scope, &seg(&req, "server_id")).await?;
+    let (rec, _) = state.load_server(&t.scope, &seg(&req, "server_id")).await?;
     let key = seg(&req, "key");
     let value = rec
         .metadata
@@ -138,18 +139,19 @@ pub async fn set_metadata_item(
     let value = value.as_str().ok_or_else(|| {
         ComputeError::bad_request("Invalid metadata: The input is not a string or unicode")
     })?;
-    check_item(&key, value).map_err(metadata_error)?;
+    check_item(&key, value).map_err(ComputeError::from)?;
     let limit = state.settings.max_metadata_items;
-    mutate(&state, &t.scope, &id, |rec, view, now| {
-        writable(view, "update metadata", &id)?;
-        if !rec.metadata.contains_key(&key) && rec.metadata.len() >= limit {
-            return Err(ComputeError::quota(metadata_limit_message(limit)));
-        }
-        rec.metadata.insert(key.clone(), value.to_string());
-        rec.updated_ms = now;
-        Ok(())
-    })
-    .await?;
+    state
+        .mutate_server(&t.scope, &id, |rec, view, now| {
+            writable(view, "update metadata", &id)?;
+            if !rec.metadata.contains_key(&key) && rec.metadata.len() >= limit {
+                return Err(ComputeError::quota(metadata_limit_message(limit)));
+            }
+            rec.metadata.insert(key.clone(), value.to_string());
+            rec.updated_ms = now;
+            Ok(())
+        })
+        .await?;
     Ok(json(StatusCode::OK, &json!({ "meta": { key: value } })))
 }
 
@@ -160,15 +162,16 @@ pub async fn delete_metadata_item(
 ) -> Result<HttpResponse, ComputeError> {
     let id = seg(&req, "server_id");
     let key = seg(&req, "key");
-    mutate(&state, &t.scope, &id, |rec, view, now| {
-        if !rec.metadata.contains_key(&key) {
-            return Err(ComputeError::not_found(ITEM_NOT_FOUND));
-        }
-        writable(view, "delete metadata", &id)?;
-        rec.metadata.remove(&key);
-        rec.updated_ms = now;
-        Ok(())
-    })
-    .await?;
+    state
+        .mutate_server(&t.scope, &id, |rec, view, now| {
+            if !rec.metadata.contains_key(&key) {
+                return Err(ComputeError::not_found(ITEM_NOT_FOUND));
+            }
+            writable(view, "delete metadata", &id)?;
+            rec.metadata.remove(&key);
+            rec.updated_ms = now;
+            Ok(())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

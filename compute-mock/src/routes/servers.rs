@@ -10,23 +10,23 @@ use common::behaviors::Attribute;
 use common::error::ApiError;
 use common::json::Body;
 use common::startup::ServiceContext;
-use common::store::{Scope, StoreError};
+use common::store::StoreError;
 use regex::Regex;
 use serde_json::{json, Map, Value};
 
-use super::views::{self, server_brief, server_links};
-use super::{
+use super::http::{
     json, json_parts, one_server, parse_json, seg, server_answer, uuid_like, wrapped_body, State,
-    Tenant,
 };
+use super::tenant::Tenant;
+use super::views::{self, server_brief, server_links};
 use crate::domain::mimic::{self, Creation, Failure, DELETE_FAILURE_KEY};
 use crate::domain::paging::{parse_limit, Query};
 use crate::domain::quota::Usage;
 use crate::domain::server::{
     generate_password, id_from_href, metadata_limit_message, parse_disk_config, parse_metadata,
-    parse_name, MetadataError, ServerRecord,
+    parse_name, ServerRecord,
 };
-use crate::domain::status::{Lifecycle, Pending, Settled, Shows, View};
+use crate::domain::status::{Lifecycle, Pending, Settled, Shows};
 use crate::error::{ComputeError, INTERNAL};
 use common::render::JsonParts;
 
@@ -34,57 +34,6 @@ type Ctx = web::Data<ServiceContext>;
 
 /// At most this many servers from one create (`max_count`).
 const MAX_SERVERS_PER_REQUEST: u64 = 100;
-
-/// The server's record and what it shows now; 404 when unknown or gone.
-pub(crate) async fn load(
-    state: &State,
-    scope: &Scope,
-    id: &str,
-) -> Result<(ServerRecord, View), ComputeError> {
-    let now = state.now_ms();
-    let rec = state
-        .servers
-        .get(scope, id)
-        .await?
-        .ok_or_else(|| ComputeError::instance_not_found(id))?;
-    let view = rec.life.view(now, rec.updated_ms);
-    if view.gone {
-        return Err(ComputeError::instance_not_found(id));
-    }
-    Ok((rec, view))
-}
-
-/// Changes one live server atomically: `f` sees the record (its finished transitions
-/// folded in) and what it shows now.
-pub(crate) async fn mutate<R>(
-    state: &State,
-    scope: &Scope,
-    id: &str,
-    f: impl FnOnce(&mut ServerRecord, &View, i64) -> Result<R, ComputeError>,
-) -> Result<R, ComputeError> {
-    let now = state.now_ms();
-    state
-        .servers
-        .update(scope, id, |rec| {
-            if rec.life.is_gone(now) {
-                return Err(ComputeError::instance_not_found(id));
-            }
-            if let Some(done) = rec.life.settle(now) {
-                rec.updated_ms = rec.updated_ms.max(done);
-            }
-            let view = rec.life.view(now, rec.updated_ms);
-            f(rec, &view, now)
-        })
-        .await?
-        .unwrap_or_else(|| Err(ComputeError::instance_not_found(id)))
-}
-
-pub(crate) fn metadata_error(e: MetadataError) -> ComputeError {
-    match e {
-        MetadataError::Invalid(m) => ComputeError::bad_request(m),
-        MetadataError::TooLong(m) => ComputeError::new(StatusCode::PAYLOAD_TOO_LARGE, m),
-    }
-}
 
 fn non_null<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
@@ -262,8 +211,8 @@ pub async fn create_server(
     {
         return Err(ComputeError::bad_request("Can not find requested image"));
     }
-    let metadata =
-        parse_metadata(server.get("metadata").unwrap_or(&Value::Null)).map_err(metadata_error)?;
+    let metadata = parse_metadata(server.get("metadata").unwrap_or(&Value::Null))
+        .map_err(ComputeError::from)?;
     if metadata.len() > state.settings.max_metadata_items {
         return Err(ComputeError::quota(metadata_limit_message(
             state.settings.max_metadata_items,
@@ -524,13 +473,14 @@ pub async fn list_servers(
 pub async fn list_servers_detail(
     t: Tenant,
     state: State,
+    rendered: web::Data<views::RenderedServers>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
     let base = views::RenderBase::of(&t);
     // The cache is locked per server: a lock is never held across `.await`.
     let (servers, next) = page(&t, &state, &req, true, |r, revision, now| {
         let view = r.life.view(now, r.updated_ms);
-        views::server_json(&mut state.rendered.lock(), r, revision, view, &base)
+        views::server_json(&mut rendered.lock(), r, revision, view, &base)
     })
     .await?;
     let suffix = match next {
@@ -547,6 +497,7 @@ pub async fn list_servers_detail(
 pub async fn get_server(
     t: Tenant,
     state: State,
+    rendered: web::Data<views::RenderedServers>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
     let id = &seg(&req, "server_id");
@@ -557,7 +508,7 @@ pub async fn get_server(
         .get_map(&t.scope, id, |rec, revision| {
             let view = rec.life.view(now, rec.updated_ms);
             (!view.gone)
-                .then(|| views::server_json(&mut state.rendered.lock(), rec, revision, view, &base))
+                .then(|| views::server_json(&mut rendered.lock(), rec, revision, view, &base))
         })
         .await?
         .flatten()
@@ -588,24 +539,25 @@ pub async fn update_server(
     let v6 = parse_access_ip(server, "accessIPv6", true)?;
     let disk = parse_disk_config(server.get("OS-DCF:diskConfig").unwrap_or(&Value::Null))
         .map_err(ComputeError::bad_request)?;
-    mutate(&state, &t.scope, &id, |rec, _, now| {
-        if let Some(n) = name {
-            rec.name = n;
-        }
-        if server.contains_key("accessIPv4") {
-            rec.access_ipv4 = v4;
-        }
-        if server.contains_key("accessIPv6") {
-            rec.access_ipv6 = v6;
-        }
-        if let Some(d) = disk {
-            rec.disk_auto = d;
-        }
-        rec.updated_ms = now;
-        Ok(())
-    })
-    .await?;
-    let (rec, view) = load(&state, &t.scope, &id).await?;
+    state
+        .mutate_server(&t.scope, &id, |rec, _, now| {
+            if let Some(n) = name {
+                rec.name = n;
+            }
+            if server.contains_key("accessIPv4") {
+                rec.access_ipv4 = v4;
+            }
+            if server.contains_key("accessIPv6") {
+                rec.access_ipv6 = v6;
+            }
+            if let Some(d) = disk {
+                rec.disk_auto = d;
+            }
+            rec.updated_ms = now;
+            Ok(())
+        })
+        .await?;
+    let (rec, view) = state.load_server(&t.scope, &id).await?;
     Ok(one_server(&t, &rec, view))
 }
 
@@ -623,27 +575,28 @@ pub async fn delete_server(
 ) -> Result<HttpResponse, ComputeError> {
     let id = &seg(&req, "server_id");
     let delete_ms = state.settings.delete_time_ms;
-    let outcome = mutate(&state, &t.scope, id, |rec, _, now| {
-        // Mimic's delete_server_failure: the next `times` deletes answer `code`.
-        if let Some(mut f) = rec
-            .metadata
-            .get(DELETE_FAILURE_KEY)
-            .and_then(|v| mimic::parse_delete_failure(v))
-            .filter(|f| f.times > 0)
-        {
-            f.times -= 1;
-            rec.metadata
-                .insert(DELETE_FAILURE_KEY.to_string(), f.to_value());
-            return Ok(Deleted::Refused(f.code));
-        }
-        if rec.life.deleted.is_some() {
-            return Ok(Deleted::Already);
-        }
-        rec.life.delete(now, delete_ms);
-        rec.updated_ms = now;
-        Ok(Deleted::Now(rec.flavor_id.clone(), now))
-    })
-    .await?;
+    let outcome = state
+        .mutate_server(&t.scope, id, |rec, _, now| {
+            // Mimic's delete_server_failure: the next `times` deletes answer `code`.
+            if let Some(mut f) = rec
+                .metadata
+                .get(DELETE_FAILURE_KEY)
+                .and_then(|v| mimic::parse_delete_failure(v))
+                .filter(|f| f.times > 0)
+            {
+                f.times -= 1;
+                rec.metadata
+                    .insert(DELETE_FAILURE_KEY.to_string(), f.to_value());
+                return Ok(Deleted::Refused(f.code));
+            }
+            if rec.life.deleted.is_some() {
+                return Ok(Deleted::Already);
+            }
+            rec.life.delete(now, delete_ms);
+            rec.updated_ms = now;
+            Ok(Deleted::Now(rec.flavor_id.clone(), now))
+        })
+        .await?;
     match outcome {
         Deleted::Refused(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -668,7 +621,7 @@ pub async fn list_ips(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
-    let (rec, _) = load(&state, &t.scope, &seg(&req, "server_id")).await?;
+    let (rec, _) = state.load_server(&t.scope, &seg(&req, "server_id")).await?;
     Ok(json(
         StatusCode::OK,
         &json!({"addresses": views::addresses_of(&rec)}),
@@ -680,7 +633,7 @@ pub async fn get_ips_by_network(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
-    let (rec, _) = load(&state, &t.scope, &seg(&req, "server_id")).await?;
+    let (rec, _) = state.load_server(&t.scope, &seg(&req, "server_id")).await?;
     let network = seg(&req, "network");
     let addresses = serde_json::to_value(views::addresses_of(&rec))
         .map_err(|_| ComputeError::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL))?;

@@ -8,7 +8,7 @@ use common::render::RenderCacheGuard;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::Links;
+use super::tenant::Links;
 use crate::configuration::FlavorSettings;
 use crate::domain::catalog::Image;
 use crate::domain::digest;
@@ -184,7 +184,7 @@ pub struct RenderBase {
 }
 
 impl RenderBase {
-    pub fn of(t: &super::Tenant) -> Arc<RenderBase> {
+    pub fn of(t: &super::tenant::Tenant) -> Arc<RenderBase> {
         Arc::new(RenderBase {
             links: t.links.clone(),
             region: t.scope.region.clone(),
@@ -208,6 +208,10 @@ pub fn render_server(rec: &ServerRecord, view: &View, base: &RenderBase) -> Vec<
     let detail = server_detail(rec, view.clone(), &base.links, tenant, &host);
     serde_json::to_vec(&detail).unwrap_or_default()
 }
+
+/// The JSON of servers as `GET /servers/{id}` and `servers/detail` show them, shared by
+/// every worker (app data of its own, beside the state).
+pub type RenderedServers = common::render::RenderCache<uuid::Uuid, ServerStamp>;
 
 /// [`render_server`], remembered in `cache` and reused while the record's revision, its
 /// view and the base are unchanged.
