@@ -29,19 +29,6 @@ pub const AUTH_EVENT: Event = Event {
 
 const DEFAULT_FAIL_MESSAGE: &str = "Unable to authenticate user with credentials provided.";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1.1/tick", web::post().to(tick))
-        .route("/v1.0/presets", web::get().to(get_presets))
-        .route(
-            "/v1.1/IdentityControlAPI/behaviors/auth",
-            web::post().to(create_auth_behavior),
-        )
-        .route(
-            "/v1.1/IdentityControlAPI/behaviors/auth/{behavior_id}",
-            web::delete().to(delete_auth_behavior),
-        );
-}
-
 /// `POST /mimic/v1.1/tick {"amount": seconds}`: moves the stack's virtual clock as Mimic
 /// does: time stands still between ticks (the clock is frozen, then moved), on every mock
 /// of the catalog. `POST /_understudy/v1/clock/reset` goes back to wall time. A mock the

@@ -8,6 +8,9 @@
 //! The v2.0 routes are served at `/v2.0` and again under `/identity`, where Mimic served
 //! them, so suites written for Mimic keep their URLs. Trailing slashes are ignored, as
 //! Mimic ignored them.
+//!
+//! Every route is in the one table below, so `/metrics` labels each request with the
+//! pattern it matched (`/v2.0/tokens/{token_id}`), never with a token or an id.
 
 pub mod mimic;
 pub mod tokens;
@@ -31,6 +34,9 @@ pub(crate) type State = web::Data<IdentityState>;
 /// Query parameters; a query that does not parse counts as empty (extra ones are ignored).
 pub(crate) type Query = Result<web::Query<HashMap<String, String>>, actix_web::Error>;
 
+/// Mounts every route of the mock. The patterns registered here are the route labels of
+/// `/metrics` (`/v2.0/tokens/{token_id}/endpoints`). A method a route does not serve is
+/// Identity's 404, as for any unknown route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(versions::list_versions));
     for prefix in ["", "/identity"] {
@@ -40,20 +46,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(users::get_mosso_user),
         );
     }
-    cfg.service(web::scope("/v3").configure(v3::configure));
-    cfg.service(web::scope("/mimic").configure(mimic::configure));
+    cfg.service(web::scope("/v3").configure(v3_routes));
+    cfg.service(web::scope("/mimic").configure(mimic_routes));
 }
 
 fn v2_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(versions::get_v2))
         .route("/", web::get().to(versions::get_v2))
-        // `/tokens/{id}[/endpoints]` is dispatched by hand: actix matches a `{token_id}`
-        // pattern with a regex over the whole path, and a token is 300 characters long.
-        .service(
-            web::scope("/tokens")
-                .route("", web::post().to(tokens::create_token))
-                .route("", web::delete().to(tokens::delete_own_token))
-                .default_service(web::to(tokens::token_routes)),
+        .route("/tokens", web::post().to(tokens::create_token))
+        .route("/tokens", web::delete().to(tokens::delete_own_token))
+        .route("/tokens/{token_id}", web::get().to(tokens::get_token))
+        .route("/tokens/{token_id}", web::head().to(tokens::check_token))
+        .route("/tokens/{token_id}", web::delete().to(tokens::delete_token))
+        .route(
+            "/tokens/{token_id}/endpoints",
+            web::get().to(tokens::list_token_endpoints),
         )
         .route(
             "/RAX-AUTH/impersonation-tokens",
@@ -68,6 +75,31 @@ fn v2_routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/users/{user_id}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials",
             web::get().to(users::get_api_key_credentials),
+        );
+}
+
+fn v3_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("", web::get().to(versions::get_v3))
+        .route("/", web::get().to(versions::get_v3))
+        .route("/auth/tokens", web::post().to(v3::create_token))
+        .route("/auth/tokens", web::get().to(v3::get_token))
+        .route("/auth/tokens", web::head().to(v3::check_token))
+        .route("/auth/tokens", web::delete().to(v3::delete_token))
+        .route("/auth/projects", web::get().to(v3::list_auth_projects))
+        .route("/auth/catalog", web::get().to(v3::get_catalog))
+        .route("/projects", web::get().to(v3::list_projects));
+}
+
+fn mimic_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1.1/tick", web::post().to(mimic::tick))
+        .route("/v1.0/presets", web::get().to(mimic::get_presets))
+        .route(
+            "/v1.1/IdentityControlAPI/behaviors/auth",
+            web::post().to(mimic::create_auth_behavior),
+        )
+        .route(
+            "/v1.1/IdentityControlAPI/behaviors/auth/{behavior_id}",
+            web::delete().to(mimic::delete_auth_behavior),
         );
 }
 

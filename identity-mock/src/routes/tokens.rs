@@ -1,5 +1,5 @@
 //! Keystone v2.0 tokens: `POST /tokens` (password, API key, token), validation
-//! (`GET`/`HEAD /tokens/{id}` with `belongsTo`), revocation, the flattened catalog of a
+//! (`GET`/`HEAD /tokens/{token_id}` with `belongsTo`), revocation, the flattened catalog of a
 //! token, and Rackspace impersonation.
 
 use actix_web::http::StatusCode;
@@ -241,29 +241,9 @@ fn json_answer(body: impl actix_web::body::MessageBody + 'static) -> HttpRespons
         .body(body)
 }
 
-/// `/tokens/{token_id}` (GET, HEAD, DELETE) and `/tokens/{token_id}/endpoints` (GET).
-/// Anything else under `/tokens/` is Identity's 404, as for any unknown route.
-pub async fn token_routes(
-    ctx: Ctx,
-    state: State,
-    req: HttpRequest,
-    query: Query,
-) -> Result<HttpResponse, IdentityError> {
-    let rest = req.match_info().unprocessed();
-    let rest = rest.strip_prefix('/').unwrap_or(rest);
-    let (token, tail) = match rest.split_once('/') {
-        Some((t, tail)) => (t, Some(tail)),
-        None => (rest, None),
-    };
-    let method = req.method().clone();
-    match (method.as_str(), tail) {
-        _ if token.is_empty() => Err(IdentityError::not_found(crate::NOT_FOUND)),
-        ("GET", None) => get_token(&ctx, &state, &req, token, &query).await,
-        ("HEAD", None) => Ok(check_token(&ctx, &state, &req, token, &query).await),
-        ("DELETE", None) => delete_token(&ctx, &state, &req, token).await,
-        ("GET", Some("endpoints")) => list_token_endpoints(&ctx, &state, &req, token).await,
-        _ => Err(IdentityError::not_found(crate::NOT_FOUND)),
-    }
+/// The `{token_id}` of `/tokens/{token_id}[/endpoints]`, as the path carries it.
+fn token_id(req: &HttpRequest) -> &str {
+    req.match_info().get("token_id").unwrap_or_default()
 }
 
 /// Validation shared by `GET` and `HEAD`: the token's claims, or the 404.
@@ -289,14 +269,14 @@ async fn validate(
 }
 
 /// `GET /v2.0/tokens/{token_id}[?belongsTo=T]`: the token and its user, no catalog.
-async fn get_token(
-    ctx: &Ctx,
-    state: &State,
-    req: &HttpRequest,
-    token: &str,
-    query: &Query,
+pub async fn get_token(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    query: Query,
 ) -> Result<HttpResponse, IdentityError> {
-    let claims = validate(ctx, state, req, token, query).await?;
+    let token = token_id(&req);
+    let claims = validate(&ctx, &state, &req, token, &query).await?;
     // A token's answer is a function of the token (its claims are signed into it) and the
     // user's default region; expiry and revocation were checked above, every time.
     let region = state.directory.default_region(&claims.user_name);
@@ -309,14 +289,8 @@ async fn get_token(
 }
 
 /// `HEAD /v2.0/tokens/{token_id}`: the status of `GET`, with no body.
-async fn check_token(
-    ctx: &Ctx,
-    state: &State,
-    req: &HttpRequest,
-    token: &str,
-    query: &Query,
-) -> HttpResponse {
-    let status = match validate(ctx, state, req, token, query).await {
+pub async fn check_token(ctx: Ctx, state: State, req: HttpRequest, query: Query) -> HttpResponse {
+    let status = match validate(&ctx, &state, &req, token_id(&req), &query).await {
         Ok(_) => StatusCode::OK,
         Err(e) => actix_web::ResponseError::status_code(&e),
     };
@@ -324,19 +298,18 @@ async fn check_token(
 }
 
 /// `DELETE /v2.0/tokens/{token_id}`: 204; the token fails validation everywhere after.
-async fn delete_token(
-    ctx: &Ctx,
-    state: &State,
-    req: &HttpRequest,
-    token: &str,
+pub async fn delete_token(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
-    guard_v2(ctx, state, req).await?;
+    guard_v2(&ctx, &state, &req).await?;
     let claims = ctx
         .auth
-        .verify_local(token)
+        .verify_local(token_id(&req))
         .await
         .map_err(|_| IdentityError::not_found(REVOKE_NOT_FOUND))?;
-    revoke(ctx, &claims).await?;
+    revoke(&ctx, &claims).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -357,16 +330,15 @@ pub async fn delete_own_token(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse
 }
 
 /// `GET /v2.0/tokens/{token_id}/endpoints`: the token's catalog, flattened.
-async fn list_token_endpoints(
-    ctx: &Ctx,
-    state: &State,
-    req: &HttpRequest,
-    token: &str,
+pub async fn list_token_endpoints(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
-    guard_v2(ctx, state, req).await?;
+    guard_v2(&ctx, &state, &req).await?;
     let claims = ctx
         .auth
-        .verify_local(token)
+        .verify_local(token_id(&req))
         .await
         .map_err(|_| IdentityError::not_found(TOKEN_NOT_FOUND))?;
     let endpoints = if claims.tenant_id.is_empty() {

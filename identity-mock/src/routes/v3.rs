@@ -3,7 +3,7 @@
 //! Errors use v3's own `{"error": {...}}` format.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use common::error::ApiError;
@@ -12,7 +12,7 @@ use common::token::Claims;
 
 use super::mimic::auth_failure;
 use super::tokens::{issue, user_of, Expiry};
-use super::{base_url, caller, header, query_param, versions, Ctx, Query, State};
+use super::{base_url, caller, header, query_param, Ctx, Query, State};
 use crate::directory::{Refusal, User};
 use crate::domain::credentials::{TenantRef, UserRef};
 use crate::domain::render;
@@ -20,18 +20,6 @@ use crate::domain::v3::{V3AuthRequest, V3Identity, V3Scope, V3User, DEFAULT_DOMA
 use crate::error::{IdentityError, V3_UNAUTHORIZED};
 
 const SUBJECT: &str = "X-Subject-Token";
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("", web::get().to(versions::get_v3))
-        .route("/", web::get().to(versions::get_v3))
-        .route("/auth/tokens", web::post().to(create_token))
-        .route("/auth/tokens", web::get().to(get_token))
-        .route("/auth/tokens", web::head().to(check_token))
-        .route("/auth/tokens", web::delete().to(delete_token))
-        .route("/auth/projects", web::get().to(list_auth_projects))
-        .route("/auth/catalog", web::get().to(get_catalog))
-        .route("/projects", web::get().to(list_projects));
-}
 
 fn unauthorized() -> IdentityError {
     IdentityError::v3(StatusCode::UNAUTHORIZED, V3_UNAUTHORIZED)
