@@ -10,14 +10,14 @@ use common::error::ApiError;
 use common::json::Body;
 use common::token::Claims;
 
-use super::mimic::auth_failure;
-use super::tokens::{issue, user_of, Expiry};
-use super::{base_url, caller, header, query_param, Ctx, Query, State};
-use crate::directory::{Refusal, User};
+use super::toolkit::{base_url, caller, header, query_param, Ctx, Query, State};
 use crate::domain::credentials::{TenantRef, UserRef};
 use crate::domain::render;
+use crate::domain::token::{Expiry, NewToken};
+use crate::domain::user::{Refusal, User};
 use crate::domain::v3::{V3AuthRequest, V3Identity, V3Scope, V3User, DEFAULT_DOMAIN_ID};
 use crate::error::{IdentityError, V3_UNAUTHORIZED};
+use crate::state::{auth_failure, revoke};
 
 const SUBJECT: &str = "X-Subject-Token";
 
@@ -88,12 +88,12 @@ pub async fn create_token(
         V3Scope::ProjectName { name, .. } => Some(TenantRef::Name(name.clone())),
         _ => None,
     };
-    if let Some(f) = auth_failure(&ctx, username, requested.as_ref().map(TenantRef::as_str)).await?
-    {
+    let requested_text = requested.as_ref().map(TenantRef::as_str);
+    if let Some(f) = auth_failure(&ctx.behaviors, username, requested_text).await? {
         return Err(f.into_v3());
     }
 
-    let (user, methods, exp, impersonator, default_tenant): (User, _, _, _, _) =
+    let (user, methods, expiry, impersonator, default_tenant): (User, _, _, _, _) =
         match (&request.identity, presented) {
             (V3Identity::Password { user, password }, _) => {
                 let r = match user {
@@ -115,7 +115,11 @@ pub async fn create_token(
                 )
             }
             (V3Identity::Token { .. }, Some(original)) => {
-                let user = user_of(&state, &original).await?.ok_or_else(unauthorized)?;
+                let user = state
+                    .directory
+                    .user_of(&original)
+                    .await?
+                    .ok_or_else(unauthorized)?;
                 let mut methods = original.methods.clone();
                 if !methods.iter().any(|m| m == "TOKEN") {
                     methods.push("TOKEN".to_string());
@@ -141,7 +145,16 @@ pub async fn create_token(
             .tenant_for(&user, requested.as_ref())
             .ok_or_else(unauthorized)?,
     };
-    let (token, claims) = issue(&ctx, &state, &user, tenant, methods, exp, impersonator);
+    let (token, claims) = state.issue(
+        &ctx,
+        NewToken {
+            user: &user,
+            tenant,
+            methods,
+            expiry,
+            impersonator,
+        },
+    );
     state
         .directory
         .remember(&claims.user_name, &claims.user_id, &claims.tenant_id)
@@ -212,7 +225,7 @@ pub async fn delete_token(
     req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
     let (_, claims) = subject(&ctx, &state, &req).await?;
-    super::tokens::revoke(&ctx, &claims).await?;
+    revoke(&ctx, &claims).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -226,7 +239,11 @@ async fn projects_of(
     if !claims.tenant_id.is_empty() && !state.directory.is_strict() {
         return Ok(vec![(claims.tenant_id, claims.tenant_name)]);
     }
-    let user = user_of(state, &claims).await?.ok_or_else(unauthorized)?;
+    let user = state
+        .directory
+        .user_of(&claims)
+        .await?
+        .ok_or_else(unauthorized)?;
     Ok(vec![(user.tenant_id, user.tenant_name)])
 }
 

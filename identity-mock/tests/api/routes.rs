@@ -46,8 +46,11 @@ async fn validating_a_token_is_counted_under_its_route_and_journaled() {
     assert!(!metrics.contains(&token), "no token is a label: {metrics}");
 
     let path = format!("/v2.0/tokens/{token}/endpoints");
-    let (status, journal) =
-        status_and_json(app.get(&format!("/_understudy/v1/journal?path={path}")).await).await;
+    let (status, journal) = status_and_json(
+        app.get(&format!("/_understudy/v1/journal?path={path}"))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200);
     let entries = journal["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 1, "{journal}");
