@@ -50,13 +50,57 @@ pub struct AuthRequest {
     pub tenant: Option<TenantRef>,
 }
 
+/// How a user proved who they are: the values of `RAX-AUTH:authenticatedBy` (a token's
+/// `methods`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Password,
+    ApiKey,
+    Token,
+    /// A token made by `RAX-AUTH/impersonation-tokens`.
+    Impersonate,
+}
+
+impl AuthMethod {
+    const ALL: [AuthMethod; 4] = [
+        AuthMethod::Password,
+        AuthMethod::ApiKey,
+        AuthMethod::Token,
+        AuthMethod::Impersonate,
+    ];
+
+    /// Rackspace's spelling, as v2.0 shows it and a token records it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "PASSWORD",
+            AuthMethod::ApiKey => "APIKEY",
+            AuthMethod::Token => "TOKEN",
+            AuthMethod::Impersonate => "IMPERSONATE",
+        }
+    }
+
+    /// The method a token records under Rackspace's spelling, if it is one of these.
+    pub fn parse(s: &str) -> Option<AuthMethod> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Keystone v3's name: an API key is a password there.
+    pub const fn v3_name(self) -> &'static str {
+        match self {
+            AuthMethod::Password | AuthMethod::ApiKey => "password",
+            AuthMethod::Token => "token",
+            AuthMethod::Impersonate => "impersonate",
+        }
+    }
+}
+
 impl Credential {
     /// Rackspace's `RAX-AUTH:authenticatedBy` value for this credential.
-    pub fn method(&self) -> &'static str {
+    pub fn method(&self) -> AuthMethod {
         match self {
-            Credential::Password { .. } => "PASSWORD",
-            Credential::ApiKey { .. } => "APIKEY",
-            Credential::Token { .. } => "TOKEN",
+            Credential::Password { .. } => AuthMethod::Password,
+            Credential::ApiKey { .. } => AuthMethod::ApiKey,
+            Credential::Token { .. } => AuthMethod::Token,
         }
     }
 }
@@ -423,6 +467,19 @@ mod tests {
         assert_eq!(
             ImpersonationRequest::parse(b"{"),
             Err(CredentialError(UNPARSABLE.into()))
+        );
+    }
+
+    #[test]
+    fn auth_methods_keep_rackspace_and_keystone_spellings() {
+        for m in AuthMethod::ALL {
+            assert_eq!(AuthMethod::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(AuthMethod::parse("password"), None, "v2 spellings only");
+        assert_eq!(AuthMethod::ApiKey.v3_name(), "password");
+        assert_eq!(
+            Credential::Token { id: "t".into() }.method().as_str(),
+            "TOKEN"
         );
     }
 }

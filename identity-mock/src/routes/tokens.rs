@@ -12,7 +12,7 @@ use common::token::Claims;
 
 use super::toolkit::{caller, guard_v2, query_param, Ctx, Query, State};
 use crate::domain::credentials::{
-    AuthRequest, Credential, ImpersonationRequest, TenantRef, UserRef,
+    AuthMethod, AuthRequest, Credential, ImpersonationRequest, TenantRef, UserRef,
 };
 use crate::domain::render;
 use crate::domain::token::{Expiry, NewToken};
@@ -45,7 +45,7 @@ fn sign_in(
     ctx: &Ctx,
     state: &State,
     found: Result<User, Refusal>,
-    method: &str,
+    method: AuthMethod,
     tenant: Option<&TenantRef>,
 ) -> Result<(String, Claims), IdentityError> {
     let user = found.map_err(|r| {
@@ -64,7 +64,7 @@ fn sign_in(
         NewToken {
             user: &user,
             tenant: scope,
-            methods: vec![method.to_string()],
+            methods: vec![method.as_str().to_string()],
             expiry: Expiry::Default,
             impersonator: None,
         },
@@ -312,7 +312,7 @@ pub async fn create_impersonation_token(
         NewToken {
             user: &user,
             tenant,
-            methods: vec!["IMPERSONATE".to_string()],
+            methods: vec![AuthMethod::Impersonate.as_str().to_string()],
             expiry: Expiry::At(now.saturating_add(request.lifetime_s)),
             impersonator: Some(by),
         },

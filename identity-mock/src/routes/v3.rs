@@ -11,7 +11,7 @@ use common::json::Body;
 use common::token::Claims;
 
 use super::toolkit::{base_url, caller, header, query_param, Ctx, Query, State};
-use crate::domain::credentials::{TenantRef, UserRef};
+use crate::domain::credentials::{AuthMethod, TenantRef, UserRef};
 use crate::domain::render;
 use crate::domain::token::{Expiry, NewToken};
 use crate::domain::user::{Refusal, User};
@@ -108,7 +108,7 @@ pub async fn create_token(
                 let tenant = (user.tenant_id.clone(), user.tenant_name.clone());
                 (
                     user,
-                    vec!["PASSWORD".to_string()],
+                    vec![AuthMethod::Password.as_str().to_string()],
                     Expiry::Default,
                     None,
                     tenant,
@@ -121,8 +121,9 @@ pub async fn create_token(
                     .await?
                     .ok_or_else(unauthorized)?;
                 let mut methods = original.methods.clone();
-                if !methods.iter().any(|m| m == "TOKEN") {
-                    methods.push("TOKEN".to_string());
+                let token = AuthMethod::Token.as_str();
+                if !methods.iter().any(|m| m == token) {
+                    methods.push(token.to_string());
                 }
                 // Keystone keeps the original expiry: a token cannot extend itself.
                 let tenant = (original.tenant_id.clone(), original.tenant_name.clone());
