@@ -15,6 +15,11 @@ use serde_json::json;
 use common::error::{ApiError, ErrorStyle};
 use common::store::StoreError;
 
+use crate::domain::mimic::Failure;
+
+/// The text of Identity's 404 for a route it does not serve.
+pub const NOT_FOUND: &str = "Resource not found";
+
 /// Keystone v2.0 / Rackspace: `{"<fault>": {"code", "message"}}`.
 pub const V2_STYLE: ErrorStyle = ErrorStyle {
     render: |status, kind, message| {
@@ -114,6 +119,28 @@ impl IdentityError {
             },
             other => other,
         }
+    }
+}
+
+impl Failure {
+    /// Mimic's body: `{type: {message, code}}`, or the bare message when type is `string`.
+    pub fn into_v2(self) -> IdentityError {
+        if self.is_bare() {
+            return ApiError::raw(self.status, "text/plain; charset=utf-8", self.message).into();
+        }
+        ApiError::json(
+            self.status,
+            json!({ self.kind: {"message": self.message, "code": self.status.as_u16()} }),
+        )
+        .into()
+    }
+
+    /// The same failure for a v3 client, in v3's error format.
+    pub fn into_v3(self) -> IdentityError {
+        if self.is_bare() {
+            return self.into_v2();
+        }
+        ApiError::new(V3_STYLE, self.status, self.message).into()
     }
 }
 

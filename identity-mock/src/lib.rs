@@ -5,27 +5,29 @@
 //! How the parts fit:
 //! - [`configuration`]: settings (`[identity]`: `open` or `strict` users) and defaults,
 //!   including the catalog every token carries.
-//! - [`directory`]: who the users are, in either mode.
-//! - [`domain`]: pure logic: request parsing, derived ids, token bodies.
-//! - [`routes`]: the HTTP handlers, one module per API area.
+//! - [`domain`]: pure logic: users and the tenants they may use, request parsing, derived
+//!   ids, what a new token says, token bodies, Mimic's auth failures.
+//! - [`state`]: the handlers' state, built once: the users (who they are, in either
+//!   mode, and what open mode remembers of them in the store), the catalog, issuing and
+//!   revoking tokens, the registered auth behaviours.
+//! - [`routes`]: the HTTP handlers, one module per API area, and the one route table.
 //! - [`error`]: the v2 and v3 error formats.
 //!
 //! Tokens are `common::token` signed tokens: any mock of the stack validates them with
 //! the shared key, v2 and v3 read the same claims, and revocation goes into the store.
 
 pub mod configuration;
-pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod routes;
+pub mod state;
 
 use actix_web::web;
 
-use common::catalog::Catalog;
 use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
 
 use crate::configuration::Settings;
-use crate::directory::Directory;
+use crate::state::IdentityState;
 
 /// What identity tells `common` about itself.
 pub fn spec() -> ServiceSpec {
@@ -33,22 +35,11 @@ pub fn spec() -> ServiceSpec {
         name: "identity",
         style: error::V2_STYLE,
         bad_json: domain::credentials::UNPARSABLE,
-        not_found: NOT_FOUND,
+        not_found: error::NOT_FOUND,
         route_info: std::sync::Arc::new(route_info),
         fault_exempt: &["/mimic/"],
         summary: None,
     }
-}
-
-/// The state of identity's handlers, built once and shared by every worker.
-pub struct IdentityState {
-    pub directory: Directory,
-    pub catalog: Catalog,
-    pub token_ttl_s: i64,
-    /// Whether issued tokens expire (`identity.token_expiry`, resolved).
-    pub tokens_expire: bool,
-    /// `GET /v2.0/tokens/{id}` answers by token, with the default region they show.
-    pub validations: common::render::RenderCache<String, String>,
 }
 
 /// Binds the listener and prepares the server; `shared` lets the launcher give several
@@ -58,21 +49,12 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
         Some(s) => s,
         None => Shared::new(&settings.base, "identity").map_err(std::io::Error::other)?,
     };
-    let state = web::Data::new(IdentityState {
-        directory: Directory::new(&settings.identity, &shared.store),
-        catalog: Catalog::new(settings.base.catalog.clone()),
-        token_ttl_s: i64::try_from(settings.base.auth.token_ttl_s).unwrap_or(i64::MAX / 2),
-        tokens_expire: settings.identity.tokens_expire(),
-        validations: common::render::RenderCache::default(),
-    });
+    let state = web::Data::new(IdentityState::new(&settings, &shared.store));
     Application::build(spec(), &settings.base, shared, move |cfg| {
         cfg.app_data(web::Data::clone(&state));
         routes::configure(cfg);
     })
 }
-
-/// The text of Identity's 404 for a route it does not serve.
-pub const NOT_FOUND: &str = "Resource not found";
 
 /// The tenant a path is about (only `/v1.1/mosso/{tenant}` names one), and the v3 error
 /// format for `/v3` paths.

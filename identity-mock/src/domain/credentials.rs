@@ -50,13 +50,57 @@ pub struct AuthRequest {
     pub tenant: Option<TenantRef>,
 }
 
+/// How a user proved who they are: the values of `RAX-AUTH:authenticatedBy` (a token's
+/// `methods`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Password,
+    ApiKey,
+    Token,
+    /// A token made by `RAX-AUTH/impersonation-tokens`.
+    Impersonate,
+}
+
+impl AuthMethod {
+    const ALL: [AuthMethod; 4] = [
+        AuthMethod::Password,
+        AuthMethod::ApiKey,
+        AuthMethod::Token,
+        AuthMethod::Impersonate,
+    ];
+
+    /// Rackspace's spelling, as v2.0 shows it and a token records it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "PASSWORD",
+            AuthMethod::ApiKey => "APIKEY",
+            AuthMethod::Token => "TOKEN",
+            AuthMethod::Impersonate => "IMPERSONATE",
+        }
+    }
+
+    /// The method a token records under Rackspace's spelling, if it is one of these.
+    pub fn parse(s: &str) -> Option<AuthMethod> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Keystone v3's name: an API key is a password there.
+    pub const fn v3_name(self) -> &'static str {
+        match self {
+            AuthMethod::Password | AuthMethod::ApiKey => "password",
+            AuthMethod::Token => "token",
+            AuthMethod::Impersonate => "impersonate",
+        }
+    }
+}
+
 impl Credential {
     /// Rackspace's `RAX-AUTH:authenticatedBy` value for this credential.
-    pub fn method(&self) -> &'static str {
+    pub fn method(&self) -> AuthMethod {
         match self {
-            Credential::Password { .. } => "PASSWORD",
-            Credential::ApiKey { .. } => "APIKEY",
-            Credential::Token { .. } => "TOKEN",
+            Credential::Password { .. } => AuthMethod::Password,
+            Credential::ApiKey { .. } => AuthMethod::ApiKey,
+            Credential::Token { .. } => AuthMethod::Token,
         }
     }
 }
@@ -174,6 +218,52 @@ impl AuthRequest {
             return Err(err(UNPARSABLE));
         };
         Ok(AuthRequest { credential, tenant })
+    }
+}
+
+/// Lifetime of an impersonation token when the request names none (Mimic's default).
+pub const DEFAULT_IMPERSONATION_S: i64 = 86_400;
+
+/// A parsed `POST /v2.0/RAX-AUTH/impersonation-tokens` body: whom to impersonate, for
+/// how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImpersonationRequest {
+    pub username: String,
+    /// `expire-in-seconds`, or [`DEFAULT_IMPERSONATION_S`].
+    pub lifetime_s: i64,
+}
+
+impl ImpersonationRequest {
+    pub fn parse(body: &[u8]) -> Result<ImpersonationRequest, CredentialError> {
+        let value: Value = serde_json::from_slice(body).map_err(|_| err(UNPARSABLE))?;
+        let imp = value
+            .get("RAX-AUTH:impersonation")
+            .and_then(Value::as_object)
+            .ok_or_else(|| err(UNPARSABLE))?;
+        let username = imp
+            .get("user")
+            .and_then(|u| u.get("username"))
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| err("Expecting username"))?;
+        if has_control_characters(username) {
+            return Err(CredentialError(control_characters("username")));
+        }
+        if username.chars().count() > MAX_NAME {
+            return Err(CredentialError(too_long("username")));
+        }
+        let lifetime_s = match imp.get("expire-in-seconds") {
+            None | Some(Value::Null) => DEFAULT_IMPERSONATION_S,
+            Some(v) => v
+                .as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .filter(|n| *n > 0)
+                .ok_or_else(|| err("expire-in-seconds must be a positive whole number"))?,
+        };
+        Ok(ImpersonationRequest {
+            username: username.to_string(),
+            lifetime_s,
+        })
     }
 }
 
@@ -337,6 +427,59 @@ mod tests {
         assert_eq!(
             AuthRequest::parse(b"{not json"),
             Err(CredentialError(UNPARSABLE.into()))
+        );
+    }
+
+    #[test]
+    fn impersonation_bodies_name_a_user_and_maybe_a_lifetime() {
+        let parse = |v: Value| ImpersonationRequest::parse(v.to_string().as_bytes());
+        assert_eq!(
+            parse(json!({"RAX-AUTH:impersonation": {"user": {"username": "joe"}}})),
+            Ok(ImpersonationRequest {
+                username: "joe".into(),
+                lifetime_s: DEFAULT_IMPERSONATION_S
+            })
+        );
+        assert_eq!(
+            parse(
+                json!({"RAX-AUTH:impersonation": {"user": {"username": "joe"}, "expire-in-seconds": "60"}})
+            )
+            .map(|r| r.lifetime_s),
+            Ok(60)
+        );
+        for (body, text) in [
+            (json!({}), UNPARSABLE.to_string()),
+            (
+                json!({"RAX-AUTH:impersonation": {"user": {"username": ""}}}),
+                "Expecting username".to_string(),
+            ),
+            (
+                json!({"RAX-AUTH:impersonation": {"user": {"username": "a\nb"}}}),
+                control_characters("username"),
+            ),
+            (
+                json!({"RAX-AUTH:impersonation": {"user": {"username": "joe"}, "expire-in-seconds": 0}}),
+                "expire-in-seconds must be a positive whole number".to_string(),
+            ),
+        ] {
+            assert_eq!(parse(body.clone()), Err(CredentialError(text)), "{body}");
+        }
+        assert_eq!(
+            ImpersonationRequest::parse(b"{"),
+            Err(CredentialError(UNPARSABLE.into()))
+        );
+    }
+
+    #[test]
+    fn auth_methods_keep_rackspace_and_keystone_spellings() {
+        for m in AuthMethod::ALL {
+            assert_eq!(AuthMethod::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(AuthMethod::parse("password"), None, "v2 spellings only");
+        assert_eq!(AuthMethod::ApiKey.v3_name(), "password");
+        assert_eq!(
+            Credential::Token { id: "t".into() }.method().as_str(),
+            "TOKEN"
         );
     }
 }

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use common::clock::iso_micros;
 use common::token::Claims;
 
+use super::credentials::AuthMethod;
 use super::derive;
 use super::v3::{DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME};
 
@@ -193,9 +194,9 @@ pub fn v2_access(token: &str, c: &Claims, default_region: &str, catalog: &RawVal
 pub fn v3_methods(c: &Claims) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for m in &c.methods {
-        let name = match m.as_str() {
-            "PASSWORD" | "APIKEY" => "password".to_string(),
-            other => other.to_lowercase(),
+        let name = match AuthMethod::parse(m) {
+            Some(known) => known.v3_name().to_string(),
+            None => m.to_lowercase(),
         };
         if !out.contains(&name) {
             out.push(name);

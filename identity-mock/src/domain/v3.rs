@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::credentials::{text_field, FieldProblem, MAX_NAME};
+use super::credentials::{text_field, AuthMethod, FieldProblem, MAX_NAME};
 
 /// The domain every user and project of this mock lives in.
 pub const DEFAULT_DOMAIN_ID: &str = "default";
@@ -139,7 +139,7 @@ impl V3AuthRequest {
             .map(|m| m.iter().filter_map(Value::as_str).collect())
             .filter(|m: &Vec<&str>| !m.is_empty())
             .ok_or_else(|| missing("methods", "identity"))?;
-        let identity = if methods.contains(&"password") {
+        let identity = if methods.contains(&AuthMethod::Password.v3_name()) {
             let p = object(identity, "password").ok_or_else(|| missing("password", "identity"))?;
             let u = object(p, "user").ok_or_else(|| missing("user", "password"))?;
             let path = "identity/password/user";
@@ -154,7 +154,7 @@ impl V3AuthRequest {
             };
             let password = text(u, "password", path)?.ok_or_else(|| missing("password", "user"))?;
             V3Identity::Password { user, password }
-        } else if methods.contains(&"token") {
+        } else if methods.contains(&AuthMethod::Token.v3_name()) {
             let t = object(identity, "token").ok_or_else(|| missing("token", "identity"))?;
             V3Identity::Token {
                 id: text(t, "id", "identity/token")?.ok_or_else(|| missing("id", "token"))?,

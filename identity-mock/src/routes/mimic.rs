@@ -2,7 +2,7 @@
 //! `POST /mimic/v1.1/tick`, `GET /mimic/v1.0/presets`, and auth behaviours at
 //! `/mimic/v1.1/IdentityControlAPI/behaviors/auth`.
 //!
-//! Auth behaviours are `common::behaviors` registrations of the [`AUTH_EVENT`], global to
+//! Auth behaviours are `common::behaviors` registrations of the `auth` event, global to
 //! the stack; `POST /v2.0/tokens`, impersonation and `POST /v3/auth/tokens` consult them
 //! before checking credentials, as Mimic did.
 
@@ -10,37 +10,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use common::behaviors::{Attribute, Event};
 use common::clock::{iso_micros, ClockChange};
-use common::error::ApiError;
 use common::json::Body;
-use common::store::{ClockError, Scope, StoreError};
+use common::store::{ClockError, Scope};
 
-use super::Ctx;
-use crate::error::{IdentityError, V3_STYLE};
-
-/// Mimic's identity `auth` event.
-pub const AUTH_EVENT: Event = Event {
-    name: "auth",
-    text_criteria: &["username", "tenant_id"],
-    map_criteria: &[],
-    behaviors: &["fail"],
-};
-
-const DEFAULT_FAIL_MESSAGE: &str = "Unable to authenticate user with credentials provided.";
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1.1/tick", web::post().to(tick))
-        .route("/v1.0/presets", web::get().to(get_presets))
-        .route(
-            "/v1.1/IdentityControlAPI/behaviors/auth",
-            web::post().to(create_auth_behavior),
-        )
-        .route(
-            "/v1.1/IdentityControlAPI/behaviors/auth/{behavior_id}",
-            web::delete().to(delete_auth_behavior),
-        );
-}
+use super::toolkit::Ctx;
+use crate::domain::mimic::AUTH_EVENT;
+use crate::error::IdentityError;
 
 /// `POST /mimic/v1.1/tick {"amount": seconds}`: moves the stack's virtual clock as Mimic
 /// does: time stands still between ticks (the clock is frozen, then moved), on every mock
@@ -121,106 +97,5 @@ pub async fn delete_auth_behavior(
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(IdentityError::not_found(format!("No such behavior: {id}")))
-    }
-}
-
-/// An injected authentication failure: Mimic's `fail` behaviour.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub status: StatusCode,
-    pub kind: String,
-    pub message: String,
-}
-
-impl Failure {
-    fn from_parameters(p: &Value) -> Failure {
-        let status = p
-            .get("code")
-            .and_then(Value::as_u64)
-            .and_then(|c| u16::try_from(c).ok())
-            .and_then(|c| StatusCode::from_u16(c).ok())
-            .unwrap_or(StatusCode::UNAUTHORIZED);
-        let text = |key: &str, default: &str| {
-            p.get(key)
-                .and_then(Value::as_str)
-                .unwrap_or(default)
-                .to_string()
-        };
-        Failure {
-            status,
-            kind: text("type", "unauthorized"),
-            message: text("message", DEFAULT_FAIL_MESSAGE),
-        }
-    }
-
-    /// Mimic's body: `{type: {message, code}}`, or the bare message when type is `string`.
-    pub fn into_v2(self) -> IdentityError {
-        if self.kind == "string" {
-            return ApiError::raw(self.status, "text/plain; charset=utf-8", self.message).into();
-        }
-        ApiError::json(
-            self.status,
-            json!({ self.kind: {"message": self.message, "code": self.status.as_u16()} }),
-        )
-        .into()
-    }
-
-    /// The same failure for a v3 client, in v3's error format.
-    pub fn into_v3(self) -> IdentityError {
-        if self.kind == "string" {
-            return self.into_v2();
-        }
-        ApiError::new(V3_STYLE, self.status, self.message).into()
-    }
-}
-
-/// The failure a registered behaviour injects into this authentication, if any.
-/// An absent attribute (an auth without a tenant) simply does not match.
-pub async fn auth_failure(
-    ctx: &Ctx,
-    username: Option<&str>,
-    tenant_id: Option<&str>,
-) -> Result<Option<Failure>, StoreError> {
-    let attribute = |k: &str| {
-        let v = match k {
-            "username" => username,
-            "tenant_id" => tenant_id,
-            _ => None,
-        };
-        v.map(Attribute::Text).unwrap_or(Attribute::Absent)
-    };
-    let chosen = ctx
-        .behaviors
-        .choose(&Scope::global(), &AUTH_EVENT, attribute)
-        .await?;
-    Ok(chosen
-        .filter(|c| c.name == "fail")
-        .map(|c| Failure::from_parameters(&c.parameters)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fail_parameters_default_to_mimics() {
-        assert_eq!(
-            Failure::from_parameters(&json!({})),
-            Failure {
-                status: StatusCode::UNAUTHORIZED,
-                kind: "unauthorized".into(),
-                message: DEFAULT_FAIL_MESSAGE.into()
-            }
-        );
-        let f = Failure::from_parameters(
-            &json!({"code": 500, "message": "boom", "type": "identityFault"}),
-        );
-        assert_eq!(f.status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(f.kind, "identityFault");
-        assert_eq!(
-            Failure::from_parameters(&json!({"code": 7})).status,
-            StatusCode::UNAUTHORIZED,
-            "an impossible status falls back to 401"
-        );
     }
 }

@@ -1,24 +1,24 @@
 //! Keystone v2.0 tokens: `POST /tokens` (password, API key, token), validation
-//! (`GET`/`HEAD /tokens/{id}` with `belongsTo`), revocation, the flattened catalog of a
+//! (`GET`/`HEAD /tokens/{token_id}` with `belongsTo`), revocation, the flattened catalog of a
 //! token, and Rackspace impersonation.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use common::auth::UNAUTHORIZED_MESSAGE;
 use common::json::Body;
 use common::token::Claims;
 
-use super::mimic::auth_failure;
-use super::{caller, guard_v2, query_param, Ctx, Query, State};
-use crate::directory::{Refusal, User};
+use super::toolkit::{caller, guard_v2, query_param, Ctx, Query, State};
 use crate::domain::credentials::{
-    control_characters, has_control_characters, too_long, AuthRequest, Credential, TenantRef,
-    UserRef, MAX_NAME, UNPARSABLE,
+    AuthMethod, AuthRequest, Credential, ImpersonationRequest, TenantRef, UserRef,
 };
 use crate::domain::render;
+use crate::domain::token::{Expiry, NewToken};
+use crate::domain::user::{Refusal, User};
 use crate::error::IdentityError;
+use crate::state::{auth_failure, revoke};
 
 const WRONG_PASSWORD: &str = "Unable to authenticate user with credentials provided.";
 const WRONG_API_KEY: &str = "Username or api key is invalid.";
@@ -26,65 +26,6 @@ const BAD_TOKEN: &str = "Token not authenticated.";
 const TOKEN_NOT_FOUND: &str = "Token not found.";
 /// Rackspace's revoke says it without the period.
 const REVOKE_NOT_FOUND: &str = "Token not found";
-/// Lifetime of an impersonation token when the request names none (Mimic's default).
-const DEFAULT_IMPERSONATION_S: i64 = 86_400;
-
-/// When a new token expires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Expiry {
-    /// After the TTL, if this Identity's tokens expire (`identity.token_expiry`).
-    Default,
-    /// At this instant (unix seconds), as the client asked (impersonation's
-    /// `expire-in-seconds`): such a token expires whatever the setting.
-    At(i64),
-    /// As the token it is derived from (a token cannot extend itself).
-    Inherit { exp: i64, never_expires: bool },
-}
-
-impl Expiry {
-    pub(crate) fn of(original: &Claims) -> Expiry {
-        Expiry::Inherit {
-            exp: original.exp,
-            never_expires: original.never_expires,
-        }
-    }
-}
-
-/// Signs a new token for a user in a tenant.
-pub(crate) fn issue(
-    ctx: &Ctx,
-    state: &State,
-    user: &User,
-    tenant: (String, String),
-    methods: Vec<String>,
-    expiry: Expiry,
-    impersonator: Option<(String, String)>,
-) -> (String, Claims) {
-    let now = ctx.store.clock().now().timestamp();
-    let (exp, never_expires) = match expiry {
-        Expiry::Default => (now.saturating_add(state.token_ttl_s), !state.tokens_expire),
-        Expiry::At(exp) => (exp, false),
-        Expiry::Inherit { exp, never_expires } => (exp, never_expires),
-    };
-    let claims = Claims {
-        // From the thread's generator: a v4 UUID from the OS costs a system call per token.
-        id: uuid::Builder::from_random_bytes(rand::random())
-            .into_uuid()
-            .simple()
-            .to_string(),
-        tenant_id: tenant.0,
-        tenant_name: tenant.1,
-        user_id: user.id.clone(),
-        user_name: user.name.clone(),
-        roles: user.roles.clone(),
-        methods,
-        iat: now,
-        exp,
-        never_expires,
-        impersonator,
-    };
-    (ctx.auth.codec().issue(&claims), claims)
-}
 
 fn tenant_mismatch(t: &TenantRef, user: &User) -> IdentityError {
     IdentityError::unauthorized(format!(
@@ -99,25 +40,12 @@ fn token_tenant_mismatch(t: &str) -> String {
     format!("Token doesn't belong to Tenant with Id/Name: '{t}'")
 }
 
-/// The user behind a live token, as the directory knows them now.
-pub(crate) async fn user_of(state: &State, claims: &Claims) -> Result<Option<User>, IdentityError> {
-    Ok(state
-        .directory
-        .by_name(&claims.user_name)
-        .await?
-        .map(|u| User {
-            id: claims.user_id.clone(),
-            roles: claims.roles.clone(),
-            ..u
-        }))
-}
-
 /// Password and API-key credentials: a new token for the user in the tenant asked for.
 fn sign_in(
     ctx: &Ctx,
     state: &State,
     found: Result<User, Refusal>,
-    method: &str,
+    method: AuthMethod,
     tenant: Option<&TenantRef>,
 ) -> Result<(String, Claims), IdentityError> {
     let user = found.map_err(|r| {
@@ -131,14 +59,15 @@ fn sign_in(
         (None, Some(t)) => return Err(tenant_mismatch(t, &user)),
         (None, None) => return Err(IdentityError::unauthorized(WRONG_PASSWORD)),
     };
-    Ok(issue(
+    Ok(state.issue(
         ctx,
-        state,
-        &user,
-        scope,
-        vec![method.to_string()],
-        Expiry::Default,
-        None,
+        NewToken {
+            user: &user,
+            tenant: scope,
+            methods: vec![method.as_str().to_string()],
+            expiry: Expiry::Default,
+            impersonator: None,
+        },
     ))
 }
 
@@ -157,21 +86,24 @@ async fn rescope(
     else {
         return Ok((token.to_string(), original));
     };
-    let user = user_of(state, &original)
+    let user = state
+        .directory
+        .user_of(&original)
         .await?
         .ok_or_else(|| IdentityError::unauthorized(BAD_TOKEN))?;
     let scope = state
         .directory
         .tenant_for(&user, Some(t))
         .ok_or_else(|| IdentityError::unauthorized(token_tenant_mismatch(t.as_str())))?;
-    Ok(issue(
+    Ok(state.issue(
         ctx,
-        state,
-        &user,
-        scope,
-        original.methods.clone(),
-        Expiry::of(&original),
-        original.impersonator.clone(),
+        NewToken {
+            user: &user,
+            tenant: scope,
+            methods: original.methods.clone(),
+            expiry: Expiry::of(&original),
+            impersonator: original.impersonator.clone(),
+        },
     ))
 }
 
@@ -199,7 +131,7 @@ pub async fn create_token(
         _ => None,
     };
     let tenant_text = request.tenant.as_ref().map(TenantRef::as_str);
-    if let Some(f) = auth_failure(&ctx, username, tenant_text).await? {
+    if let Some(f) = auth_failure(&ctx.behaviors, username, tenant_text).await? {
         return Err(f.into_v2());
     }
 
@@ -241,29 +173,9 @@ fn json_answer(body: impl actix_web::body::MessageBody + 'static) -> HttpRespons
         .body(body)
 }
 
-/// `/tokens/{token_id}` (GET, HEAD, DELETE) and `/tokens/{token_id}/endpoints` (GET).
-/// Anything else under `/tokens/` is Identity's 404, as for any unknown route.
-pub async fn token_routes(
-    ctx: Ctx,
-    state: State,
-    req: HttpRequest,
-    query: Query,
-) -> Result<HttpResponse, IdentityError> {
-    let rest = req.match_info().unprocessed();
-    let rest = rest.strip_prefix('/').unwrap_or(rest);
-    let (token, tail) = match rest.split_once('/') {
-        Some((t, tail)) => (t, Some(tail)),
-        None => (rest, None),
-    };
-    let method = req.method().clone();
-    match (method.as_str(), tail) {
-        _ if token.is_empty() => Err(IdentityError::not_found(crate::NOT_FOUND)),
-        ("GET", None) => get_token(&ctx, &state, &req, token, &query).await,
-        ("HEAD", None) => Ok(check_token(&ctx, &state, &req, token, &query).await),
-        ("DELETE", None) => delete_token(&ctx, &state, &req, token).await,
-        ("GET", Some("endpoints")) => list_token_endpoints(&ctx, &state, &req, token).await,
-        _ => Err(IdentityError::not_found(crate::NOT_FOUND)),
-    }
+/// The `{token_id}` of `/tokens/{token_id}[/endpoints]`, as the path carries it.
+fn token_id(req: &HttpRequest) -> &str {
+    req.match_info().get("token_id").unwrap_or_default()
 }
 
 /// Validation shared by `GET` and `HEAD`: the token's claims, or the 404.
@@ -289,14 +201,14 @@ async fn validate(
 }
 
 /// `GET /v2.0/tokens/{token_id}[?belongsTo=T]`: the token and its user, no catalog.
-async fn get_token(
-    ctx: &Ctx,
-    state: &State,
-    req: &HttpRequest,
-    token: &str,
-    query: &Query,
+pub async fn get_token(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    query: Query,
 ) -> Result<HttpResponse, IdentityError> {
-    let claims = validate(ctx, state, req, token, query).await?;
+    let token = token_id(&req);
+    let claims = validate(&ctx, &state, &req, token, &query).await?;
     // A token's answer is a function of the token (its claims are signed into it) and the
     // user's default region; expiry and revocation were checked above, every time.
     let region = state.directory.default_region(&claims.user_name);
@@ -309,14 +221,8 @@ async fn get_token(
 }
 
 /// `HEAD /v2.0/tokens/{token_id}`: the status of `GET`, with no body.
-async fn check_token(
-    ctx: &Ctx,
-    state: &State,
-    req: &HttpRequest,
-    token: &str,
-    query: &Query,
-) -> HttpResponse {
-    let status = match validate(ctx, state, req, token, query).await {
+pub async fn check_token(ctx: Ctx, state: State, req: HttpRequest, query: Query) -> HttpResponse {
+    let status = match validate(&ctx, &state, &req, token_id(&req), &query).await {
         Ok(_) => StatusCode::OK,
         Err(e) => actix_web::ResponseError::status_code(&e),
     };
@@ -324,27 +230,19 @@ async fn check_token(
 }
 
 /// `DELETE /v2.0/tokens/{token_id}`: 204; the token fails validation everywhere after.
-async fn delete_token(
-    ctx: &Ctx,
-    state: &State,
-    req: &HttpRequest,
-    token: &str,
+pub async fn delete_token(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
-    guard_v2(ctx, state, req).await?;
+    guard_v2(&ctx, &state, &req).await?;
     let claims = ctx
         .auth
-        .verify_local(token)
+        .verify_local(token_id(&req))
         .await
         .map_err(|_| IdentityError::not_found(REVOKE_NOT_FOUND))?;
-    revoke(ctx, &claims).await?;
+    revoke(&ctx, &claims).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Revokes a token here and tells every mock of the stack, which check tokens locally.
-pub async fn revoke(ctx: &Ctx, claims: &Claims) -> Result<(), IdentityError> {
-    ctx.auth.revoke(claims).await?;
-    common::control::spread_revocation(ctx, &claims.id, claims.exp).await;
-    Ok(())
 }
 
 /// `DELETE /v2.0/tokens`: revokes the caller's own `X-Auth-Token`.
@@ -357,16 +255,15 @@ pub async fn delete_own_token(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse
 }
 
 /// `GET /v2.0/tokens/{token_id}/endpoints`: the token's catalog, flattened.
-async fn list_token_endpoints(
-    ctx: &Ctx,
-    state: &State,
-    req: &HttpRequest,
-    token: &str,
+pub async fn list_token_endpoints(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
-    guard_v2(ctx, state, req).await?;
+    guard_v2(&ctx, &state, &req).await?;
     let claims = ctx
         .auth
-        .verify_local(token)
+        .verify_local(token_id(&req))
         .await
         .map_err(|_| IdentityError::not_found(TOKEN_NOT_FOUND))?;
     let endpoints = if claims.tenant_id.is_empty() {
@@ -390,39 +287,14 @@ pub async fn create_impersonation_token(
     req: HttpRequest,
     body: Body,
 ) -> Result<HttpResponse, IdentityError> {
-    let value: Value =
-        serde_json::from_slice(&body.0).map_err(|_| IdentityError::bad_request(UNPARSABLE))?;
-    let imp = value
-        .get("RAX-AUTH:impersonation")
-        .and_then(Value::as_object)
-        .ok_or_else(|| IdentityError::bad_request(UNPARSABLE))?;
-    let username = imp
-        .get("user")
-        .and_then(|u| u.get("username"))
-        .and_then(Value::as_str)
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| IdentityError::bad_request("Expecting username"))?;
-    if has_control_characters(username) {
-        return Err(IdentityError::bad_request(control_characters("username")));
-    }
-    if username.chars().count() > MAX_NAME {
-        return Err(IdentityError::bad_request(too_long("username")));
-    }
-    let lifetime = match imp.get("expire-in-seconds") {
-        None | Some(Value::Null) => DEFAULT_IMPERSONATION_S,
-        Some(v) => v
-            .as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            .filter(|n| *n > 0)
-            .ok_or_else(|| {
-                IdentityError::bad_request("expire-in-seconds must be a positive whole number")
-            })?,
-    };
+    let request =
+        ImpersonationRequest::parse(&body.0).map_err(|e| IdentityError::bad_request(e.0))?;
+    let username = request.username.as_str();
     let impersonator = caller(&ctx, &req).await;
     if impersonator.is_none() && state.directory.is_strict() {
         return Err(IdentityError::unauthorized(UNAUTHORIZED_MESSAGE));
     }
-    if let Some(f) = auth_failure(&ctx, Some(username), None).await? {
+    if let Some(f) = auth_failure(&ctx.behaviors, Some(username), None).await? {
         return Err(f.into_v2());
     }
     let user = state
@@ -435,14 +307,15 @@ pub async fn create_impersonation_token(
         .unwrap_or_else(|| (String::new(), "anonymous".to_string()));
     let now = ctx.store.clock().now().timestamp();
     let tenant = (user.tenant_id.clone(), user.tenant_name.clone());
-    let (token, claims) = issue(
+    let (token, claims) = state.issue(
         &ctx,
-        &state,
-        &user,
-        tenant,
-        vec!["IMPERSONATE".to_string()],
-        Expiry::At(now.saturating_add(lifetime)),
-        Some(by),
+        NewToken {
+            user: &user,
+            tenant,
+            methods: vec![AuthMethod::Impersonate.as_str().to_string()],
+            expiry: Expiry::At(now.saturating_add(request.lifetime_s)),
+            impersonator: Some(by),
+        },
     );
     state
         .directory

@@ -7,9 +7,8 @@ use serde_json::{json, Value};
 
 use common::auth::UNAUTHORIZED_MESSAGE;
 
-use super::tokens::user_of;
-use super::{caller, guard_v2, query_param, Ctx, Query, State};
-use crate::directory::User;
+use super::toolkit::{caller, guard_v2, query_param, Ctx, Query, State};
+use crate::domain::user::User;
 use crate::error::IdentityError;
 
 /// `GET /v2.0/tenants`: the tenants of the `X-Auth-Token`'s user.
@@ -22,7 +21,7 @@ pub async fn list_tenants(
         .await
         .ok_or_else(|| IdentityError::unauthorized(UNAUTHORIZED_MESSAGE))?;
     let (id, name) = if claims.tenant_id.is_empty() || state.directory.is_strict() {
-        match user_of(&state, &claims).await? {
+        match state.directory.user_of(&claims).await? {
             Some(u) => (u.tenant_id, u.tenant_name),
             None => return Err(IdentityError::unauthorized(UNAUTHORIZED_MESSAGE)),
         }

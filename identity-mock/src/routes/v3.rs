@@ -3,35 +3,23 @@
 //! Errors use v3's own `{"error": {...}}` format.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use common::error::ApiError;
 use common::json::Body;
 use common::token::Claims;
 
-use super::mimic::auth_failure;
-use super::tokens::{issue, user_of, Expiry};
-use super::{base_url, caller, header, query_param, versions, Ctx, Query, State};
-use crate::directory::{Refusal, User};
-use crate::domain::credentials::{TenantRef, UserRef};
+use super::toolkit::{base_url, caller, header, query_param, Ctx, Query, State};
+use crate::domain::credentials::{AuthMethod, TenantRef, UserRef};
 use crate::domain::render;
+use crate::domain::token::{Expiry, NewToken};
+use crate::domain::user::{Refusal, User};
 use crate::domain::v3::{V3AuthRequest, V3Identity, V3Scope, V3User, DEFAULT_DOMAIN_ID};
 use crate::error::{IdentityError, V3_UNAUTHORIZED};
+use crate::state::{auth_failure, revoke};
 
 const SUBJECT: &str = "X-Subject-Token";
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("", web::get().to(versions::get_v3))
-        .route("/", web::get().to(versions::get_v3))
-        .route("/auth/tokens", web::post().to(create_token))
-        .route("/auth/tokens", web::get().to(get_token))
-        .route("/auth/tokens", web::head().to(check_token))
-        .route("/auth/tokens", web::delete().to(delete_token))
-        .route("/auth/projects", web::get().to(list_auth_projects))
-        .route("/auth/catalog", web::get().to(get_catalog))
-        .route("/projects", web::get().to(list_projects));
-}
 
 fn unauthorized() -> IdentityError {
     IdentityError::v3(StatusCode::UNAUTHORIZED, V3_UNAUTHORIZED)
@@ -100,12 +88,12 @@ pub async fn create_token(
         V3Scope::ProjectName { name, .. } => Some(TenantRef::Name(name.clone())),
         _ => None,
     };
-    if let Some(f) = auth_failure(&ctx, username, requested.as_ref().map(TenantRef::as_str)).await?
-    {
+    let requested_text = requested.as_ref().map(TenantRef::as_str);
+    if let Some(f) = auth_failure(&ctx.behaviors, username, requested_text).await? {
         return Err(f.into_v3());
     }
 
-    let (user, methods, exp, impersonator, default_tenant): (User, _, _, _, _) =
+    let (user, methods, expiry, impersonator, default_tenant): (User, _, _, _, _) =
         match (&request.identity, presented) {
             (V3Identity::Password { user, password }, _) => {
                 let r = match user {
@@ -120,17 +108,22 @@ pub async fn create_token(
                 let tenant = (user.tenant_id.clone(), user.tenant_name.clone());
                 (
                     user,
-                    vec!["PASSWORD".to_string()],
+                    vec![AuthMethod::Password.as_str().to_string()],
                     Expiry::Default,
                     None,
                     tenant,
                 )
             }
             (V3Identity::Token { .. }, Some(original)) => {
-                let user = user_of(&state, &original).await?.ok_or_else(unauthorized)?;
+                let user = state
+                    .directory
+                    .user_of(&original)
+                    .await?
+                    .ok_or_else(unauthorized)?;
                 let mut methods = original.methods.clone();
-                if !methods.iter().any(|m| m == "TOKEN") {
-                    methods.push("TOKEN".to_string());
+                let token = AuthMethod::Token.as_str();
+                if !methods.iter().any(|m| m == token) {
+                    methods.push(token.to_string());
                 }
                 // Keystone keeps the original expiry: a token cannot extend itself.
                 let tenant = (original.tenant_id.clone(), original.tenant_name.clone());
@@ -153,7 +146,16 @@ pub async fn create_token(
             .tenant_for(&user, requested.as_ref())
             .ok_or_else(unauthorized)?,
     };
-    let (token, claims) = issue(&ctx, &state, &user, tenant, methods, exp, impersonator);
+    let (token, claims) = state.issue(
+        &ctx,
+        NewToken {
+            user: &user,
+            tenant,
+            methods,
+            expiry,
+            impersonator,
+        },
+    );
     state
         .directory
         .remember(&claims.user_name, &claims.user_id, &claims.tenant_id)
@@ -224,7 +226,7 @@ pub async fn delete_token(
     req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
     let (_, claims) = subject(&ctx, &state, &req).await?;
-    super::tokens::revoke(&ctx, &claims).await?;
+    revoke(&ctx, &claims).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -238,7 +240,11 @@ async fn projects_of(
     if !claims.tenant_id.is_empty() && !state.directory.is_strict() {
         return Ok(vec![(claims.tenant_id, claims.tenant_name)]);
     }
-    let user = user_of(state, &claims).await?.ok_or_else(unauthorized)?;
+    let user = state
+        .directory
+        .user_of(&claims)
+        .await?
+        .ok_or_else(unauthorized)?;
     Ok(vec![(user.tenant_id, user.tenant_name)])
 }
 

@@ -6,6 +6,7 @@ mod helpers;
 mod impersonation;
 mod mimic;
 mod properties;
+mod routes;
 mod strict;
 mod tokens;
 mod users;

@@ -1,32 +1,88 @@
-//! Who the users are: the configured users of `strict` mode, or anyone at all in `open`
-//! mode, where a username's tenant and ids are derived from it (see [`crate::domain::derive`]).
+//! Identity's state, built once and shared by every worker, and its repositories.
 //!
-//! Open mode needs no state to authenticate. It remembers two small facts in the store so
-//! the lookup routes can answer: which username a user id belongs to (credentials
-//! routes) and which username a tenant belongs to (`/v1.1/mosso/{tenant}`), plus the
-//! tenant a user last chose, so later calls without a tenant land in the same one.
+//! The users ([`Directory`]) are the configured users of `strict` mode, or anyone at all
+//! in `open` mode, where a username's tenant and ids are derived from it (see
+//! [`crate::domain::derive`]). Open mode needs no state to authenticate. It remembers two
+//! small facts in the store so the lookup routes can answer: which username a user id
+//! belongs to (credentials routes) and which username a tenant belongs to
+//! (`/v1.1/mosso/{tenant}`), plus the tenant a user last chose, so later calls without a
+//! tenant land in the same one.
+//!
+//! Tokens are signed, not stored: issuing one reads the clock and signs its claims
+//! ([`IdentityState::issue`]); revoking one is stored by `common` and spread to the stack
+//! ([`revoke`]). Mimic's auth behaviours are `common::behaviors` registrations
+//! ([`auth_failure`]).
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use common::behaviors::Behaviors;
+use common::catalog::Catalog;
+use common::render::RenderCache;
+use common::startup::ServiceContext;
 use common::store::{Scope, Store, StoreError, Table};
+use common::token::Claims;
 
-use crate::configuration::{IdentitySettings, UserMode};
+use crate::configuration::{IdentitySettings, Settings, UserMode};
 use crate::domain::credentials::{TenantRef, UserRef};
 use crate::domain::derive;
+use crate::domain::mimic::{auth_attribute, Failure, AUTH_EVENT, FAIL};
+use crate::domain::token::{self, NewToken, TokenPolicy};
+use crate::domain::user::{Refusal, User};
 
-/// A user as the routes see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: String,
-    pub name: String,
-    pub password: Option<String>,
-    pub api_key: Option<String>,
-    pub tenant_id: String,
-    pub tenant_name: String,
-    pub roles: Vec<String>,
-    pub default_region: String,
+/// The state of identity's handlers.
+pub struct IdentityState {
+    pub directory: Directory,
+    pub catalog: Catalog,
+    /// How issued tokens expire (`auth.token_ttl_s`, `identity.token_expiry` resolved).
+    pub tokens: TokenPolicy,
+    /// `GET /v2.0/tokens/{token_id}` answers by token, with the default region they show.
+    pub validations: RenderCache<String, String>,
+}
+
+impl IdentityState {
+    pub fn new(settings: &Settings, store: &Store) -> IdentityState {
+        IdentityState {
+            directory: Directory::new(&settings.identity, store),
+            catalog: Catalog::new(settings.base.catalog.clone()),
+            tokens: TokenPolicy {
+                ttl_s: i64::try_from(settings.base.auth.token_ttl_s).unwrap_or(i64::MAX / 2),
+                expire: settings.identity.tokens_expire(),
+            },
+            validations: RenderCache::default(),
+        }
+    }
+
+    /// Signs a new token, issued now on the stack's clock; its text and its claims.
+    pub fn issue(&self, ctx: &ServiceContext, new: NewToken<'_>) -> (String, Claims) {
+        let now = ctx.store.clock().now().timestamp();
+        let claims = new.claims(token::new_id(), now, self.tokens);
+        (ctx.auth.codec().issue(&claims), claims)
+    }
+}
+
+/// Revokes a token here and tells every mock of the stack, which check tokens locally.
+pub async fn revoke(ctx: &ServiceContext, claims: &Claims) -> Result<(), StoreError> {
+    ctx.auth.revoke(claims).await?;
+    common::control::spread_revocation(ctx, &claims.id, claims.exp).await;
+    Ok(())
+}
+
+/// The failure a registered auth behaviour injects into this authentication, if any.
+pub async fn auth_failure(
+    behaviors: &Behaviors,
+    username: Option<&str>,
+    tenant_id: Option<&str>,
+) -> Result<Option<Failure>, StoreError> {
+    let chosen = behaviors
+        .choose(&Scope::global(), &AUTH_EVENT, |k| {
+            auth_attribute(username, tenant_id, k)
+        })
+        .await?;
+    Ok(chosen
+        .filter(|c| c.name == FAIL)
+        .map(|c| Failure::from_parameters(&c.parameters)))
 }
 
 /// What open mode remembers about a user, keyed by user id.
@@ -34,13 +90,6 @@ pub struct User {
 pub struct KnownUser {
     pub name: String,
     pub tenant: String,
-}
-
-/// Why credentials were refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    WrongPassword,
-    WrongApiKey,
 }
 
 /// The users of this identity.
@@ -61,31 +110,7 @@ impl Directory {
         let users: Vec<User> = settings
             .users
             .iter()
-            .map(|u| {
-                let tenant_id = u
-                    .tenant_id
-                    .clone()
-                    .unwrap_or_else(|| derive::tenant_id(&u.username));
-                User {
-                    id: u
-                        .user_id
-                        .clone()
-                        .unwrap_or_else(|| derive::user_id(&u.username)),
-                    name: u.username.clone(),
-                    password: u.password.clone(),
-                    api_key: u.api_key.clone(),
-                    tenant_name: u.tenant_name.clone().unwrap_or_else(|| tenant_id.clone()),
-                    tenant_id,
-                    roles: u
-                        .roles
-                        .clone()
-                        .unwrap_or_else(|| settings.default_roles.clone()),
-                    default_region: u
-                        .default_region
-                        .clone()
-                        .unwrap_or_else(|| settings.default_region.clone()),
-                }
-            })
+            .map(|u| User::configured(u, settings))
             .collect();
         let mut by_name = HashMap::new();
         let mut by_id = HashMap::new();
@@ -125,16 +150,13 @@ impl Directory {
             Some(k) => k.tenant,
             None => derive::tenant_id(name),
         };
-        Ok(User {
-            api_key: Some(derive::api_key(name)),
+        Ok(User::open(
+            name,
             id,
-            name: name.to_string(),
-            password: None,
-            tenant_name: tenant.clone(),
-            tenant_id: tenant,
-            roles: self.default_roles.clone(),
-            default_region: self.default_region.clone(),
-        })
+            tenant,
+            self.default_roles.clone(),
+            self.default_region.clone(),
+        ))
     }
 
     /// The user these password credentials prove, or why not.
@@ -149,7 +171,7 @@ impl Directory {
                 UserRef::Id(i) => self.by_id.get(i),
             }
             .map(|i| &self.users[*i])
-            .filter(|u| u.password.as_deref() == Some(password));
+            .filter(|u| u.has_password(password));
             return Ok(found.cloned().ok_or(Refusal::WrongPassword));
         }
         Ok(Ok(match user {
@@ -172,7 +194,7 @@ impl Directory {
                 .by_name
                 .get(username)
                 .map(|i| &self.users[*i])
-                .filter(|u| u.api_key.as_deref() == Some(api_key));
+                .filter(|u| u.has_api_key(api_key));
             return Ok(found.cloned().ok_or(Refusal::WrongApiKey));
         }
         Ok(Ok(self.open_user(username, None).await?))
@@ -236,22 +258,23 @@ impl Directory {
     }
 
     /// The tenant (id, name) a user gets for a requested tenant, or `None` when the user
-    /// may not use it. Open mode honours any tenant; tenant names are tenant ids there.
+    /// may not use it (see [`User::tenant_for`]).
     pub fn tenant_for(
         &self,
         user: &User,
         requested: Option<&TenantRef>,
     ) -> Option<(String, String)> {
-        match (self.mode, requested) {
-            (_, None) => Some((user.tenant_id.clone(), user.tenant_name.clone())),
-            (UserMode::Open, Some(t)) => Some((t.as_str().to_string(), t.as_str().to_string())),
-            (UserMode::Strict, Some(TenantRef::Id(id))) => {
-                (*id == user.tenant_id).then(|| (user.tenant_id.clone(), user.tenant_name.clone()))
-            }
-            (UserMode::Strict, Some(TenantRef::Name(n))) => {
-                (*n == user.tenant_name).then(|| (user.tenant_id.clone(), user.tenant_name.clone()))
-            }
-        }
+        user.tenant_for(self.mode, requested)
+    }
+
+    /// The user behind a live token, as the directory knows them now (with the id and
+    /// roles the token carries).
+    pub async fn user_of(&self, claims: &Claims) -> Result<Option<User>, StoreError> {
+        Ok(self.by_name(&claims.user_name).await?.map(|u| User {
+            id: claims.user_id.clone(),
+            roles: claims.roles.clone(),
+            ..u
+        }))
     }
 
     /// Open mode: remembers a user's name and chosen tenant (a no-op when unchanged, and
