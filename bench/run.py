@@ -9,6 +9,11 @@ to bench/RESULTS.md.
 
     python3 bench/run.py            # everything (builds release binaries first)
     python3 bench/run.py identity   # one section: identity, faults, compute, lb, stack, redis
+    python3 bench/run.py --before DIR identity compute lb
+                                    # the same sections twice in one run, first with the
+                                    # release binaries in DIR (an older build), then with
+                                    # this tree's: each ratio before and after, and the
+                                    # run-to-run noise of each (half the spread of its rounds)
 
 `redis` compares Compute on the Redis backend with Compute in memory (not with the bare
 handler): Redis runs on core 0 beside the mock, so the server side is the same core.
@@ -32,6 +37,9 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONNS = 64
 BARE = {}             # url of the bare handler, once started
 results = []          # (section, metric, value, target, ok)
+NOISE = {}            # (section, what) -> half the spread of the per-round ratios, / median
+RATIOS = {}           # (label, section, what) -> ratio to bare, when comparing builds
+LABEL = [""]          # which build is measured ("before", "after"), when comparing builds
 procs = []
 
 
@@ -40,6 +48,8 @@ def say(msg):
 
 
 def record(section, metric, value, target="", ok=None):
+    if LABEL[0]:
+        section = f"{section} ({LABEL[0]})"
     results.append((section, metric, value, target, ok))
     mark = "" if ok is None else ("  ok" if ok else "  MISSED")
     say(f"    {metric}: {value} {('(target ' + target + ')') if target else ''}{mark}")
@@ -132,12 +142,17 @@ def compare(url, script=None, conns=CONNS, env=None, ok_only=False):
         good = m["rps"] * (1 - m["non2xx"] / max(m["total"], 1)) if ok_only else m["rps"]
         mock.append(good)
         p99.append(m["p99_ms"] or 0.0)
+    rounds = [m / b for m, b in zip(mock, bare) if b]
+    compare.spread = (max(rounds) - min(rounds)) / 2 / median(rounds) if rounds else 0.0
     return median(mock), median(bare), median(p99)
 
 
 def record_ratio(section, what, url, target, script=None, conns=CONNS, env=None, ok_only=False, p99_target=None):
     mock, bare, p99 = compare(url, script, conns, env, ok_only)
     ratio = mock / bare
+    key = (section, what)
+    NOISE[key] = max(NOISE.get(key, 0.0), compare.spread)
+    RATIOS[(LABEL[0], section, what)] = ratio
     record(section, f"{what} req/s (bare: {round(bare)})", round(mock))
     record(section, f"{what} ratio to bare", f"{ratio:.0%}", f">= {target:.0%}", ratio >= target)
     if p99_target is not None:
@@ -159,6 +174,15 @@ def token_for(identity, tenant):
     return body["access"]["token"]["id"]
 
 
+def bin_dir():
+    """The release binaries measured now: this tree's, or the older build of --before."""
+    return BIN_NOW[0]
+
+
+BIN_NOW = [BIN]
+BEFORE = [""]         # the older build's directory, with --before
+
+
 def build():
     say("==> building release binaries")
     subprocess.run(["cargo", "build", "--release", "-p", "identity-mock", "-p", "compute-mock",
@@ -170,7 +194,7 @@ def build():
 def start_bare():
     say("==> bare actix-web handler (the yardstick, measured alternately with each mock)")
     port = free_port()
-    start([os.path.join(BIN, "examples", "bare_hello"), str(port)], ready_path="/hello", port=port)
+    start([os.path.join(bin_dir(), "examples", "bare_hello"), str(port)], ready_path="/hello", port=port)
     BARE["url"] = f"http://127.0.0.1:{port}/hello"
     r = wrk(BARE["url"])
     record("bare", "GET /hello req/s", round(r["rps"]))
@@ -181,7 +205,7 @@ def bench_identity():
     say("==> identity-mock")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    p, startup = start([os.path.join(BIN, "identity-mock")], mock_env(port), port=port)
+    p, startup = start([os.path.join(bin_dir(), "identity-mock")], mock_env(port), port=port)
     record("identity", "start to first answer ms", round(startup * 1000, 1), "< 50", startup < 0.05)
     time.sleep(0.5)
     record("identity", "idle RSS MB", round(rss_mb(p), 1), "< 15", rss_mb(p) < 15)
@@ -202,7 +226,7 @@ def bench_faults():
     say("==> fault rules: 100 that do not match, on a plain route")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    p, _ = start([os.path.join(BIN, "identity-mock")], mock_env(port), port=port)
+    p, _ = start([os.path.join(bin_dir(), "identity-mock")], mock_env(port), port=port)
     plain = f"{base}/v2.0"
     methods = ["GET", "POST", "PUT", "DELETE"]
 
@@ -233,12 +257,12 @@ def bench_compute():
     iport, cport = free_port(), free_port()
     identity = f"http://127.0.0.1:{iport}"
     compute = f"http://127.0.0.1:{cport}"
-    ip, _ = start([os.path.join(BIN, "identity-mock")], mock_env(iport), port=iport)
+    ip, _ = start([os.path.join(bin_dir(), "identity-mock")], mock_env(iport), port=iport)
     env = mock_env(cport, {"UNDERSTUDY__CATALOG__IDENTITY_URL": identity,
                            "UNDERSTUDY__COMPUTE__QUOTA__INSTANCES": "-1",
                            "UNDERSTUDY__COMPUTE__QUOTA__RAM_MB": "-1",
                            "UNDERSTUDY__COMPUTE__QUOTA__CORES": "-1"})
-    p, _ = start([os.path.join(BIN, "compute-mock")], env, port=cport)
+    p, _ = start([os.path.join(bin_dir(), "compute-mock")], env, port=cport)
     t1 = "100001"
     tok1 = token_for(identity, t1)
     _, images = http("GET", f"{compute}/v2/{t1}/images", token=tok1)
@@ -314,7 +338,7 @@ def bench_redis():
         except OSError:
             time.sleep(0.1)
     identity = f"http://127.0.0.1:{iport}"
-    ip, _ = start([os.path.join(BIN, "identity-mock")], mock_env(iport), port=iport)
+    ip, _ = start([os.path.join(bin_dir(), "identity-mock")], mock_env(iport), port=iport)
     urls = {}
     for name, port, extra in [
         ("memory", mport, {}),
@@ -322,7 +346,7 @@ def bench_redis():
                           "UNDERSTUDY__STORE__URL": f"redis://127.0.0.1:{rport}/0",
                           "UNDERSTUDY__STORE__NAMESPACE": "bench"}),
     ]:
-        start([os.path.join(BIN, "compute-mock")],
+        start([os.path.join(bin_dir(), "compute-mock")],
               mock_env(port, dict(extra, UNDERSTUDY__CATALOG__IDENTITY_URL=identity)), port=port)
         urls[name] = f"http://127.0.0.1:{port}"
     t = "100001"
@@ -354,10 +378,10 @@ def bench_lb():
     iport, lport = free_port(), free_port()
     identity = f"http://127.0.0.1:{iport}"
     lb = f"http://127.0.0.1:{lport}"
-    ip, _ = start([os.path.join(BIN, "identity-mock")], mock_env(iport), port=iport)
+    ip, _ = start([os.path.join(bin_dir(), "identity-mock")], mock_env(iport), port=iport)
     env = mock_env(lport, {"UNDERSTUDY__CATALOG__IDENTITY_URL": identity,
                            "UNDERSTUDY__LB__LOADBALANCER_LIMIT": "100000"})
-    p, _ = start([os.path.join(BIN, "lb-mock")], env, port=lport)
+    p, _ = start([os.path.join(bin_dir(), "lb-mock")], env, port=lport)
     t1 = "200001"
     tok1 = token_for(identity, t1)
     nodes = [{"address": f"10.3.0.{i}", "port": 80, "condition": "ENABLED"} for i in range(1, 26)]
@@ -393,7 +417,7 @@ def bench_lb():
 def bench_stack():
     say("==> understudy launcher (the three mocks in one process)")
     ports = [free_port() for _ in range(3)]
-    argv = [os.path.join(BIN, "understudy"), "--identity-port", str(ports[0]),
+    argv = [os.path.join(bin_dir(), "understudy"), "--identity-port", str(ports[0]),
             "--compute-port", str(ports[1]), "--lb-port", str(ports[2])]
     p, startup = start(argv, {"UNDERSTUDY__SERVER__WORKERS": "1"}, port=ports[2])
     record("stack", "launcher start to first answer ms (last mock bound)", round(startup * 1000, 1), "< 50", startup < 0.05)
@@ -417,6 +441,21 @@ def write_results():
     for section, metric, value, target, ok in results:
         met = "" if ok is None else ("yes" if ok else "**no**")
         lines.append(f"| {section} | {metric} | {value} | {target} | {met} |")
+    if BEFORE[0]:
+        lines += ["", f"Before ({BEFORE[0]}) and after (this tree), in this run: each ratio to the bare "
+                  "handler, its change, and the noise (half the spread of the per-round ratios, the larger "
+                  "of the two builds'); a change within the noise is no change.", "",
+                  "| section | ratio | before | after | change | noise | worse beyond noise |",
+                  "|---|---|---|---|---|---|---|"]
+        for (label, section, what), before in RATIOS.items():
+            if label != "before" or ("after", section, what) not in RATIOS:
+                continue
+            after = RATIOS[("after", section, what)]
+            change = after / before - 1
+            noise = NOISE.get((section, what), 0.0)
+            worse = "**yes**" if change < -noise else "no"
+            lines.append(f"| {section} | {what} | {before:.0%} | {after:.0%} | {change:+.1%} | "
+                         f"±{noise:.1%} | {worse} |")
     path = os.path.join(ROOT, "bench", "RESULTS.md")
     if not os.path.exists(path):
         with open(path, "w") as f:
@@ -430,16 +469,25 @@ def main():
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "update", "-qq"], check=True)
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    wanted = set(sys.argv[1:]) or {"identity", "faults", "compute", "lb", "stack", "redis"}
+    args = sys.argv[1:]
+    if args[:1] == ["--before"]:
+        if len(args) < 2 or not os.path.isfile(os.path.join(args[1], "identity-mock")):
+            sys.exit("--before DIR: DIR must hold release binaries (identity-mock, compute-mock, ...)")
+        BEFORE[0] = os.path.abspath(args[1])
+        args = args[2:]
+    wanted = set(args) or {"identity", "faults", "compute", "lb", "stack", "redis"}
     if os.environ.get("BENCH_NO_BUILD") != "1":
         build()
+    builds = [("before", BEFORE[0]), ("after", BIN)] if BEFORE[0] else [("", BIN)]
     try:
         start_bare()
-        for name, fn in [("identity", bench_identity), ("faults", bench_faults),
-                         ("compute", bench_compute), ("lb", bench_lb), ("stack", bench_stack),
-                         ("redis", bench_redis)]:
-            if name in wanted:
-                fn()
+        for label, directory in builds:
+            LABEL[0], BIN_NOW[0] = label, directory
+            for name, fn in [("identity", bench_identity), ("faults", bench_faults),
+                             ("compute", bench_compute), ("lb", bench_lb), ("stack", bench_stack),
+                             ("redis", bench_redis)]:
+                if name in wanted:
+                    fn()
     finally:
         for p in procs:
             if p.poll() is None:
