@@ -36,6 +36,7 @@ pub fn spec() -> ServiceSpec {
         not_found: NOT_FOUND,
         route_info: std::sync::Arc::new(route_info),
         fault_exempt: &["/mimic/"],
+        rewrite_path: None,
         summary: None,
     }
 }
