@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::fields::{self, field, opt};
 use super::model::{
-    Algorithm, HealthMonitor, LoadBalancer, MimicKnobs, Protocol, Throttle, VipType,
+    Algorithm, Change, HealthMonitor, LoadBalancer, MimicKnobs, Protocol, Throttle, VipType,
 };
 use super::nodes::{check_secondary, parse_new_nodes, NewNode};
 use super::rejection::Rejection;
@@ -367,7 +367,7 @@ pub fn update(
     lb.algorithm = c.algorithm.unwrap_or(lb.algorithm);
     lb.timeout = c.timeout.unwrap_or(lb.timeout);
     lb.half_closed = c.half_closed.unwrap_or(lb.half_closed);
-    lb.changed(now_ms, false);
+    lb.changed(now_ms, Change::Other);
     Ok(())
 }
 

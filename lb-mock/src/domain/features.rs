@@ -4,7 +4,9 @@
 use serde_json::{Map, Value};
 
 use super::fields::{self, field, opt};
-use super::model::{valid_address, AccessItem, HealthMonitor, LoadBalancer, Protocol, Throttle};
+use super::model::{
+    valid_address, AccessItem, HealthMonitor, HealthMonitorType, LoadBalancer, Protocol, Throttle,
+};
 use super::rejection::Rejection;
 
 // ----- health monitor -------------------------------------------------------------
@@ -20,8 +22,7 @@ pub fn parse_health_monitor(
             m.push("Must provide a type for the health monitor.".into());
             None
         }
-        Some(k @ ("CONNECT" | "HTTP" | "HTTPS")) => Some(k),
-        Some(_) => return Err(Rejection::Schema),
+        Some(k) => Some(HealthMonitorType::parse(k).ok_or(Rejection::Schema)?),
     };
     let mut range =
         |key: &str, missing: &str, lo: i64, hi: i64, bad: &str| -> Result<u32, Rejection> {
@@ -68,7 +69,7 @@ pub fn parse_health_monitor(
     }
     let valid_regex = |r: &str| regex::Regex::new(r).is_ok();
     match kind {
-        Some("CONNECT") => {
+        Some(HealthMonitorType::Connect) => {
             if path.is_some() {
                 m.push("A connect health monitor may not have a path. Use HTTP/HTTPS health monitor instead.".into());
             }
@@ -82,7 +83,7 @@ pub fn parse_health_monitor(
                 m.push("Host Header is not supported for CONNECT based health monitors.".into());
             }
         }
-        Some(_) => {
+        Some(HealthMonitorType::Http | HealthMonitorType::Https) => {
             match path {
                 None | Some("") => {
                     m.push("Must provide a valid path for the health monitor.".into())
@@ -119,21 +120,22 @@ pub fn parse_health_monitor(
     if !m.is_empty() {
         return Err(Rejection::Validation(m));
     }
-    let kind = kind.unwrap_or("CONNECT");
+    let kind = kind.unwrap_or(HealthMonitorType::Connect);
     if protocol.is_udp() {
         return Err(Rejection::bad_request(
             "Protocol UDP, UDP_STREAM and DNS_UDP are not allowed with health monitors. ",
         ));
     }
-    if kind != "CONNECT" && protocol.name() != kind {
+    if kind != HealthMonitorType::Connect && protocol.name() != kind.as_str() {
         return Err(Rejection::bad_request(format!(
-            "Cannot update Health Monitor to Type {kind} because load balancer protocol is {}",
+            "Cannot update Health Monitor to Type {} because load balancer protocol is {}",
+            kind.as_str(),
             protocol.name()
         )));
     }
     let s = |x: Option<&str>| x.map(str::to_string);
     Ok(HealthMonitor {
-        kind: kind.to_string(),
+        kind,
         delay,
         timeout,
         attempts,

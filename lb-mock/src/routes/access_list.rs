@@ -9,6 +9,7 @@ use super::request::{Req, NO_IDS};
 use super::wire::{self, accepted};
 use crate::domain::balancer::{check_batch_size, require_active, require_active_for_batch};
 use crate::domain::features;
+use crate::domain::model::Change;
 use crate::error::LbError;
 
 pub async fn get_access_list(r: Req) -> Result<HttpResponse, LbError> {
@@ -29,7 +30,7 @@ pub async fn add_access_list(r: Req) -> Result<HttpResponse, LbError> {
         .mutate(id, |lb, status| {
             require_active(lb, status)?;
             features::add_access_items(lb, items, ids, limit)?;
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;
@@ -59,7 +60,7 @@ pub async fn delete_access_list(r: Req) -> Result<HttpResponse, LbError> {
                 check_batch_size(ids.len(), max)?;
                 features::remove_access_items(lb, &ids)?;
             }
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;
@@ -76,7 +77,7 @@ pub async fn delete_access_item(r: Req) -> Result<HttpResponse, LbError> {
             }
             require_active(lb, status)?;
             lb.access_list.retain(|a| a.id != item);
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;

@@ -8,6 +8,7 @@ use super::wire::accepted;
 use crate::domain::balancer::require_active;
 use crate::domain::features::check_connection_logging;
 use crate::domain::fields::required_enabled;
+use crate::domain::model::Change;
 use crate::error::LbError;
 
 pub async fn get_connection_logging(r: Req) -> Result<HttpResponse, LbError> {
@@ -29,7 +30,7 @@ pub async fn set_connection_logging(r: Req) -> Result<HttpResponse, LbError> {
             require_active(lb, status)?;
             check_connection_logging(enabled, lb.protocol)?;
             lb.connection_logging = enabled;
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;

@@ -10,6 +10,7 @@ use super::wire::{self, accepted};
 use crate::domain::balancer::require_active;
 use crate::domain::features::parse_throttle;
 use crate::domain::fields;
+use crate::domain::model::Change;
 use crate::error::LbError;
 
 pub async fn get_connection_throttle(r: Req) -> Result<HttpResponse, LbError> {
@@ -32,7 +33,7 @@ pub async fn set_connection_throttle(r: Req) -> Result<HttpResponse, LbError> {
             require_active(lb, status)?;
             let throttle = parse_throttle(t, lb.throttle.as_deref())?;
             lb.throttle = Some(Box::new(throttle));
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;
@@ -50,7 +51,7 @@ pub async fn delete_connection_throttle(r: Req) -> Result<HttpResponse, LbError>
                     "No connection throttle found to delete.",
                 ));
             }
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;

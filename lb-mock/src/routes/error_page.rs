@@ -9,6 +9,7 @@ use super::wire::ok_empty;
 use crate::domain::features::{
     check_error_page, parse_error_page, DEFAULT_ERROR_PAGE, ERRORPAGE_IMMUTABLE,
 };
+use crate::domain::model::Change;
 use crate::domain::status::LbStatus;
 use crate::error::LbError;
 
@@ -33,7 +34,7 @@ pub async fn set_error_page(r: Req) -> Result<HttpResponse, LbError> {
                 return Err(LbError::unprocessable(ERRORPAGE_IMMUTABLE));
             }
             lb.error_page = Some(content);
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;
@@ -49,7 +50,7 @@ pub async fn delete_error_page(r: Req) -> Result<HttpResponse, LbError> {
                 return Err(LbError::unprocessable(ERRORPAGE_IMMUTABLE));
             }
             lb.error_page = None;
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;

@@ -9,6 +9,7 @@ use super::wire::{self, accepted};
 use crate::domain::balancer::require_active;
 use crate::domain::features::parse_health_monitor;
 use crate::domain::fields;
+use crate::domain::model::Change;
 use crate::error::LbError;
 
 pub async fn get_health_monitor(r: Req) -> Result<HttpResponse, LbError> {
@@ -31,7 +32,7 @@ pub async fn set_health_monitor(r: Req) -> Result<HttpResponse, LbError> {
             require_active(lb, status)?;
             let hm = parse_health_monitor(h, lb.protocol)?;
             lb.health_monitor = Some(Box::new(hm));
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;
@@ -51,7 +52,7 @@ pub async fn delete_health_monitor(r: Req) -> Result<HttpResponse, LbError> {
             for n in &mut lb.nodes {
                 n.awaiting_health = false;
             }
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;

@@ -8,6 +8,7 @@ use super::request::{Req, NO_IDS};
 use super::wire::{self, accepted, NodeJudge};
 use crate::compute::ServerStatuses;
 use crate::domain::balancer::{require_active, require_active_for_batch};
+use crate::domain::model::Change;
 use crate::domain::nodes::{self, check_secondary, new_node, node_not_found};
 use crate::error::LbError;
 
@@ -67,7 +68,7 @@ pub async fn add_nodes(r: Req) -> Result<HttpResponse, LbError> {
             for (n, nid) in new.into_iter().zip(ids) {
                 lb.nodes.push(new_node(n, nid, now, monitored));
             }
-            lb.changed(now, true);
+            lb.changed(now, Change::NodeList);
             Ok(lb.nodes[first..].to_vec())
         })
         .await?;
@@ -103,7 +104,7 @@ pub async fn update_node(r: Req) -> Result<HttpResponse, LbError> {
                 node.weight = change.weight.map_or(node.weight, |w| w as u8);
                 node.record(now, false);
             }
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;
@@ -120,7 +121,7 @@ pub async fn delete_node(r: Req) -> Result<HttpResponse, LbError> {
             }
             require_active(lb, status)?;
             lb.nodes.retain(|n| n.id != nid);
-            lb.changed(now, true);
+            lb.changed(now, Change::NodeList);
             Ok(())
         })
         .await?;
@@ -142,7 +143,7 @@ pub async fn delete_nodes(r: Req) -> Result<HttpResponse, LbError> {
             require_active_for_batch(status)?;
             let known = nodes::bulk_delete(lb, &ids, max)?;
             lb.nodes.retain(|n| !known.contains(&n.id));
-            lb.changed(now, true);
+            lb.changed(now, Change::NodeList);
             Ok(())
         })
         .await?;
@@ -183,7 +184,7 @@ pub async fn update_nodes(r: Req) -> Result<HttpResponse, LbError> {
                     out.push(node.clone());
                 }
             }
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(out)
         })
         .await?;

@@ -8,6 +8,7 @@ use super::request::Req;
 use super::wire::accepted;
 use crate::domain::balancer::require_active;
 use crate::domain::features::{check_persistence, parse_persistence};
+use crate::domain::model::Change;
 use crate::error::LbError;
 
 pub async fn get_session_persistence(r: Req) -> Result<HttpResponse, LbError> {
@@ -29,7 +30,7 @@ pub async fn set_session_persistence(r: Req) -> Result<HttpResponse, LbError> {
         .mutate(id, |lb, status| {
             require_active(lb, status)?;
             lb.session_persistence = Some(check_persistence(t, lb.protocol)?);
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;
@@ -47,7 +48,7 @@ pub async fn delete_session_persistence(r: Req) -> Result<HttpResponse, LbError>
                     "Session persistence is already deleted.",
                 ));
             }
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;

@@ -8,7 +8,7 @@ use super::request::{Req, NO_IDS};
 use super::wire::{self, accepted, VipView};
 use crate::domain::balancer::require_active;
 use crate::domain::fields::{self, field, opt};
-use crate::domain::model::{Vip, VipType};
+use crate::domain::model::{Change, Vip, VipType};
 use crate::error::LbError;
 
 const LAST_VIP: &str = "Cannot delete virtual ips. Minimum number of virtual ips required is 1.";
@@ -62,7 +62,7 @@ pub async fn add_virtual_ip(r: Req) -> Result<HttpResponse, LbError> {
                 v6: true,
             };
             lb.vips.push(vip);
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(vip)
         })
         .await?;
@@ -109,7 +109,7 @@ async fn remove_vips(r: &Req, id: u64, ids: &[u64]) -> Result<HttpResponse, LbEr
             }
             require_active(lb, status)?;
             lb.vips.retain(|x| !ids.contains(&x.id));
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(())
         })
         .await?;

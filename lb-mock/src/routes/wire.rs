@@ -369,7 +369,7 @@ pub fn throttle(t: &Throttle) -> Value {
 
 pub fn health_monitor(h: &HealthMonitor) -> Value {
     let mut v = json!({
-        "type": h.kind,
+        "type": h.kind.as_str(),
         "delay": h.delay,
         "timeout": h.timeout,
         "attemptsBeforeDeactivation": h.attempts,
