@@ -33,15 +33,17 @@ use crate::state::State;
 
 pub use error::{BAD_JSON, NOT_FOUND};
 
-/// What the mock tells `common` about itself; unprefixed routes are in the default region.
+/// What the mock tells `common` about itself: unprefixed routes are in the default
+/// region, and only the configured regions are served.
 pub fn spec(lb: &LbSettings) -> ServiceSpec {
     let default_region = lb.default_region.clone();
+    let regions = lb.regions.clone();
     ServiceSpec {
         name: "lb",
         style: error::STYLE,
         bad_json: BAD_JSON,
         not_found: NOT_FOUND,
-        route_info: Arc::new(move |path| route_info(path, &default_region)),
+        route_info: Arc::new(move |path| route_info(path, &default_region, &regions)),
         fault_exempt: &["/mimic/"],
         rewrite_path: Some(routes::route_path),
         summary: None,
@@ -68,8 +70,13 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
 }
 
 /// Tenant and region of a path: `/{region}/v1.0/{tenant}/...`, `/v1.0/{tenant}/...` (the
-/// default region, unknown here) and the Mimic control forms under `/mimic/`.
-pub fn route_info(path: &str, default_region: &str) -> RouteInfo {
+/// default region) and the Mimic control forms under `/mimic/`.
+///
+/// The region is the one the route serves the request in: routes match region names as
+/// written, and only the configured (upper-case) ones, so `/ord/...` is served in no
+/// region (an unknown route) and reports none: a fault rule for region `ORD` matches
+/// exactly the requests served as ORD.
+pub fn route_info(path: &str, default_region: &str, regions: &[String]) -> RouteInfo {
     let path = path.strip_prefix("/mimic").unwrap_or(path);
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segs.as_slice() {
@@ -80,7 +87,10 @@ pub fn route_info(path: &str, default_region: &str) -> RouteInfo {
         },
         [region, "v1.0", tenant, ..] => RouteInfo {
             tenant: Some((*tenant).to_string()),
-            region: Some((*region).to_string()),
+            region: regions
+                .iter()
+                .any(|r| r == region)
+                .then(|| (*region).to_string()),
             style: None,
         },
         _ => RouteInfo::default(),
@@ -91,15 +101,41 @@ pub fn route_info(path: &str, default_region: &str) -> RouteInfo {
 mod tests {
     use super::*;
 
+    fn regions() -> Vec<String> {
+        vec!["ORD".to_string(), "DFW".to_string()]
+    }
+
     #[test]
     fn route_info_reads_tenant_and_region() {
-        let i = route_info("/ORD/v1.0/123/loadbalancers", "ORD");
+        let i = route_info("/ORD/v1.0/123/loadbalancers", "ORD", &regions());
         assert_eq!(i.tenant.as_deref(), Some("123"));
         assert_eq!(i.region.as_deref(), Some("ORD"));
-        let i = route_info("/v1.0/55/loadbalancers/1", "ORD");
+        let i = route_info("/v1.0/55/loadbalancers/1", "ORD", &regions());
         assert_eq!(i.tenant.as_deref(), Some("55"));
-        let i = route_info("/mimic/DFW/v1.0/9/loadbalancer/1/attributes", "ORD");
+        assert_eq!(i.region.as_deref(), Some("ORD"));
+        let i = route_info(
+            "/mimic/DFW/v1.0/9/loadbalancer/1/attributes",
+            "ORD",
+            &regions(),
+        );
         assert_eq!(i.region.as_deref(), Some("DFW"));
-        assert!(route_info("/health", "ORD").tenant.is_none());
+        assert!(route_info("/health", "ORD", &regions()).tenant.is_none());
+    }
+
+    #[test]
+    fn route_info_reports_the_region_the_route_serves() {
+        // Routes match region names case-sensitively: `ord` is no region, so nothing
+        // served as ORD is reported for it (nor is an unknown region).
+        for path in ["/ord/v1.0/123/loadbalancers", "/XYZ/v1.0/123/loadbalancers"] {
+            let i = route_info(path, "ORD", &regions());
+            assert_eq!(i.tenant.as_deref(), Some("123"), "{path}");
+            assert_eq!(i.region, None, "{path}");
+        }
+        let i = route_info(
+            "/mimic/dfw/v1.0/9/loadbalancer/1/attributes",
+            "ORD",
+            &regions(),
+        );
+        assert_eq!(i.region, None);
     }
 }
