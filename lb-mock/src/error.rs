@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use common::error::{ApiError, ErrorStyle};
 use common::store::StoreError;
 
-use crate::domain::Rejection;
+use crate::domain::rejection::Rejection;
 
 /// The text of an unknown route.
 pub const NOT_FOUND: &str = "Resource not found";

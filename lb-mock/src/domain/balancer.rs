@@ -1,10 +1,11 @@
 //! Rules of a balancer itself: what a create or update body may ask for (CLB's
-//! validation texts, in its rule order), the protocol-dependent rules, Mimic's metadata
-//! knobs, and which statuses allow a change.
+//! validation texts, in its rule order), the protocol-dependent rules and Mimic's
+//! metadata knobs.
 
 use serde_json::{Map, Value};
 
 use super::fields::{self, field, opt};
+use super::guards::require_active;
 use super::model::{
     Algorithm, Change, HealthMonitor, LoadBalancer, MimicKnobs, Protocol, Throttle, VipType,
 };
@@ -12,9 +13,6 @@ use super::nodes::{check_secondary, parse_new_nodes, NewNode};
 use super::rejection::Rejection;
 use super::status::LbStatus;
 use crate::configuration::LbSettings;
-
-pub const DELETED_IMMUTABLE: &str = "The load balancer is deleted and considered immutable.";
-pub const NOT_ACTIVE: &str = "LoadBalancer is not ACTIVE";
 
 /// What a valid create body asks for.
 pub struct NewLb {
@@ -416,39 +414,4 @@ pub fn knobs(metadata: &[(String, String)]) -> Option<Box<MimicKnobs>> {
         }
     }
     (k != MimicKnobs::default()).then(|| Box::new(k))
-}
-
-/// Refused unless the balancer is ACTIVE (a DELETED one has its own text).
-pub fn require_active(lb: &LoadBalancer, status: LbStatus) -> Result<(), Rejection> {
-    match status {
-        LbStatus::Active => Ok(()),
-        LbStatus::Deleted => Err(Rejection::unprocessable(DELETED_IMMUTABLE)),
-        s => Err(Rejection::unprocessable(immutable_text(lb.id, s))),
-    }
-}
-
-/// Refused unless the balancer is ACTIVE, with the batch texts (bulk deletes).
-pub fn require_active_for_batch(status: LbStatus) -> Result<(), Rejection> {
-    match status {
-        LbStatus::Active => Ok(()),
-        LbStatus::Deleted => Err(Rejection::unprocessable(DELETED_IMMUTABLE)),
-        _ => Err(Rejection::unprocessable(NOT_ACTIVE)),
-    }
-}
-
-pub fn immutable_text(id: u64, status: LbStatus) -> String {
-    format!(
-        "Load Balancer '{id}' has a status of '{}' and is considered immutable.",
-        status.as_str()
-    )
-}
-
-/// The limit of ids one bulk request may name.
-pub fn check_batch_size(n: usize, max: usize) -> Result<(), Rejection> {
-    if n > max {
-        return Err(Rejection::bad_request(format!(
-            "Currently, the limit of accepted parameters is: {max} :please supply a valid parameter list."
-        )));
-    }
-    Ok(())
 }

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::balancer::require_active;
 use super::fields::{self, field, opt};
+use super::guards::require_active;
 use super::model::{LoadBalancer, Meta};
 use super::rejection::Rejection;
 use super::status::LbStatus;

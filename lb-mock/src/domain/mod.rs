@@ -6,6 +6,7 @@
 pub mod balancer;
 pub mod features;
 pub mod fields;
+pub mod guards;
 pub mod metadata;
 pub mod model;
 pub mod nodes;

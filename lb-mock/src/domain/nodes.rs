@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::balancer::{require_active, DELETED_IMMUTABLE};
 use super::fields::{self, field, opt};
+use super::guards::{require_active, DELETED_IMMUTABLE};
 use super::model::{valid_address, Condition, LoadBalancer, Node, NodeEvent, NodeType, Vip};
 use super::rejection::Rejection;
 use super::status::LbStatus;

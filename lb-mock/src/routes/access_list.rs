@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::request::{Req, NO_IDS};
 use super::wire::{self, accepted};
-use crate::domain::balancer::{check_batch_size, require_active, require_active_for_batch};
 use crate::domain::features;
+use crate::domain::guards::{check_batch_size, require_active, require_active_for_batch};
 use crate::domain::model::Change;
 use crate::error::LbError;
 

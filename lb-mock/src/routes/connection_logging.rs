@@ -5,9 +5,9 @@ use serde_json::json;
 
 use super::request::Req;
 use super::wire::accepted;
-use crate::domain::balancer::require_active;
 use crate::domain::features::check_connection_logging;
 use crate::domain::fields::required_enabled;
+use crate::domain::guards::require_active;
 use crate::domain::model::Change;
 use crate::error::LbError;
 

@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::request::Req;
 use super::wire::{self, accepted};
-use crate::domain::balancer::require_active;
 use crate::domain::features::parse_health_monitor;
 use crate::domain::fields;
+use crate::domain::guards::require_active;
 use crate::domain::model::Change;
 use crate::error::LbError;
 

@@ -7,7 +7,8 @@ use common::clock::parse_timestamp;
 
 use super::request::{Req, NO_IDS};
 use super::wire::{self, accepted, NodeJudge};
-use crate::domain::balancer::{self, check_batch_size, VipSpec};
+use crate::domain::balancer::{self, VipSpec};
+use crate::domain::guards::check_batch_size;
 use crate::domain::model::{AccessItem, LoadBalancer, Meta};
 use crate::domain::nodes::new_node;
 use crate::domain::status::{LbStatus, StatusState};

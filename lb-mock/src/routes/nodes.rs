@@ -7,7 +7,7 @@ use serde_json::json;
 use super::request::{Req, NO_IDS};
 use super::wire::{self, accepted, NodeJudge};
 use crate::compute::ServerStatuses;
-use crate::domain::balancer::{require_active, require_active_for_batch};
+use crate::domain::guards::{require_active, require_active_for_batch};
 use crate::domain::model::Change;
 use crate::domain::nodes::{self, check_secondary, new_node, node_not_found};
 use crate::error::LbError;

@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::request::Req;
 use super::wire::accepted;
-use crate::domain::balancer::require_active;
 use crate::domain::features::{check_persistence, parse_persistence};
+use crate::domain::guards::require_active;
 use crate::domain::model::Change;
 use crate::error::LbError;
 

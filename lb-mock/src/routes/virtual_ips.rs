@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::request::{Req, NO_IDS};
 use super::wire::{self, accepted, VipView};
-use crate::domain::balancer::require_active;
 use crate::domain::fields::{self, field, opt};
+use crate::domain::guards::require_active;
 use crate::domain::model::{Change, Vip, VipType};
 use crate::error::LbError;
 
