@@ -60,6 +60,10 @@ pub struct ServiceSpec {
     /// Mimic's control routes: generic faults never touch them, and the admin token
     /// guards them as it guards the control API.
     pub fault_exempt: &'static [&'static str],
+    /// The path to route instead of the one sent, when it differs (`None`: route as
+    /// sent). Applied after fault rules and the journal have read the path as sent, so
+    /// only routing (and the route label of metrics) sees it.
+    pub rewrite_path: Option<fn(&str) -> Option<String>>,
     /// What the mock holds, as its API shows it now (statuses judged on the clock):
     /// `GET /_understudy/v1/summary` and the console's State panel.
     pub summary: Option<SummaryFn>,
@@ -335,6 +339,7 @@ async fn pipeline(
     } else if ctx.spec.fault_exempt.iter().any(|p| path.starts_with(p)) {
         // Mimic's control routes: behind the same admin token as the control API.
         if crate::control::admin_allowed(&ctx.base.control.admin_token, req.headers()) {
+            rewrite_path(&ctx, &mut req);
             next.call(req).await?.map_into_boxed_body()
         } else {
             let e = ApiError::new(
@@ -346,6 +351,7 @@ async fn pipeline(
         }
     } else {
         let decision = decide(&ctx, &mut req, &info).await;
+        rewrite_path(&ctx, &mut req);
         match decision {
             Decision::Fire { rule, action } => {
                 ctx.metrics.fault_fired(ctx.spec.name, &rule);
@@ -530,9 +536,21 @@ fn method_name(m: &actix_web::http::Method) -> std::borrow::Cow<'static, str> {
 /// Trailing slashes are ignored on every route, as Mimic ignored them: `/servers/` is
 /// `/servers`. Done here, once, only for the rare path that has one.
 fn trim_trailing_slashes(req: &mut ServiceRequest) {
+    let path = req.path().trim_end_matches('/');
+    let path = if path.is_empty() { "/" } else { path }.to_string();
+    set_path(req, &path);
+}
+
+/// The mock's own rewrite of the path to route ([`ServiceSpec::rewrite_path`]).
+fn rewrite_path(ctx: &ServiceContext, req: &mut ServiceRequest) {
+    if let Some(path) = ctx.spec.rewrite_path.and_then(|f| f(req.path())) {
+        set_path(req, &path);
+    }
+}
+
+/// Routes `req` as if `path` had been sent (the query is kept).
+fn set_path(req: &mut ServiceRequest, path: &str) {
     let uri = &req.head().uri;
-    let path = uri.path().trim_end_matches('/');
-    let path = if path.is_empty() { "/" } else { path };
     let rebuilt = match uri.query() {
         Some(q) => format!("{path}?{q}"),
         None => path.to_string(),

@@ -36,6 +36,7 @@ pub fn spec(default_region: String) -> ServiceSpec {
         not_found: error::NOT_FOUND,
         route_info: Arc::new(move |path| route_info(path, &default_region)),
         fault_exempt: &["/mimic/"],
+        rewrite_path: None,
         summary: None,
     }
 }

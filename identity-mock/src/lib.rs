@@ -38,6 +38,7 @@ pub fn spec() -> ServiceSpec {
         not_found: error::NOT_FOUND,
         route_info: std::sync::Arc::new(route_info),
         fault_exempt: &["/mimic/"],
+        rewrite_path: None,
         summary: None,
     }
 }

@@ -13,6 +13,17 @@ use serde_json::{json, Value};
 use common::error::{ApiError, ErrorStyle};
 use common::store::StoreError;
 
+use crate::domain::rejection::Rejection;
+
+/// The text of an unknown route.
+pub const NOT_FOUND: &str = "Resource not found";
+
+/// The text CLB (and Mimic) answer for a body that is not JSON.
+pub const BAD_JSON: &str = "Invalid JSON request body";
+
+/// The text of a balancer that does not exist (or is no longer shown).
+pub const LB_NOT_FOUND: &str = "Load balancer not found";
+
 /// CLB's error style: plain `{"message", "code"}`, except Repose's `overLimit`.
 pub const STYLE: ErrorStyle = ErrorStyle { render };
 
@@ -85,6 +96,31 @@ impl LbError {
     }
     pub fn validation_one(message: impl Into<String>) -> LbError {
         LbError::validation(vec![message.into()])
+    }
+    /// An unknown route (a path no resource has, or an id of the wrong shape).
+    pub fn route_not_found() -> LbError {
+        LbError::not_found(NOT_FOUND)
+    }
+    /// A balancer the tenant does not have (in this region).
+    pub fn lb_not_found() -> LbError {
+        LbError::not_found(LB_NOT_FOUND)
+    }
+    /// A known path asked with a method it does not serve.
+    pub fn method_not_allowed() -> LbError {
+        LbError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+    }
+}
+
+impl From<Rejection> for LbError {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::Schema => LbError::Schema,
+            Rejection::Validation(messages) => LbError::validation(messages),
+            Rejection::BadRequest(m) => LbError::bad_request(m),
+            Rejection::NotFound(m) => LbError::not_found(m),
+            Rejection::OverLimit(m) => LbError::new(StatusCode::PAYLOAD_TOO_LARGE, m),
+            Rejection::Unprocessable(m) => LbError::unprocessable(m),
+        }
     }
 }
 

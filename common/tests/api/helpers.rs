@@ -51,6 +51,7 @@ pub fn spec() -> ServiceSpec {
         not_found: "The resource could not be found.",
         route_info: std::sync::Arc::new(route_info),
         fault_exempt: &["/exempt/"],
+        rewrite_path: None,
         summary: None,
     }
 }

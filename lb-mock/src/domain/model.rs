@@ -263,10 +263,36 @@ impl Vip {
     }
 }
 
+/// What a health monitor checks, spelled (and stored) as CLB spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HealthMonitorType {
+    Connect,
+    Http,
+    Https,
+}
+
+impl HealthMonitorType {
+    pub fn parse(s: &str) -> Option<HealthMonitorType> {
+        match s {
+            "CONNECT" => Some(HealthMonitorType::Connect),
+            "HTTP" => Some(HealthMonitorType::Http),
+            "HTTPS" => Some(HealthMonitorType::Https),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthMonitorType::Connect => "CONNECT",
+            HealthMonitorType::Http => "HTTP",
+            HealthMonitorType::Https => "HTTPS",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealthMonitor {
-    /// CONNECT, HTTP or HTTPS.
-    pub kind: String,
+    pub kind: HealthMonitorType,
     pub delay: u32,
     pub timeout: u32,
     pub attempts: u32,
@@ -300,6 +326,15 @@ pub struct MimicKnobs {
     pub pending_delete_ms: Option<u64>,
     /// The next node change puts the balancer in ERROR.
     pub error_next: bool,
+}
+
+/// What a successful change of a balancer touched ([`LoadBalancer::changed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Nodes were added or removed: the change Mimic's `lb_error_state` turns into ERROR.
+    NodeList,
+    /// Anything else: settings, features, virtual IPs, a node's condition, weight or type.
+    Other,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -359,11 +394,12 @@ impl LoadBalancer {
     }
 
     /// Marks a successful change: `updated` and the status (PENDING_UPDATE, or ERROR when
-    /// Mimic's `lb_error_state` asked for it and `node_change` is true).
-    pub fn changed(&mut self, now_ms: i64, node_change: bool) {
+    /// Mimic's `lb_error_state` asked for it and the change added or removed nodes).
+    pub fn changed(&mut self, now_ms: i64, change: Change) {
         let now_ms = now_ms.max(self.state.since_ms);
         self.updated_ms = now_ms;
-        let error_next = node_change && self.knobs.as_ref().is_some_and(|k| k.error_next);
+        let error_next =
+            change == Change::NodeList && self.knobs.as_ref().is_some_and(|k| k.error_next);
         if error_next {
             if let Some(k) = self.knobs.as_mut() {
                 k.error_next = false;
@@ -405,6 +441,7 @@ pub fn valid_address(s: &str, cidr: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::status::LbStatus;
     use super::*;
 
     #[test]
@@ -437,6 +474,60 @@ mod tests {
         };
         assert_eq!(v6.address(), "2001:4800:7901:0000:0000:0000:0001:0002");
         assert!(v6.address().parse::<std::net::Ipv6Addr>().is_ok());
+    }
+
+    #[test]
+    fn health_monitor_types_keep_clbs_spelling() {
+        for t in [
+            HealthMonitorType::Connect,
+            HealthMonitorType::Http,
+            HealthMonitorType::Https,
+        ] {
+            assert_eq!(HealthMonitorType::parse(t.as_str()), Some(t));
+            assert_eq!(
+                serde_json::to_value(t).unwrap(),
+                serde_json::json!(t.as_str())
+            );
+        }
+        assert_eq!(HealthMonitorType::parse("http"), None);
+    }
+
+    #[test]
+    fn only_a_change_of_the_node_list_trips_mimics_error_state() {
+        let mut lb = LoadBalancer {
+            id: 1,
+            name: "lb".into(),
+            protocol: Protocol::parse("HTTP").unwrap(),
+            port: 80,
+            algorithm: Algorithm::random(),
+            timeout: 30,
+            half_closed: false,
+            https_redirect: false,
+            connection_logging: false,
+            content_caching: false,
+            created_ms: 0,
+            updated_ms: 0,
+            state: StatusState::new(LbStatus::Active, 0),
+            knobs: Some(Box::new(MimicKnobs {
+                error_next: true,
+                ..MimicKnobs::default()
+            })),
+            vips: Vec::new(),
+            nodes: Vec::new(),
+            metadata: Vec::new(),
+            health_monitor: None,
+            session_persistence: None,
+            throttle: None,
+            access_list: Vec::new(),
+            error_page: None,
+        };
+        lb.changed(10, Change::Other);
+        assert_eq!(lb.state.status, LbStatus::PendingUpdate);
+        lb.changed(20, Change::NodeList);
+        assert_eq!(lb.state.status, LbStatus::Error);
+        assert_eq!(lb.updated_ms, 20);
+        lb.changed(30, Change::NodeList);
+        assert_eq!(lb.state.status, LbStatus::PendingUpdate, "once only");
     }
 
     #[test]

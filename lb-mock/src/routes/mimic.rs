@@ -1,143 +1,186 @@
-//! Mimic's `cloudLoadBalancerControl` API, under `/mimic/{region}/v1.0/{tenant_id}`:
-//! set a balancer's status (`PATCH .../loadbalancer/{id}/attributes`, singular) and a
-//! node's status (`PUT .../loadbalancers/{id}/nodes/{nid}/status`). No token is needed
-//! and bodies come without a Content-Type (otter). Statuses set here stick until changed.
+//! Mimic's `cloudLoadBalancerControl` API, under `/mimic/{region}/v1.0/{tenant_id}` (and
+//! `/mimic/v1.0/{tenant_id}`, the default region): set a balancer's status
+//! (`PATCH .../loadbalancer/{id}/attributes`, singular) and a node's status
+//! (`PUT .../loadbalancers/{id}/nodes/{node_id}/status`). No token is needed and bodies
+//! come without a Content-Type (otter). Statuses set here stick until changed. Any other
+//! path or method under `/mimic` is an unknown route.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
+use bytes::Bytes;
 use serde_json::Value;
 
 use common::json::Body;
 use common::startup::ServiceContext;
 use common::store::Scope;
 
-use super::{body, not_found_route, region_of, segments};
+use super::request::{self, region_of};
 use crate::domain::model::NodeStatus;
 use crate::domain::status::{LbStatus, StatusState};
 use crate::error::LbError;
-use crate::State;
+use crate::state::State;
 
-pub async fn dispatch(
-    req: HttpRequest,
-    body: Body,
-    ctx: web::Data<ServiceContext>,
-    state: web::Data<State>,
-) -> Result<HttpResponse, LbError> {
-    let region = region_of(&req, &state)?;
-    let tenant = req
-        .match_info()
-        .get("tenant_id")
-        .unwrap_or_default()
-        .to_string();
-    let (segs, _) = segments(req.match_info().get("rest").unwrap_or_default());
-    let c = Control {
-        state: &state,
-        scope: Scope::new(tenant.clone(), region),
-        tenant,
-        now_ms: ctx.store.clock().now().timestamp_millis(),
-    };
-    match (req.method().as_str(), segs.as_slice()) {
-        ("PATCH", ["loadbalancer", id, "attributes"]) => c.set_attributes(id, &body.0).await,
-        ("PUT", ["loadbalancers", id, "nodes", nid, "status"]) => {
-            c.set_node_status(id, nid, &body.0).await
-        }
-        _ => Err(not_found_route()),
+/// Mimic's control routes.
+pub fn scope() -> actix_web::Scope {
+    let mut scope = web::scope("/mimic");
+    for prefix in ["/{region}/v1.0/{tenant_id}", "/v1.0/{tenant_id}"] {
+        scope = scope
+            .service(
+                web::resource(format!("{prefix}/loadbalancer/{{id}}/attributes"))
+                    .route(web::patch().to(set_attributes))
+                    .default_service(web::to(unknown)),
+            )
+            .service(
+                web::resource(format!(
+                    "{prefix}/loadbalancers/{{id}}/nodes/{{node_id}}/status"
+                ))
+                .route(web::put().to(set_node_status))
+                .default_service(web::to(unknown)),
+            );
     }
+    scope
 }
 
-struct Control<'a> {
-    state: &'a State,
+/// One control request: its body, region (checked), tenant and time.
+pub struct Control {
+    state: web::Data<State>,
     scope: Scope,
     tenant: String,
     now_ms: i64,
+    body: Bytes,
+    http: HttpRequest,
 }
 
-impl Control<'_> {
+impl FromRequest for Control {
+    type Error = LbError;
+    type Future = Pin<Box<dyn Future<Output = Result<Control, LbError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = Body::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let body = body.await?;
+            let (Some(ctx), Some(state)) = (
+                req.app_data::<web::Data<ServiceContext>>().cloned(),
+                req.app_data::<web::Data<State>>().cloned(),
+            ) else {
+                return Err(LbError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "lb-mock's state is missing",
+                ));
+            };
+            let region = region_of(&req, &state)?;
+            let tenant = req
+                .match_info()
+                .get("tenant_id")
+                .unwrap_or_default()
+                .to_string();
+            Ok(Control {
+                state,
+                scope: Scope::new(tenant.clone(), region),
+                tenant,
+                now_ms: ctx.store.clock().now().timestamp_millis(),
+                body: body.0,
+                http: req,
+            })
+        })
+    }
+}
+
+impl Control {
+    fn segment(&self, name: &str) -> &str {
+        self.http.match_info().get(name).unwrap_or_default()
+    }
+
     fn not_owned(&self, id: &str) -> LbError {
         LbError::not_found(format!(
             "Tenant {} doesn't own load balancer {id}",
             self.tenant
         ))
     }
+}
 
-    /// `{"status": S}` → 204; S sticks until changed.
-    async fn set_attributes(&self, id: &str, raw: &[u8]) -> Result<HttpResponse, LbError> {
-        let body = body::json(raw)?;
-        let obj = body
-            .as_object()
-            .ok_or_else(|| LbError::bad_request("Attempt to alter a bad attribute"))?;
-        if obj.keys().any(|k| k != "status") || obj.is_empty() {
-            return Err(LbError::bad_request("Attempt to alter a bad attribute"));
-        }
-        let wanted = obj
-            .get("status")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let status = LbStatus::SETTABLE
-            .into_iter()
-            .find(|s| s.as_str() == wanted)
-            .ok_or_else(|| {
-                let allowed: Vec<String> = LbStatus::SETTABLE
-                    .iter()
-                    .map(|s| format!("u'{}'", s.as_str()))
-                    .collect();
-                LbError::bad_request(format!(
-                    "Unsupported status {wanted} not one of [{}]",
-                    allowed.join(", ")
-                ))
-            })?;
-        let lb_id = super::lb_id(id).map_err(|_| self.not_owned(id))?;
-        let (timings, now) = (self.state.timings(), self.now_ms);
-        self.state
-            .balancers
-            .update(&self.scope, &lb_id.to_string(), |lb| {
-                if lb.observe(timings, now).is_none() {
-                    return Err(self.not_owned(id));
-                }
+async fn unknown(_: Control) -> Result<HttpResponse, LbError> {
+    Err(LbError::route_not_found())
+}
+
+/// `{"status": S}` → 204; S sticks until changed.
+async fn set_attributes(c: Control) -> Result<HttpResponse, LbError> {
+    let id = c.segment("id");
+    let body = request::json(&c.body)?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| LbError::bad_request("Attempt to alter a bad attribute"))?;
+    if obj.keys().any(|k| k != "status") || obj.is_empty() {
+        return Err(LbError::bad_request("Attempt to alter a bad attribute"));
+    }
+    let wanted = obj
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let status = LbStatus::SETTABLE
+        .into_iter()
+        .find(|s| s.as_str() == wanted)
+        .ok_or_else(|| {
+            let allowed: Vec<String> = LbStatus::SETTABLE
+                .iter()
+                .map(|s| format!("u'{}'", s.as_str()))
+                .collect();
+            LbError::bad_request(format!(
+                "Unsupported status {wanted} not one of [{}]",
+                allowed.join(", ")
+            ))
+        })?;
+    let lb_id = request::lb_id(id).map_err(|_| c.not_owned(id))?;
+    let now = c.now_ms;
+    c.state
+        .balancers(&c.scope, now)
+        .mutate_or(
+            lb_id,
+            || c.not_owned(id),
+            |lb, _| {
                 lb.state = StatusState::forced(status, now);
                 lb.updated_ms = now;
-                Ok::<_, LbError>(())
-            })
-            .await?
-            .unwrap_or_else(|| Err(self.not_owned(id)))?;
-        Ok(HttpResponse::NoContent().finish())
-    }
+                Ok(())
+            },
+        )
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
 
-    /// `{"status": "ONLINE"|"OFFLINE"}` → 200; wins over every other source of node status.
-    async fn set_node_status(
-        &self,
-        id: &str,
-        nid: &str,
-        raw: &[u8],
-    ) -> Result<HttpResponse, LbError> {
-        let bad =
-            || LbError::bad_request("status key not found or it must have ONLINE or OFFLINE value");
-        let body = body::json(raw).map_err(|_| bad())?;
-        let status = body
-            .get("status")
-            .and_then(Value::as_str)
-            .and_then(NodeStatus::parse)
-            .ok_or_else(bad)?;
-        let lb_id = super::lb_id(id).map_err(|_| self.not_owned(id))?;
-        let no_node = || {
-            LbError::not_found(format!(
-                "Load balancer {id} on tenant {} does not have node {nid}",
-                self.tenant
-            ))
-        };
-        let node_id = super::node_id(nid).map_err(|_| no_node())?;
-        let (timings, now) = (self.state.timings(), self.now_ms);
-        self.state
-            .balancers
-            .update(&self.scope, &lb_id.to_string(), |lb| {
-                if lb.observe(timings, now).is_none() {
-                    return Err(self.not_owned(id));
-                }
+/// `{"status": "ONLINE"|"OFFLINE"}` → 200; wins over every other source of node status.
+async fn set_node_status(c: Control) -> Result<HttpResponse, LbError> {
+    let (id, nid) = (c.segment("id"), c.segment("node_id"));
+    let bad =
+        || LbError::bad_request("status key not found or it must have ONLINE or OFFLINE value");
+    let body = request::json(&c.body).map_err(|_| bad())?;
+    let status = body
+        .get("status")
+        .and_then(Value::as_str)
+        .and_then(NodeStatus::parse)
+        .ok_or_else(bad)?;
+    let lb_id = request::lb_id(id).map_err(|_| c.not_owned(id))?;
+    let no_node = || {
+        LbError::not_found(format!(
+            "Load balancer {id} on tenant {} does not have node {nid}",
+            c.tenant
+        ))
+    };
+    let node_id = request::item_id(nid).map_err(|_| no_node())?;
+    c.state
+        .balancers(&c.scope, c.now_ms)
+        .mutate_or(
+            lb_id,
+            || c.not_owned(id),
+            |lb, _| {
                 let node = lb.node_mut(node_id).ok_or_else(no_node)?;
                 node.forced = Some(status);
-                Ok::<_, LbError>(())
-            })
-            .await?
-            .unwrap_or_else(|| Err(self.not_owned(id)))?;
-        Ok(HttpResponse::Ok().finish())
-    }
+                Ok(())
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().finish())
 }

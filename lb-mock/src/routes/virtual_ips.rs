@@ -1,19 +1,21 @@
-//! `/loadbalancers/{id}/virtualips`: list, add a public IPv6 VIP, delete one or several.
+//! `/loadbalancers/{id}/virtualips[/{vip_id}]`: list, add a public IPv6 VIP, delete one or several.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use serde_json::json;
 
-use super::body::{self, field, opt};
-use super::wire::{self, VipView};
-use super::{accepted, require_active, Req, NO_IDS};
-use crate::domain::model::{Vip, VipType};
+use super::request::{Req, NO_IDS};
+use super::wire::{self, accepted, VipView};
+use crate::domain::fields::{self, field, opt};
+use crate::domain::guards::require_active;
+use crate::domain::model::{Change, Vip, VipType};
 use crate::error::LbError;
 
 const LAST_VIP: &str = "Cannot delete virtual ips. Minimum number of virtual ips required is 1.";
 
-pub async fn list_virtual_ips(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbError> {
-    let lb = r.load_live(id).await?;
+pub async fn list_virtual_ips(r: Req) -> Result<HttpResponse, LbError> {
+    let id = r.lb_id()?;
+    let lb = r.balancers().load_live(id).await?;
     Ok(HttpResponse::Ok().json(json!({ "virtualIps": wire::vips(&lb) })))
 }
 
@@ -25,25 +27,27 @@ fn validation_fault(message: &str) -> LbError {
 }
 
 /// Only a PUBLIC IPv6 VIP can be added; 202 with the bare VIP.
-pub async fn add_virtual_ip(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbError> {
-    let body = body::json(r.body)?;
+pub async fn add_virtual_ip(r: Req) -> Result<HttpResponse, LbError> {
+    let id = r.lb_id()?;
+    let body = r.json()?;
     let v = body.as_object().ok_or(LbError::Schema)?;
     if field(v, "id").is_some() {
         return Err(validation_fault("Cannot add a shared virtual ip."));
     }
-    let kind = opt(v, "type", body::string)?
+    let kind = opt(v, "type", fields::string)?
         .map(|t| VipType::parse(t).ok_or(LbError::Schema))
         .transpose()?;
-    let version = opt(v, "ipVersion", body::string)?;
+    let version = opt(v, "ipVersion", fields::string)?;
     if kind != Some(VipType::Public) || version != Some("IPV6") {
         return Err(validation_fault(
             "Must specify a valid IP type. Only PUBLIC IPV6 virtual ips can be added.",
         ));
     }
-    let vid = r.ctx.store.next_id("lb_vip").await?;
+    let balancers = r.balancers();
+    let vid = balancers.next_id("lb_vip").await?;
     let now = r.now_ms;
     let limit = r.state.lb.ipv6_vip_limit;
-    let vip = r
+    let vip = balancers
         .mutate(id, |lb, status| {
             require_active(lb, status)?;
             if lb.vips.iter().filter(|v| v.v6).count() >= limit {
@@ -58,18 +62,20 @@ pub async fn add_virtual_ip(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbErro
                 v6: true,
             };
             lb.vips.push(vip);
-            lb.changed(now, false);
+            lb.changed(now, Change::Other);
             Ok(vip)
         })
         .await?;
     Ok(HttpResponse::Accepted().json(VipView::from(&vip)))
 }
 
-pub async fn delete_virtual_ip(r: &Req<'_>, id: u64, vid: u64) -> Result<HttpResponse, LbError> {
-    remove_vips(r, id, &[vid]).await
+pub async fn delete_virtual_ip(r: Req) -> Result<HttpResponse, LbError> {
+    let (id, vid) = (r.lb_id()?, r.item_id("vip_id")?);
+    remove_vips(&r, id, &[vid]).await
 }
 
-pub async fn delete_virtual_ips(r: &Req<'_>, id: u64) -> Result<HttpResponse, LbError> {
+pub async fn delete_virtual_ips(r: Req) -> Result<HttpResponse, LbError> {
+    let id = r.lb_id()?;
     let ids = r.query_ids()?;
     if ids.is_empty() {
         return Err(LbError::bad_request(NO_IDS));
@@ -80,31 +86,32 @@ pub async fn delete_virtual_ips(r: &Req<'_>, id: u64) -> Result<HttpResponse, Lb
             "Currently, the limit of accepted parameters is: {max} : please supply a valid parameter list."
         )));
     }
-    remove_vips(r, id, &ids).await
+    remove_vips(&r, id, &ids).await
 }
 
-async fn remove_vips(r: &Req<'_>, id: u64, ids: &[u64]) -> Result<HttpResponse, LbError> {
+async fn remove_vips(r: &Req, id: u64, ids: &[u64]) -> Result<HttpResponse, LbError> {
     let now = r.now_ms;
-    r.mutate(id, |lb, status| {
-        let unknown: Vec<String> = ids
-            .iter()
-            .filter(|v| !lb.vips.iter().any(|x| x.id == **v))
-            .map(u64::to_string)
-            .collect();
-        if !unknown.is_empty() {
-            return Err(LbError::bad_request(format!(
-                "Must provide valid virtual ips, {} could not be found.",
-                unknown.join(",")
-            )));
-        }
-        if lb.vips.iter().all(|x| ids.contains(&x.id)) {
-            return Err(LbError::bad_request(LAST_VIP));
-        }
-        require_active(lb, status)?;
-        lb.vips.retain(|x| !ids.contains(&x.id));
-        lb.changed(now, false);
-        Ok(())
-    })
-    .await?;
+    r.balancers()
+        .mutate(id, |lb, status| {
+            let unknown: Vec<String> = ids
+                .iter()
+                .filter(|v| !lb.vips.iter().any(|x| x.id == **v))
+                .map(u64::to_string)
+                .collect();
+            if !unknown.is_empty() {
+                return Err(LbError::bad_request(format!(
+                    "Must provide valid virtual ips, {} could not be found.",
+                    unknown.join(",")
+                )));
+            }
+            if lb.vips.iter().all(|x| ids.contains(&x.id)) {
+                return Err(LbError::bad_request(LAST_VIP));
+            }
+            require_active(lb, status)?;
+            lb.vips.retain(|x| !ids.contains(&x.id));
+            lb.changed(now, Change::Other);
+            Ok(())
+        })
+        .await?;
     Ok(accepted())
 }

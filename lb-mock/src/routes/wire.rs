@@ -1,5 +1,6 @@
-//! Response bodies, mirroring CLB's field names. Built from stored records on each read;
-//! typed (not `json!`) so a balancer with 25 nodes serialises in one pass.
+//! Response bodies, mirroring CLB's field names, shared by every route that shows a
+//! balancer or its parts. Built from stored records on each read; typed (not `json!`) so
+//! a balancer with 25 nodes serialises in one pass.
 
 use bytes::Bytes;
 use chrono::DateTime;
@@ -14,6 +15,7 @@ use crate::domain::model::{
     node_status, HealthMonitor, LoadBalancer, Meta, Node, NodeStatus, Throttle, Vip,
 };
 use crate::domain::status::{LbStatus, Observed};
+use crate::state::DetailStamp;
 
 /// `2011-04-13T14:18:07Z` from unix milliseconds.
 pub fn iso(ms: i64) -> String {
@@ -58,6 +60,19 @@ pub struct NodeJudge<'a> {
 }
 
 impl NodeJudge<'_> {
+    /// How a request at `now_ms` judges nodes, with Compute's view of the servers if any.
+    pub fn new(
+        servers: Option<&ServerStatuses>,
+        now_ms: i64,
+        online_after_ms: u64,
+    ) -> NodeJudge<'_> {
+        NodeJudge {
+            servers,
+            now_ms,
+            online_after_ms,
+        }
+    }
+
     pub fn status(&self, n: &Node) -> NodeStatus {
         let server = self
             .servers
@@ -157,16 +172,6 @@ pub struct Detail<'a> {
     pub health_monitor: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_list: Option<Value>,
-}
-
-/// Everything [`detail`] renders a balancer from, with its nodes' statuses judged.
-#[derive(Debug, PartialEq)]
-pub struct DetailStamp {
-    /// The balancer's store revision: equal revisions, equal records.
-    pub revision: u64,
-    pub seen: Observed,
-    pub region: String,
-    pub node_statuses: Vec<NodeStatus>,
 }
 
 /// [`detail`], remembered in `cache` and reused while the stamp is unchanged.
@@ -364,7 +369,7 @@ pub fn throttle(t: &Throttle) -> Value {
 
 pub fn health_monitor(h: &HealthMonitor) -> Value {
     let mut v = json!({
-        "type": h.kind,
+        "type": h.kind.as_str(),
         "delay": h.delay,
         "timeout": h.timeout,
         "attemptsBeforeDeactivation": h.attempts,
@@ -392,6 +397,20 @@ pub fn access_list(lb: &LoadBalancer) -> Value {
             })
             .collect(),
     )
+}
+
+/// 202 with an empty JSON answer: a change was accepted.
+pub fn accepted() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Accepted()
+        .content_type("application/json")
+        .finish()
+}
+
+/// 200 with an empty JSON answer (metadata and error page changes).
+pub fn ok_empty() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .finish()
 }
 
 #[cfg(test)]

@@ -7,4 +7,5 @@ mod helpers;
 mod loadbalancers;
 mod nodes;
 mod properties;
+mod routes;
 mod status;

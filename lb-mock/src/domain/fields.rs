@@ -1,21 +1,23 @@
 //! Lenient reading of CLB request bodies: JSON nulls count as absent, numbers may come
 //! as strings, booleans as `"true"`/`"false"` (pyrax). A value of the wrong JSON type is
-//! CLB's schema fault; missing and out-of-range values get CLB's own texts in handlers.
+//! CLB's schema fault; missing and out-of-range values get CLB's own texts in the rules.
 
 use serde_json::{Map, Value};
 
-use crate::error::LbError;
-
-/// The body as JSON; malformed JSON (or none) is CLB's 400.
-pub fn json(body: &[u8]) -> Result<Value, LbError> {
-    serde_json::from_slice(body).map_err(|_| LbError::bad_request(crate::BAD_JSON))
-}
+use super::rejection::Rejection;
 
 /// `body[key]` as an object; anything else is the schema fault.
-pub fn wrapped<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, LbError> {
+pub fn wrapped<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, Rejection> {
     body.get(key)
         .and_then(Value::as_object)
-        .ok_or(LbError::Schema)
+        .ok_or(Rejection::Schema)
+}
+
+/// `body[key]` as a list; anything else is the schema fault.
+pub fn wrapped_list<'a>(body: &'a Value, key: &str) -> Result<&'a Vec<Value>, Rejection> {
+    body.get(key)
+        .and_then(Value::as_array)
+        .ok_or(Rejection::Schema)
 }
 
 /// A field, with JSON null as absent.
@@ -23,29 +25,29 @@ pub fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
 }
 
-pub fn string(v: &Value) -> Result<&str, LbError> {
-    v.as_str().ok_or(LbError::Schema)
+pub fn string(v: &Value) -> Result<&str, Rejection> {
+    v.as_str().ok_or(Rejection::Schema)
 }
 
 /// An integer, or a string holding one.
-pub fn int(v: &Value) -> Result<i64, LbError> {
+pub fn int(v: &Value) -> Result<i64, Rejection> {
     match v {
         Value::Number(n) => n
             .as_i64()
             .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-            .ok_or(LbError::Schema),
-        Value::String(s) => s.trim().parse().map_err(|_| LbError::Schema),
-        _ => Err(LbError::Schema),
+            .ok_or(Rejection::Schema),
+        Value::String(s) => s.trim().parse().map_err(|_| Rejection::Schema),
+        _ => Err(Rejection::Schema),
     }
 }
 
 /// A boolean, or `"true"`/`"false"` in any case.
-pub fn boolean(v: &Value) -> Result<bool, LbError> {
+pub fn boolean(v: &Value) -> Result<bool, Rejection> {
     match v {
         Value::Bool(b) => Ok(*b),
         Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
         Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
-        _ => Err(LbError::Schema),
+        _ => Err(Rejection::Schema),
     }
 }
 
@@ -53,27 +55,36 @@ pub fn boolean(v: &Value) -> Result<bool, LbError> {
 pub fn opt<'a, T>(
     obj: &'a Map<String, Value>,
     key: &str,
-    f: impl FnOnce(&'a Value) -> Result<T, LbError>,
-) -> Result<Option<T>, LbError> {
+    f: impl FnOnce(&'a Value) -> Result<T, Rejection>,
+) -> Result<Option<T>, Rejection> {
     field(obj, key).map(f).transpose()
 }
 
 /// A list field; a non-list is the schema fault.
-pub fn list<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Vec<Value>>, LbError> {
+pub fn list<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+) -> Result<Option<&'a Vec<Value>>, Rejection> {
     field(obj, key)
-        .map(|v| v.as_array().ok_or(LbError::Schema))
+        .map(|v| v.as_array().ok_or(Rejection::Schema))
         .transpose()
 }
 
 /// `{"enabled": bool}` under `key` (connection logging, content caching).
-pub fn enabled_flag(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, LbError> {
+pub fn enabled_flag(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, Rejection> {
     match field(obj, key) {
         None => Ok(None),
         Some(v) => {
-            let inner = v.as_object().ok_or(LbError::Schema)?;
+            let inner = v.as_object().ok_or(Rejection::Schema)?;
             opt(inner, "enabled", boolean)
         }
     }
+}
+
+/// The `enabled` of a `{key: {"enabled": bool}}` body; `missing` when it is not given.
+pub fn required_enabled(body: &Value, key: &str, missing: &str) -> Result<bool, Rejection> {
+    let obj = wrapped(body, key)?;
+    opt(obj, "enabled", boolean)?.ok_or_else(|| Rejection::validation_one(missing))
 }
 
 #[cfg(test)]
