@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use common::render::RenderCache;
 use common::startup::ServiceContext;
-use common::store::{Scope, Store, StoreError, Table};
+use common::store::{Rows, Scope, Store, StoreError, Table};
 
 use crate::compute::{self, Asker, ComputeCache, ServerStatuses};
 use crate::configuration::LbSettings;
@@ -352,70 +352,84 @@ impl Balancers<'_> {
         let timings = self.state.timings();
         let limit = self.state.lb.loadbalancer_limit;
         let ipv6_limit = self.state.lb.ipv6_vip_limit;
-        self
-            .state
-            .balancers
-            .transact(self.scope, |rows| {
-                // Fewer records than the limit (deleted ones included) cannot reach it: only
-                // then is the partition scanned, so creates stay O(1) under a high limit.
-                if limit > 0 && rows.len() >= limit {
-                    let mut live = 0;
-                    let mut gone = Vec::new();
-                    for (key, other) in rows.iter() {
-                        match other.observe(timings, now) {
-                            None => gone.push(key.to_string()),
-                            Some(s) if s.status != LbStatus::Deleted => live += 1,
-                            Some(_) => {}
-                        }
+        let shares = vips.iter().any(|v| matches!(v, VipSpec::Shared(_)));
+        let mut step = |rows: &mut Rows<'_, LoadBalancer>| {
+            // Fewer records than the limit (deleted ones included) cannot reach it: only
+            // then is the partition scanned, so creates stay O(1) under a high limit.
+            if limit > 0 && rows.len() >= limit {
+                let mut live = 0;
+                let mut gone = Vec::new();
+                for (key, other) in rows.iter() {
+                    match other.observe(timings, now) {
+                        None => gone.push(key.to_string()),
+                        Some(s) if s.status != LbStatus::Deleted => live += 1,
+                        Some(_) => {}
                     }
-                    for key in gone {
-                        rows.remove(&key);
-                    }
-                    if live >= limit {
-                        return Err(LbError::new(
+                }
+                for key in gone {
+                    rows.remove(&key);
+                }
+                if live >= limit {
+                    return Err(LbError::new(
                             StatusCode::PAYLOAD_TOO_LARGE,
                             format!("Load balancer limit reached. Limit is set to '{limit}'. Contact support if you would like to increase your limit."),
                         ));
-                    }
                 }
-                for v in vips {
-                    match v {
-                        VipSpec::New { kind, v6 } => lb.vips.push(Vip {
-                            id: vip_ids.next().unwrap_or_default(),
-                            kind: *kind,
-                            v6: *v6,
-                        }),
-                        VipSpec::Shared(vid) => {
-                            let found = rows
-                                .iter()
-                                .flat_map(|(_, other)| other.vips.iter())
-                                .find(|x| x.id == *vid)
-                                .copied();
-                            match found {
-                                Some(x) => lb.vips.push(x),
-                                None => {
-                                    return Err(LbError::bad_request(format!(
-                                        "Must provide valid virtual ips, {vid} could not be found."
-                                    )))
-                                }
+            }
+            for v in vips {
+                match v {
+                    VipSpec::New { kind, v6 } => lb.vips.push(Vip {
+                        id: vip_ids.next().unwrap_or_default(),
+                        kind: *kind,
+                        v6: *v6,
+                    }),
+                    VipSpec::Shared(vid) => {
+                        let found = rows
+                            .iter()
+                            .flat_map(|(_, other)| other.vips.iter())
+                            .find(|x| x.id == *vid)
+                            .copied();
+                        match found {
+                            Some(x) => lb.vips.push(x),
+                            None => {
+                                return Err(LbError::bad_request(format!(
+                                    "Must provide valid virtual ips, {vid} could not be found."
+                                )))
                             }
                         }
                     }
                 }
-                if lb.vips.iter().filter(|v| v.v6).count() > ipv6_limit {
-                    return Err(LbError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        format!("Your load balancer cannot have more than {ipv6_limit} IPv6 virtual ips."),
-                    ));
-                }
-                let vip_addresses: Vec<String> = lb.vips.iter().map(Vip::address).collect();
-                if lb.nodes.iter().any(|n| vip_addresses.contains(&n.address)) {
-                    return Err(LbError::bad_request(crate::domain::nodes::VIP_AS_NODE));
-                }
-                rows.insert(&key(id), lb.clone())?;
-                Ok(lb)
+            }
+            if lb.vips.iter().filter(|v| v.v6).count() > ipv6_limit {
+                return Err(LbError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "Your load balancer cannot have more than {ipv6_limit} IPv6 virtual ips."
+                    ),
+                ));
+            }
+            let vip_addresses: Vec<String> = lb.vips.iter().map(Vip::address).collect();
+            if lb.nodes.iter().any(|n| vip_addresses.contains(&n.address)) {
+                return Err(LbError::bad_request(crate::domain::nodes::VIP_AS_NODE));
+            }
+            rows.insert(&key(id), lb.clone())?;
+            Ok(lb.clone())
+        };
+        // Only a shared VIP (found on the scope's other balancers) or a partition as large
+        // as the balancer limit needs every balancer read; otherwise the step reads just
+        // the new id, so a create costs the same however many balancers and nodes the
+        // tenant has.
+        let balancers = &self.state.balancers;
+        let quick = balancers
+            .transact_some(self.scope, &[key(id)], |rows, total| {
+                let needs_all = shares || (limit > 0 && total >= limit);
+                (!needs_all).then(|| step(rows))
             })
-            .await?
+            .await?;
+        match quick {
+            Some(created) => created,
+            None => balancers.transact(self.scope, step).await?,
+        }
     }
 
     /// DELETE of one or several balancers, all or nothing: ACTIVE, ERROR and SUSPENDED ones
@@ -424,9 +438,10 @@ impl Balancers<'_> {
     pub async fn delete(&self, ids: &[u64]) -> Result<(), LbError> {
         let timings = self.state.timings();
         let now = self.now_ms;
+        let keys: Vec<String> = ids.iter().map(|id| key(*id)).collect();
         self.state
             .balancers
-            .transact(self.scope, |rows| {
+            .transact_some(self.scope, &keys, |rows, _| {
                 let mut missing = Vec::new();
                 let mut immutable = Vec::new();
                 for id in ids {
@@ -478,30 +493,40 @@ impl Balancers<'_> {
             .deleted
             .upsert(self.scope, DELETED_QUEUE, Default::default, |q| {
                 q.ids.extend(ids.iter().copied());
-                q.ids.clone()
+                q.ids.iter().copied().collect::<Vec<u64>>()
             })
             .await?;
-        let gone = self
-            .state
-            .balancers
-            .transact(self.scope, |rows| {
-                let mut gone = Vec::new();
-                let mut left = queue.len();
-                for id in &queue {
-                    let key = key(*id);
-                    let invisible = rows
-                        .get(&key)
-                        .is_none_or(|lb| lb.observe(timings, now).is_none());
-                    if !(invisible || left > cap) {
-                        break;
+        // The queue is walked oldest first, a few more records than the cap pushes out at a
+        // time, each batch in one step that reads just its balancers.
+        let mut gone = Vec::new();
+        let mut left = queue.len();
+        let mut next = 0;
+        while next < queue.len() {
+            let batch = &queue[next..queue.len().min(next + left.saturating_sub(cap) + 8)];
+            let keys: Vec<String> = batch.iter().map(|id| key(*id)).collect();
+            let stopped = self
+                .state
+                .balancers
+                .transact_some(self.scope, &keys, |rows, _| {
+                    for (id, key) in batch.iter().zip(&keys) {
+                        let invisible = rows
+                            .get(key)
+                            .is_none_or(|lb| lb.observe(timings, now).is_none());
+                        if !(invisible || left > cap) {
+                            return true;
+                        }
+                        rows.remove(key);
+                        gone.push(*id);
+                        left -= 1;
                     }
-                    rows.remove(&key);
-                    gone.push(*id);
-                    left -= 1;
-                }
-                gone
-            })
-            .await?;
+                    false
+                })
+                .await?;
+            if stopped {
+                break;
+            }
+            next += batch.len();
+        }
         if !gone.is_empty() {
             self.state
                 .deleted
