@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::parse_timestamp;
 use crate::error::ApiError;
-use crate::settings::SettingsError;
+use crate::settings::{identity_base, AuthMode, AuthSettings, IdentityVersion, RemoteSettings};
 use crate::startup::ServiceContext;
 use crate::store::{Scope, Store, Table};
 use crate::token::{Claims, TokenCodec};
@@ -29,67 +29,6 @@ use crate::token::{Claims, TokenCodec};
 /// The text real Rackspace services answer with a 401.
 pub const UNAUTHORIZED_MESSAGE: &str =
     "No valid token provided. Please use the 'X-Auth-Token' header with a valid token.";
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMode {
-    Signed,
-    Remote,
-    Open,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct AuthSettings {
-    pub mode: AuthMode,
-    /// Key every mock of a stack shares to sign and check tokens.
-    pub signing_key: String,
-    /// Lifetime of issued tokens.
-    pub token_ttl_s: u64,
-    pub remote: RemoteSettings,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RemoteSettings {
-    /// Base URL of the Identity that validates tokens (`http://keystone:5000`).
-    pub url: String,
-    /// `v2` (`GET /v2.0/tokens/{id}`) or `v3` (`GET /v3/auth/tokens`).
-    pub version: String,
-    /// Token sent as `X-Auth-Token` when validating; when empty, one is obtained with
-    /// `username`/`password`, or the token validates itself.
-    pub admin_token: String,
-    pub username: String,
-    pub password: String,
-    pub cache_ttl_ms: u64,
-    pub timeout_ms: u64,
-}
-
-impl AuthSettings {
-    pub fn validate(&self) -> Result<(), SettingsError> {
-        if self.signing_key.is_empty() {
-            return Err(SettingsError::Invalid(
-                "auth.signing_key must not be empty".into(),
-            ));
-        }
-        if self.mode == AuthMode::Remote {
-            if !(self.remote.url.starts_with("http://") || self.remote.url.starts_with("https://"))
-            {
-                return Err(SettingsError::Invalid(format!(
-                    "auth.remote.url must be an http(s) URL when auth.mode is remote, got {:?}",
-                    self.remote.url
-                )));
-            }
-            if !matches!(self.remote.version.as_str(), "v2" | "v3") {
-                return Err(SettingsError::Invalid(format!(
-                    "auth.remote.version must be v2 or v3, got {:?}",
-                    self.remote.version
-                )));
-            }
-        }
-        Ok(())
-    }
-}
 
 /// The authenticated caller of an emulated route.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,14 +58,6 @@ pub enum AuthFailure {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Revocation {
     pub expires_at: i64,
-}
-
-/// An Identity's base URL, without a trailing `/v2.0` or `/v3`: users write either.
-pub fn identity_base(url: &str) -> &str {
-    let url = url.trim_end_matches('/');
-    url.strip_suffix("/v2.0")
-        .or_else(|| url.strip_suffix("/v3"))
-        .unwrap_or(url)
 }
 
 /// Validates tokens the way settings say.
@@ -390,7 +321,7 @@ impl RemoteValidator {
             .await?
             .unwrap_or_else(|| token.to_string());
         let unreachable = |e: reqwest::Error| AuthFailure::Unreachable(e.to_string());
-        let res = if self.settings.version == "v3" {
+        let res = if self.settings.version == IdentityVersion::V3 {
             self.http
                 .get(format!("{}/v3/auth/tokens", self.base()))
                 .header("X-Auth-Token", admin)
@@ -421,7 +352,7 @@ impl RemoteValidator {
             });
         }
         let body: serde_json::Value = res.json().await.map_err(unreachable)?;
-        let caller = if self.settings.version == "v3" {
+        let caller = if self.settings.version == IdentityVersion::V3 {
             caller_from_v3(&body, token)
         } else {
             caller_from_v2(&body, token)
@@ -443,7 +374,7 @@ impl RemoteValidator {
             return Ok(None);
         }
         let unreachable = |e: reqwest::Error| AuthFailure::Unreachable(e.to_string());
-        let token = if self.settings.version == "v3" {
+        let token = if self.settings.version == IdentityVersion::V3 {
             let res = self
                 .http
                 .post(format!("{}/v3/auth/tokens", self.base()))
@@ -556,7 +487,7 @@ mod tests {
             token_ttl_s: 60,
             remote: RemoteSettings {
                 url: String::new(),
-                version: "v2".into(),
+                version: IdentityVersion::V2,
                 admin_token: String::new(),
                 username: String::new(),
                 password: String::new(),

@@ -1,91 +1,18 @@
-//! The service catalog: generated from settings, rendered for Keystone v2 and v3, and
-//! fetched by the mocks (through [`CatalogClient`]) to find each other.
-//!
-//! Settings list services (name, type, regions) with URL templates; `{tenant_id}`,
-//! `{region}` and `{region_lower}` are filled per tenant and region. Mocked services and
-//! external real services are listed the same way; `external = true` only keeps a service
-//! out of control-plane fan-out.
+//! The service catalog: generated from the settings (`[catalog]`, see
+//! [`CatalogSettings`]), rendered for Keystone v2 and v3, and fetched by the mocks
+//! (through [`CatalogClient`]) to find each other.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::settings::SettingsError;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct CatalogSettings {
-    /// Where Identity answers; mocks fetch the catalog from here.
-    pub identity_url: String,
-    /// Regions of every service that does not list its own, upper-case.
-    pub regions: Vec<String>,
-    /// How long a fetched catalog is reused.
-    pub cache_ttl_ms: u64,
-    pub services: Vec<ServiceEntry>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceEntry {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Regions of this service; empty means the catalog's regions. `""` is a global
-    /// endpoint with no region.
-    #[serde(default)]
-    pub regions: Vec<String>,
-    pub public_url: String,
-    /// Defaults to `public_url`.
-    #[serde(default)]
-    pub internal_url: Option<String>,
-    #[serde(default)]
-    pub admin_url: Option<String>,
-    /// A real service, not a mock of this stack: no control fan-out.
-    #[serde(default)]
-    pub external: bool,
-}
-
-impl CatalogSettings {
-    pub fn validate(&self) -> Result<(), SettingsError> {
-        for r in &self.regions {
-            if r.is_empty() || *r != r.to_uppercase() {
-                return Err(SettingsError::Invalid(format!(
-                    "catalog.regions must be upper-case names, got {r:?}"
-                )));
-            }
-        }
-        for s in &self.services {
-            for url in [
-                Some(&s.public_url),
-                s.internal_url.as_ref(),
-                s.admin_url.as_ref(),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(SettingsError::Invalid(format!(
-                        "catalog service {} has a URL that is not http(s): {url:?}",
-                        s.name
-                    )));
-                }
-            }
-            if let Some(r) = s.regions.iter().find(|r| **r != r.to_uppercase()) {
-                return Err(SettingsError::Invalid(format!(
-                    "catalog service {} has a region that is not upper-case: {r:?}",
-                    s.name
-                )));
-            }
-        }
-        Ok(())
-    }
-}
+use crate::settings::{identity_base, CatalogSettings, IdentityVersion, ServiceEntry};
 
 /// One endpoint of one service for one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -484,11 +411,11 @@ pub struct CatalogClient {
     by_token: Mutex<crate::FastMap<String, (Instant, Arc<Catalog>)>>,
 }
 
-/// A real Identity this mock stands beside: its base URL and API version (`v2`, `v3`).
+/// A real Identity this mock stands beside: its base URL and API version.
 #[derive(Debug, Clone)]
 pub struct RemoteIdentity {
     pub url: String,
-    pub version: String,
+    pub version: IdentityVersion,
 }
 
 /// How many token catalogs are remembered before the memory starts over.
@@ -570,8 +497,8 @@ impl CatalogClient {
                 return Ok(c.clone());
             }
         }
-        let base = crate::auth::identity_base(&remote.url);
-        let url = if remote.version == "v3" {
+        let base = identity_base(&remote.url);
+        let url = if remote.version == IdentityVersion::V3 {
             format!("{base}/v3/auth/catalog")
         } else {
             format!("{base}/v2.0/tokens/{token}/endpoints")

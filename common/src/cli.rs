@@ -169,7 +169,7 @@ async fn seeded<S: Settings>(
         base.store = crate::store::StoreSettings::Memory;
         base.catalog.identity_url = String::new();
         base.auth.mode = match base.auth.mode {
-            crate::auth::AuthMode::Remote => return Err(
+            crate::settings::AuthMode::Remote => return Err(
                 "a seed needs auth.mode signed or open (its calls carry tokens this stack signs)"
                     .into(),
             ),

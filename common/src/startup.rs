@@ -141,10 +141,10 @@ impl ServiceContext {
             spec,
             behaviors: Behaviors::new(&shared.store),
             catalog: Arc::new(CatalogClient::new(&base.catalog).beside(
-                (base.auth.mode == crate::auth::AuthMode::Remote).then(|| {
+                (base.auth.mode == crate::settings::AuthMode::Remote).then(|| {
                     crate::catalog::RemoteIdentity {
                         url: base.auth.remote.url.clone(),
-                        version: base.auth.remote.version.clone(),
+                        version: base.auth.remote.version,
                     }
                 }),
             )),

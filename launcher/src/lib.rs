@@ -97,7 +97,7 @@ pub async fn seed_stack(
         scratch.compute.base_mut(),
         scratch.lb.base_mut(),
     ] {
-        if base.auth.mode == common::auth::AuthMode::Remote {
+        if base.auth.mode == common::settings::AuthMode::Remote {
             return Err(
                 "a seed needs auth.mode signed or open (its calls carry tokens this stack signs)"
                     .into(),

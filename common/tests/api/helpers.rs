@@ -2,10 +2,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use common::auth::{AuthMode, Caller};
+use common::auth::Caller;
 use common::error::{ApiError, ErrorStyle};
 use common::json::Json;
-use common::settings::{BaseSettings, Settings};
+use common::settings::{AuthMode, BaseSettings, Settings};
 use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
 use common::store::Scope;
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use common::catalog::ServiceEntry;
+use common::settings::ServiceEntry;
 use common::startup::Shared;
 
 use crate::helpers::{body, node, settings, spawn_app, spawn_settings, TENANT};
