@@ -21,11 +21,11 @@ pub mod routes;
 
 use actix_web::web;
 
-use common::catalog::Catalog;
 use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
 
 use crate::configuration::Settings;
 use crate::directory::Directory;
+use crate::domain::keystone::KeystoneCatalog;
 
 /// What identity tells `common` about itself.
 pub fn spec() -> ServiceSpec {
@@ -43,7 +43,7 @@ pub fn spec() -> ServiceSpec {
 /// The state of identity's handlers, built once and shared by every worker.
 pub struct IdentityState {
     pub directory: Directory,
-    pub catalog: Catalog,
+    pub catalog: KeystoneCatalog,
     pub token_ttl_s: i64,
     /// Whether issued tokens expire (`identity.token_expiry`, resolved).
     pub tokens_expire: bool,
@@ -60,7 +60,7 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
     };
     let state = web::Data::new(IdentityState {
         directory: Directory::new(&settings.identity, &shared.store),
-        catalog: Catalog::new(settings.base.catalog.clone()),
+        catalog: KeystoneCatalog::new(settings.base.catalog.clone()),
         token_ttl_s: i64::try_from(settings.base.auth.token_ttl_s).unwrap_or(i64::MAX / 2),
         tokens_expire: settings.identity.tokens_expire(),
         validations: common::render::RenderCache::default(),
