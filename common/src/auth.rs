@@ -1,4 +1,4 @@
-//! Who is calling: token validation in three modes and the [`Caller`] extractor.
+//! Who is calling: token validation in three modes, and the [`Caller`] it gives.
 //!
 //! - `signed` (default): the token's HMAC is checked with the shared key, then its expiry
 //!   against the virtual clock and its id against the store's revocations. No round trip.
@@ -7,22 +7,20 @@
 //!   that Identity is away.
 //! - `open`: any token, or none, is accepted and the tenant is taken from the URL, as
 //!   Mimic does.
+//!
+//! The settings (`[auth]`) are in [`crate::settings`]. Handlers take a [`Caller`] from a
+//! request through its extractor, in [`crate::caller`]: it reads the service context,
+//! which holds this [`Authenticator`].
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::parse_timestamp;
-use crate::error::ApiError;
 use crate::settings::{identity_base, AuthMode, AuthSettings, IdentityVersion, RemoteSettings};
-use crate::startup::ServiceContext;
 use crate::store::{Scope, Store, Table};
 use crate::token::{Claims, TokenCodec};
 
@@ -211,59 +209,6 @@ fn caller_from_claims(c: &Claims, token: &str) -> Caller {
         user_name: c.user_name.clone(),
         roles: c.roles.clone(),
         token: Some(token.to_string()),
-    }
-}
-
-/// Pulls the caller out of a request for emulated routes whose path has `{tenant_id}`.
-/// A token whose tenant is not the URL's tenant is refused.
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let ctx = req.app_data::<web::Data<ServiceContext>>().cloned();
-        let token = req
-            .headers()
-            .get("x-auth-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let url_tenant = req.match_info().get("tenant_id").map(str::to_string);
-        Box::pin(async move {
-            let Some(ctx) = ctx else {
-                return Err(ApiError::new(
-                    crate::error::ErrorStyle::CONTROL,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "service context missing",
-                ));
-            };
-            let unauthorized = || {
-                ApiError::new(ctx.style, StatusCode::UNAUTHORIZED, UNAUTHORIZED_MESSAGE)
-                    .kind("unauthorized")
-            };
-            let caller = match ctx
-                .auth
-                .validate(token.as_deref(), url_tenant.as_deref())
-                .await
-            {
-                Ok(c) => c,
-                Err(AuthFailure::Unreachable(why)) => {
-                    tracing::warn!(%why, "token validation failed: identity unreachable");
-                    return Err(unauthorized());
-                }
-                Err(_) => return Err(unauthorized()),
-            };
-            if let Some(t) = url_tenant {
-                if t != caller.tenant_id {
-                    return Err(ApiError::new(
-                        ctx.style,
-                        StatusCode::UNAUTHORIZED,
-                        format!("Token doesn't belong to Tenant with Id/Name: '{t}'"),
-                    )
-                    .kind("unauthorized"));
-                }
-            }
-            Ok(caller)
-        })
     }
 }
 

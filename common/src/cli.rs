@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::context::{Shared, CONTROL_PREFIX};
 use crate::settings::{self, Env, Settings};
-use crate::startup::{Application, Shared};
+use crate::startup::Application;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -71,12 +72,7 @@ pub fn main<S: Settings>(name: &str, service: &'static str, build: Build<S>) -> 
     }
     if let Some(Command::Healthcheck { url }) = cli.command {
         let port = settings.base().server.port;
-        let url = url.unwrap_or_else(|| {
-            format!(
-                "http://127.0.0.1:{port}{}/ready",
-                crate::startup::CONTROL_PREFIX
-            )
-        });
+        let url = url.unwrap_or_else(|| format!("http://127.0.0.1:{port}{}/ready", CONTROL_PREFIX));
         return healthcheck(&url);
     }
     crate::telemetry::init(&settings.base().telemetry);

@@ -21,7 +21,8 @@ pub mod routes;
 
 use actix_web::web;
 
-use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
+use common::context::{RouteInfo, ServiceSpec, Shared};
+use common::startup::Application;
 
 use crate::configuration::Settings;
 use crate::directory::Directory;

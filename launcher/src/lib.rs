@@ -10,8 +10,9 @@
 use std::path::Path;
 
 use common::clock::Clock;
+use common::context::Shared;
 use common::settings::{self, Env, Settings, SettingsError};
-use common::startup::{Application, Shared};
+use common::startup::Application;
 
 /// The settings of the three mocks, loaded from the same layers.
 #[derive(Clone)]

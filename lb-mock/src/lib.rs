@@ -21,7 +21,8 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
+use common::context::{RouteInfo, ServiceSpec, Shared};
+use common::startup::Application;
 use common::store::Table;
 
 use crate::configuration::{LbSettings, Settings};
@@ -71,7 +72,7 @@ impl State {
     /// token this stack signs for the tenant).
     pub async fn summary(
         &self,
-        ctx: &common::startup::ServiceContext,
+        ctx: &common::context::ServiceContext,
     ) -> Result<serde_json::Value, common::store::StoreError> {
         let tables = ctx.store.snapshot().await?;
         let now = ctx.store.clock().now().timestamp_millis();
@@ -175,7 +176,7 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
 
 /// A short-lived token of `tenant`, signed as this stack signs them: how the summary asks
 /// Compute about the tenant's servers.
-fn summary_token(ctx: &common::startup::ServiceContext, tenant: &str, now_ms: i64) -> String {
+fn summary_token(ctx: &common::context::ServiceContext, tenant: &str, now_ms: i64) -> String {
     ctx.auth.codec().issue(&common::token::Claims::on_behalf_of(
         tenant,
         "understudy-console",

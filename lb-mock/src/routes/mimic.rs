@@ -6,8 +6,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
+use common::context::ServiceContext;
 use common::json::Body;
-use common::startup::ServiceContext;
 use common::store::Scope;
 
 use super::{body, not_found_route, region_of, segments};

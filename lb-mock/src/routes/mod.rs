@@ -22,8 +22,8 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use common::auth::Caller;
+use common::context::ServiceContext;
 use common::json::Body;
-use common::startup::ServiceContext;
 use common::store::Scope;
 
 use crate::compute::ServerStatuses;

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
+use common::context::Shared;
 use common::settings::ServiceEntry;
-use common::startup::Shared;
 
 use crate::helpers::{body, node, settings, spawn_app, spawn_settings, TENANT};
 

@@ -1,4 +1,4 @@
-//! Faults are data: rules that make any route of any mock fail the way real services do.
+//! The fault rule model, its checks, and the engine that decides which rule fires.
 //!
 //! A rule is a match (service, method, path glob or regex, tenant, user, region, one
 //! header, one JSON body field), an action (error in the API's own format, delay, dropped
@@ -156,9 +156,6 @@ fn default_error_status() -> u16 {
 fn default_distribution() -> String {
     "fixed".into()
 }
-
-/// Longest a fault may hold a request.
-pub const MAX_HOLD_MS: u64 = 300_000;
 
 /// When a matching rule fires.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -479,25 +476,6 @@ pub fn draw(seed: u64, n: u64, probability: f64) -> bool {
     let mut rng =
         rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     rng.gen::<f64>() < probability
-}
-
-/// How long a delay action waits, drawn from its distribution.
-pub fn delay_ms(d: &Delay) -> u64 {
-    let ms = match d.distribution.as_str() {
-        "uniform" => {
-            let (lo, hi) = (d.min_ms.min(d.max_ms), d.min_ms.max(d.max_ms));
-            rand::thread_rng().gen_range(lo..=hi)
-        }
-        "log_normal" => {
-            // Box-Muller: a standard normal from two uniforms.
-            let mut rng = rand::thread_rng();
-            let (u1, u2): (f64, f64) = (rng.gen::<f64>().max(f64::MIN_POSITIVE), rng.gen());
-            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-            ((d.median_ms.max(1) as f64) * (d.sigma * z).exp()).round() as u64
-        }
-        _ => d.ms,
-    };
-    ms.min(MAX_HOLD_MS)
 }
 
 fn json_text(v: &serde_json::Value) -> String {
@@ -859,38 +837,5 @@ mod tests {
                 "{c} should be refused"
             );
         }
-    }
-
-    #[test]
-    fn delays_stay_within_their_distribution() {
-        let uniform = Delay {
-            distribution: "uniform".into(),
-            ms: 0,
-            min_ms: 10,
-            max_ms: 20,
-            median_ms: 0,
-            sigma: 0.0,
-        };
-        for _ in 0..100 {
-            assert!((10..=20).contains(&delay_ms(&uniform)));
-        }
-        let fixed = Delay {
-            distribution: "fixed".into(),
-            ms: 7,
-            min_ms: 0,
-            max_ms: 0,
-            median_ms: 0,
-            sigma: 0.0,
-        };
-        assert_eq!(delay_ms(&fixed), 7);
-        let ln = Delay {
-            distribution: "log_normal".into(),
-            ms: 0,
-            min_ms: 0,
-            max_ms: 0,
-            median_ms: 50,
-            sigma: 0.0,
-        };
-        assert_eq!(delay_ms(&ln), 50, "sigma 0 is the median");
     }
 }
