@@ -18,7 +18,7 @@ use rand::Rng;
 
 use crate::context::{RouteInfo, ServiceContext};
 use crate::error::{ApiError, ErrorStyle};
-use crate::faults::rules::{Action, Decision, Delay, RequestFacts};
+use crate::faults::rules::{Action, Decision, Delay, Distribution, RequestFacts};
 use crate::json::Body;
 
 /// Longest a fault may hold a request.
@@ -26,19 +26,19 @@ pub const MAX_HOLD_MS: u64 = 300_000;
 
 /// How long a delay action waits, drawn from its distribution.
 pub fn delay_ms(d: &Delay) -> u64 {
-    let ms = match d.distribution.as_str() {
-        "uniform" => {
+    let ms = match d.distribution {
+        Distribution::Uniform => {
             let (lo, hi) = (d.min_ms.min(d.max_ms), d.min_ms.max(d.max_ms));
             rand::thread_rng().gen_range(lo..=hi)
         }
-        "log_normal" => {
+        Distribution::LogNormal => {
             // Box-Muller: a standard normal from two uniforms.
             let mut rng = rand::thread_rng();
             let (u1, u2): (f64, f64) = (rng.gen::<f64>().max(f64::MIN_POSITIVE), rng.gen());
             let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
             ((d.median_ms.max(1) as f64) * (d.sigma * z).exp()).round() as u64
         }
-        _ => d.ms,
+        Distribution::Fixed => d.ms,
     };
     ms.min(MAX_HOLD_MS)
 }
@@ -241,7 +241,7 @@ mod tests {
     #[test]
     fn delays_stay_within_their_distribution() {
         let uniform = Delay {
-            distribution: "uniform".into(),
+            distribution: Distribution::Uniform,
             ms: 0,
             min_ms: 10,
             max_ms: 20,
@@ -252,7 +252,7 @@ mod tests {
             assert!((10..=20).contains(&delay_ms(&uniform)));
         }
         let fixed = Delay {
-            distribution: "fixed".into(),
+            distribution: Distribution::Fixed,
             ms: 7,
             min_ms: 0,
             max_ms: 0,
@@ -261,7 +261,7 @@ mod tests {
         };
         assert_eq!(delay_ms(&fixed), 7);
         let ln = Delay {
-            distribution: "log_normal".into(),
+            distribution: Distribution::LogNormal,
             ms: 0,
             min_ms: 0,
             max_ms: 0,

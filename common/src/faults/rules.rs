@@ -126,9 +126,10 @@ pub enum Action {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Delay {
-    /// `fixed` (`ms`), `uniform` (`min_ms`..`max_ms`) or `log_normal` (`median_ms`, `sigma`).
-    #[serde(default = "default_distribution")]
-    pub distribution: String,
+    /// `fixed` (`ms`, the default), `uniform` (`min_ms`..`max_ms`) or `log_normal`
+    /// (`median_ms`, `sigma`).
+    #[serde(default, deserialize_with = "distribution")]
+    pub distribution: Distribution,
     #[serde(default)]
     pub ms: u64,
     #[serde(default)]
@@ -139,6 +140,25 @@ pub struct Delay {
     pub median_ms: u64,
     #[serde(default)]
     pub sigma: f64,
+}
+
+/// How a delay's length is drawn.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Distribution {
+    /// `ms`.
+    #[default]
+    Fixed,
+    /// Between `min_ms` and `max_ms`, evenly.
+    Uniform,
+    /// Around `median_ms`, spread by `sigma`.
+    LogNormal,
+}
+
+/// A delay's `distribution`, refused by the field's name with the values it takes.
+fn distribution<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Distribution, D::Error> {
+    Distribution::deserialize(d)
+        .map_err(|e| serde::de::Error::custom(format!("delay distribution: {e}")))
 }
 
 fn default_hang_ms() -> u64 {
@@ -152,9 +172,6 @@ fn default_retry_after() -> u64 {
 }
 fn default_error_status() -> u16 {
     500
-}
-fn default_distribution() -> String {
-    "fixed".into()
 }
 
 /// When a matching rule fires.
@@ -559,14 +576,6 @@ fn compile(rule: &FaultRule, slot: usize) -> Result<(CompiledRule, Option<String
                 "rate_limit status must be 413 or 429, got {status}"
             )))
         }
-        Action::Delay(d)
-            if !matches!(d.distribution.as_str(), "fixed" | "uniform" | "log_normal") =>
-        {
-            return Err(invalid(format!(
-                "delay distribution must be fixed, uniform or log_normal, got {:?}",
-                d.distribution
-            )))
-        }
         _ => {}
     }
     if let Some(p) = rule.budget.probability {
@@ -817,6 +826,25 @@ mod tests {
                 rule: "low".into(),
                 action: Action::Drop
             }
+        );
+    }
+
+    #[test]
+    fn an_unknown_delay_distribution_is_refused_by_name() {
+        let e = serde_json::from_value::<FaultRule>(
+            json!({"action": {"type": "delay", "distribution": "zipf", "ms": 1}}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("delay distribution") && e.contains("zipf") && e.contains("log_normal"),
+            "{e}"
+        );
+        let fixed: FaultRule = rule(json!({"action": {"type": "delay", "ms": 1}}));
+        assert!(matches!(&fixed.action, Action::Delay(d) if d.distribution == Distribution::Fixed));
+        assert_eq!(
+            serde_json::to_value(&fixed).unwrap()["action"]["distribution"],
+            "fixed"
         );
     }
 
