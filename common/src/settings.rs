@@ -264,6 +264,9 @@ pub enum SettingsError {
 pub trait Settings: DeserializeOwned + Serialize + Clone + Send + Sync + 'static {
     /// The mock's own defaults (TOML), layered over [`BASE_DEFAULTS`].
     const DEFAULTS: &'static str;
+    /// Keys of the mock's own section whose environment variable is a comma-separated
+    /// list (`compute.regions`), as `catalog.regions` is for the shared sections.
+    const LIST_KEYS: &'static [&'static str] = &[];
     fn base(&self) -> &BaseSettings;
     fn base_mut(&mut self) -> &mut BaseSettings;
     /// Checks that go beyond the types; runs before any port is bound.
@@ -322,14 +325,15 @@ pub fn load<S: Settings>(file: Option<&Path>, env: Env) -> Result<S, SettingsErr
         }
         builder = builder.add_source(config::File::from(path));
     }
-    let environment = config::Environment::with_prefix(ENV_PREFIX)
-        .prefix_separator("__")
-        .separator("__")
-        .try_parsing(true)
-        .list_separator(",")
-        .with_list_parse_key("catalog.regions")
-        .with_list_parse_key("compute.regions")
-        .with_list_parse_key("lb.regions");
+    let environment = S::LIST_KEYS.iter().fold(
+        config::Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .list_separator(",")
+            .with_list_parse_key("catalog.regions"),
+        |environment, key| environment.with_list_parse_key(key),
+    );
     builder = match env {
         Env::Process => builder.add_source(environment),
         Env::Map(map) => builder.add_source(environment.source(Some(map))),
