@@ -3,8 +3,8 @@
 //! - `signed` (default): the token's HMAC is checked with the shared key, then its expiry
 //!   against the virtual clock and its id against the store's revocations. No round trip.
 //! - `remote`: the token is sent to an Identity (this project's or a real Keystone, v2 or
-//!   v3) and the answer is cached for `cache_ttl_ms`; a cached answer keeps working while
-//!   that Identity is away.
+//!   v3) and the answer is cached for `cache_ttl_ms`; until then, a cached answer keeps
+//!   working while that Identity is away.
 //! - `open`: any token, or none, is accepted and the tenant is taken from the URL, as
 //!   Mimic does.
 //!

@@ -1,5 +1,6 @@
 //! The command line every mock binary shares, so each `main.rs` stays a few lines:
-//! `--config PATH`, `--print-config`, and `healthcheck` (for images with no shell).
+//! `--config PATH`, `--print-config`, `--seed FILE`, and `healthcheck` (for images with
+//! no shell).
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -103,7 +103,8 @@ pub type SummaryFn = Arc<
 ///
 /// Every mock has its own, in every topology; the launcher builds three with
 /// [`Shared::with_clock`] so that only the clock is one object in its process. What a
-/// mock knows of its peers it learns over HTTP, in one process or in three.
+/// mock knows of its peers it learns over HTTP, in one process or in three (but the
+/// stack's clock, which a Redis store also keeps).
 #[derive(Clone)]
 pub struct Shared {
     pub store: Store,

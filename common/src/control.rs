@@ -2,8 +2,9 @@
 //! clock, reset and snapshot, journal, faults, metrics, catalog and its OpenAPI document.
 //!
 //! What a call means is the same in every topology (the launcher, three binaries,
-//! Compose), because every mock keeps its own state and learns of its peers only through
-//! the catalog, over HTTP:
+//! Compose), because every mock keeps its own state (shared by the replicas of one
+//! service on a Redis store, as is the stack's clock) and learns of its peers only
+//! through the catalog, over HTTP:
 //!
 //! - **The clock is the stack's.** Every clock call (and Mimic's tick) changes this mock's
 //!   clock, then sends the resulting state to every peer (`PUT /clock`); a peer that
@@ -17,7 +18,8 @@
 //!   or listed per mock (state).
 //!
 //! A forwarded call carries the sender's store id and clock id, so a mock never applies
-//! its own call twice and mocks that read one clock (the launcher) move it once.
+//! its own call twice and mocks that read one clock (the launcher's, or a stack's on one
+//! Redis) move it once.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

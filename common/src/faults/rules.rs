@@ -3,11 +3,16 @@
 //! A rule is a match (service, method, path glob or regex, tenant, user, region, one
 //! header, one JSON body field), an action (error in the API's own format, delay, dropped
 //! connection, hang, truncated or malformed body, rate limit, false negative) and a
-//! budget (first N times, skip N, seeded probability, a window of virtual time). Rules
-//! live in the mock's store, with their counters; a rule is for one service (the one
-//! whose control API received it, unless it names another), see `control`. The engine keeps
-//! the rules compiled (one `RegexSet` over all path patterns) and recompiles only when
-//! the rule table changes, so many installed rules that do not match cost little.
+//! budget (first N times, skip N, seeded probability, a window of virtual time). A rule
+//! is for one service (the one whose control API received it, unless it names another),
+//! see `control`.
+//!
+//! Rules live in the mock's store, with their counters. In memory they are this
+//! process's alone: a replica obeys only the rules sent to it, and counts its own budget.
+//! With the Redis store every replica of the service reads the same rules and spends one
+//! budget, so "the first 2" fire twice in all. The engine keeps the rules compiled (one
+//! `RegexSet` over all path patterns) and recompiles only when the rule table changes,
+//! so many installed rules that do not match cost little.
 
 use std::sync::{Arc, RwLock};
 
@@ -440,8 +445,9 @@ impl FaultEngine {
             }
         }
         if let Some(times) = b.times {
-            // One atomic increment decides, so "the first 2" fire exactly twice however
-            // many replicas count them.
+            // One atomic increment of the store's counter decides, so "the first 2" fire
+            // exactly twice however many requests race (and however many replicas, when
+            // they share a Redis store).
             let fired = self.store.next_id(&fired_key(&rule.id)).await?;
             return Ok(fired <= times);
         }
