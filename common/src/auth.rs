@@ -1,95 +1,32 @@
-//! Who is calling: token validation in three modes and the [`Caller`] extractor.
+//! Who is calling: token validation in three modes, and the [`Caller`] it gives.
 //!
 //! - `signed` (default): the token's HMAC is checked with the shared key, then its expiry
 //!   against the virtual clock and its id against the store's revocations. No round trip.
 //! - `remote`: the token is sent to an Identity (this project's or a real Keystone, v2 or
-//!   v3) and the answer is cached for `cache_ttl_ms`; a cached answer keeps working while
-//!   that Identity is away.
+//!   v3) and the answer is cached for `cache_ttl_ms`; until then, a cached answer keeps
+//!   working while that Identity is away.
 //! - `open`: any token, or none, is accepted and the tenant is taken from the URL, as
 //!   Mimic does.
+//!
+//! The settings (`[auth]`) are in [`crate::settings`]. Handlers take a [`Caller`] from a
+//! request through its extractor, in [`crate::caller`]: it reads the service context,
+//! which holds this [`Authenticator`].
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::parse_timestamp;
-use crate::error::ApiError;
-use crate::settings::SettingsError;
-use crate::startup::ServiceContext;
+use crate::settings::{identity_base, AuthMode, AuthSettings, IdentityVersion, RemoteSettings};
 use crate::store::{Scope, Store, Table};
 use crate::token::{Claims, TokenCodec};
 
 /// The text real Rackspace services answer with a 401.
 pub const UNAUTHORIZED_MESSAGE: &str =
     "No valid token provided. Please use the 'X-Auth-Token' header with a valid token.";
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMode {
-    Signed,
-    Remote,
-    Open,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct AuthSettings {
-    pub mode: AuthMode,
-    /// Key every mock of a stack shares to sign and check tokens.
-    pub signing_key: String,
-    /// Lifetime of issued tokens.
-    pub token_ttl_s: u64,
-    pub remote: RemoteSettings,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RemoteSettings {
-    /// Base URL of the Identity that validates tokens (`http://keystone:5000`).
-    pub url: String,
-    /// `v2` (`GET /v2.0/tokens/{id}`) or `v3` (`GET /v3/auth/tokens`).
-    pub version: String,
-    /// Token sent as `X-Auth-Token` when validating; when empty, one is obtained with
-    /// `username`/`password`, or the token validates itself.
-    pub admin_token: String,
-    pub username: String,
-    pub password: String,
-    pub cache_ttl_ms: u64,
-    pub timeout_ms: u64,
-}
-
-impl AuthSettings {
-    pub fn validate(&self) -> Result<(), SettingsError> {
-        if self.signing_key.is_empty() {
-            return Err(SettingsError::Invalid(
-                "auth.signing_key must not be empty".into(),
-            ));
-        }
-        if self.mode == AuthMode::Remote {
-            if !(self.remote.url.starts_with("http://") || self.remote.url.starts_with("https://"))
-            {
-                return Err(SettingsError::Invalid(format!(
-                    "auth.remote.url must be an http(s) URL when auth.mode is remote, got {:?}",
-                    self.remote.url
-                )));
-            }
-            if !matches!(self.remote.version.as_str(), "v2" | "v3") {
-                return Err(SettingsError::Invalid(format!(
-                    "auth.remote.version must be v2 or v3, got {:?}",
-                    self.remote.version
-                )));
-            }
-        }
-        Ok(())
-    }
-}
 
 /// The authenticated caller of an emulated route.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,14 +56,6 @@ pub enum AuthFailure {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Revocation {
     pub expires_at: i64,
-}
-
-/// An Identity's base URL, without a trailing `/v2.0` or `/v3`: users write either.
-pub fn identity_base(url: &str) -> &str {
-    let url = url.trim_end_matches('/');
-    url.strip_suffix("/v2.0")
-        .or_else(|| url.strip_suffix("/v3"))
-        .unwrap_or(url)
 }
 
 /// Validates tokens the way settings say.
@@ -283,59 +212,6 @@ fn caller_from_claims(c: &Claims, token: &str) -> Caller {
     }
 }
 
-/// Pulls the caller out of a request for emulated routes whose path has `{tenant_id}`.
-/// A token whose tenant is not the URL's tenant is refused.
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let ctx = req.app_data::<web::Data<ServiceContext>>().cloned();
-        let token = req
-            .headers()
-            .get("x-auth-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let url_tenant = req.match_info().get("tenant_id").map(str::to_string);
-        Box::pin(async move {
-            let Some(ctx) = ctx else {
-                return Err(ApiError::new(
-                    crate::error::ErrorStyle::CONTROL,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "service context missing",
-                ));
-            };
-            let unauthorized = || {
-                ApiError::new(ctx.style, StatusCode::UNAUTHORIZED, UNAUTHORIZED_MESSAGE)
-                    .kind("unauthorized")
-            };
-            let caller = match ctx
-                .auth
-                .validate(token.as_deref(), url_tenant.as_deref())
-                .await
-            {
-                Ok(c) => c,
-                Err(AuthFailure::Unreachable(why)) => {
-                    tracing::warn!(%why, "token validation failed: identity unreachable");
-                    return Err(unauthorized());
-                }
-                Err(_) => return Err(unauthorized()),
-            };
-            if let Some(t) = url_tenant {
-                if t != caller.tenant_id {
-                    return Err(ApiError::new(
-                        ctx.style,
-                        StatusCode::UNAUTHORIZED,
-                        format!("Token doesn't belong to Tenant with Id/Name: '{t}'"),
-                    )
-                    .kind("unauthorized"));
-                }
-            }
-            Ok(caller)
-        })
-    }
-}
-
 /// Asks a remote Identity about tokens and remembers its answers.
 pub struct RemoteValidator {
     settings: RemoteSettings,
@@ -390,7 +266,7 @@ impl RemoteValidator {
             .await?
             .unwrap_or_else(|| token.to_string());
         let unreachable = |e: reqwest::Error| AuthFailure::Unreachable(e.to_string());
-        let res = if self.settings.version == "v3" {
+        let res = if self.settings.version == IdentityVersion::V3 {
             self.http
                 .get(format!("{}/v3/auth/tokens", self.base()))
                 .header("X-Auth-Token", admin)
@@ -421,7 +297,7 @@ impl RemoteValidator {
             });
         }
         let body: serde_json::Value = res.json().await.map_err(unreachable)?;
-        let caller = if self.settings.version == "v3" {
+        let caller = if self.settings.version == IdentityVersion::V3 {
             caller_from_v3(&body, token)
         } else {
             caller_from_v2(&body, token)
@@ -443,7 +319,7 @@ impl RemoteValidator {
             return Ok(None);
         }
         let unreachable = |e: reqwest::Error| AuthFailure::Unreachable(e.to_string());
-        let token = if self.settings.version == "v3" {
+        let token = if self.settings.version == IdentityVersion::V3 {
             let res = self
                 .http
                 .post(format!("{}/v3/auth/tokens", self.base()))
@@ -556,7 +432,7 @@ mod tests {
             token_ttl_s: 60,
             remote: RemoteSettings {
                 url: String::new(),
-                version: "v2".into(),
+                version: IdentityVersion::V2,
                 admin_token: String::new(),
                 username: String::new(),
                 password: String::new(),

@@ -1,91 +1,17 @@
-//! The service catalog: generated from settings, rendered for Keystone v2 and v3, and
-//! fetched by the mocks (through [`CatalogClient`]) to find each other.
-//!
-//! Settings list services (name, type, regions) with URL templates; `{tenant_id}`,
-//! `{region}` and `{region_lower}` are filled per tenant and region. Mocked services and
-//! external real services are listed the same way; `external = true` only keeps a service
-//! out of control-plane fan-out.
+//! The service catalog: what services and endpoints a tenant sees, generated from the
+//! settings (`[catalog]`, see [`CatalogSettings`]), and fetched by the mocks (through
+//! [`CatalogClient`]) to find each other. Identity renders it in Keystone's v2 and v3
+//! formats (`identity-mock`'s `domain::keystone`).
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::settings::SettingsError;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct CatalogSettings {
-    /// Where Identity answers; mocks fetch the catalog from here.
-    pub identity_url: String,
-    /// Regions of every service that does not list its own, upper-case.
-    pub regions: Vec<String>,
-    /// How long a fetched catalog is reused.
-    pub cache_ttl_ms: u64,
-    pub services: Vec<ServiceEntry>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceEntry {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Regions of this service; empty means the catalog's regions. `""` is a global
-    /// endpoint with no region.
-    #[serde(default)]
-    pub regions: Vec<String>,
-    pub public_url: String,
-    /// Defaults to `public_url`.
-    #[serde(default)]
-    pub internal_url: Option<String>,
-    #[serde(default)]
-    pub admin_url: Option<String>,
-    /// A real service, not a mock of this stack: no control fan-out.
-    #[serde(default)]
-    pub external: bool,
-}
-
-impl CatalogSettings {
-    pub fn validate(&self) -> Result<(), SettingsError> {
-        for r in &self.regions {
-            if r.is_empty() || *r != r.to_uppercase() {
-                return Err(SettingsError::Invalid(format!(
-                    "catalog.regions must be upper-case names, got {r:?}"
-                )));
-            }
-        }
-        for s in &self.services {
-            for url in [
-                Some(&s.public_url),
-                s.internal_url.as_ref(),
-                s.admin_url.as_ref(),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(SettingsError::Invalid(format!(
-                        "catalog service {} has a URL that is not http(s): {url:?}",
-                        s.name
-                    )));
-                }
-            }
-            if let Some(r) = s.regions.iter().find(|r| **r != r.to_uppercase()) {
-                return Err(SettingsError::Invalid(format!(
-                    "catalog service {} has a region that is not upper-case: {r:?}",
-                    s.name
-                )));
-            }
-        }
-        Ok(())
-    }
-}
+use crate::settings::{identity_base, CatalogSettings, IdentityVersion, ServiceEntry};
 
 /// One endpoint of one service for one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -100,79 +26,15 @@ pub struct Endpoint {
     pub admin_url: Option<String>,
 }
 
-/// The catalog, ready to render for any tenant.
-///
-/// Every token answer carries it, so each rendering is built once with the `{tenant_id}`
-/// placeholder left in and cut at the placeholder; a tenant's copy is the pieces joined
-/// around its (JSON-escaped) id, kept for the next request of that tenant. Building
-/// dozens of JSON objects per request cost more than all the rest of a token answer.
+/// The catalog of one stack's settings: every endpoint of every service, for any tenant.
+#[derive(Debug)]
 pub struct Catalog {
     settings: CatalogSettings,
-    v2: Rendering,
-    v2_endpoints: Rendering,
-    v3: Rendering,
-}
-
-const TENANT: &str = "{tenant_id}";
-
-/// How many tenants' renderings are kept before the cache starts over.
-const CACHED_TENANTS: usize = 10_000;
-
-struct Rendering {
-    pieces: Vec<String>,
-    by_tenant: RwLock<crate::FastMap<String, Arc<RawValue>>>,
-}
-
-impl Rendering {
-    fn new(template: &Value) -> Rendering {
-        Rendering {
-            pieces: template
-                .to_string()
-                .split(TENANT)
-                .map(str::to_string)
-                .collect(),
-            by_tenant: RwLock::new(crate::FastMap::default()),
-        }
-    }
-
-    fn for_tenant(&self, tenant_id: &str) -> Arc<RawValue> {
-        if let Some(r) = self
-            .by_tenant
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(tenant_id)
-        {
-            return r.clone();
-        }
-        let escaped = serde_json::to_string(tenant_id).unwrap_or_default();
-        let escaped = escaped
-            .get(1..escaped.len().saturating_sub(1))
-            .unwrap_or_default();
-        let rendered: Arc<RawValue> = RawValue::from_string(self.pieces.join(escaped))
-            .unwrap_or_else(|_| RawValue::from_string("[]".into()).unwrap_or_default())
-            .into();
-        crate::remember(
-            &mut self.by_tenant.write().unwrap_or_else(|e| e.into_inner()),
-            CACHED_TENANTS,
-            tenant_id.to_string(),
-            rendered.clone(),
-        );
-        rendered
-    }
 }
 
 impl Catalog {
     pub fn new(settings: CatalogSettings) -> Catalog {
-        let mut c = Catalog {
-            settings,
-            v2: Rendering::new(&Value::Null),
-            v2_endpoints: Rendering::new(&Value::Null),
-            v3: Rendering::new(&Value::Null),
-        };
-        c.v2 = Rendering::new(&c.build_v2(TENANT));
-        c.v2_endpoints = Rendering::new(&c.build_v2_endpoints(TENANT));
-        c.v3 = Rendering::new(&c.build_v3(TENANT));
-        c
+        Catalog { settings }
     }
 
     pub fn settings(&self) -> &CatalogSettings {
@@ -213,105 +75,6 @@ impl Catalog {
         out
     }
 
-    /// Keystone v2 `serviceCatalog`.
-    pub fn render_v2(&self, tenant_id: &str) -> Arc<RawValue> {
-        self.v2.for_tenant(tenant_id)
-    }
-
-    /// Keystone v2 `GET /tokens/{id}/endpoints`: the catalog flattened.
-    pub fn render_v2_endpoints(&self, tenant_id: &str) -> Arc<RawValue> {
-        self.v2_endpoints.for_tenant(tenant_id)
-    }
-
-    /// Keystone v3 `catalog`.
-    pub fn render_v3(&self, tenant_id: &str) -> Arc<RawValue> {
-        self.v3.for_tenant(tenant_id)
-    }
-
-    fn build_v2(&self, tenant_id: &str) -> Value {
-        let endpoints = self.endpoints(tenant_id);
-        let services: Vec<Value> = self
-            .settings
-            .services
-            .iter()
-            .map(|s| {
-                let eps: Vec<Value> = endpoints
-                    .iter()
-                    .filter(|e| e.service_name == s.name)
-                    .map(|e| {
-                        let mut v = json!({
-                            "region": e.region,
-                            "tenantId": e.tenant_id,
-                            "publicURL": e.public_url,
-                            "internalURL": e.internal_url,
-                        });
-                        if let Some(a) = &e.admin_url {
-                            v["adminURL"] = json!(a);
-                        }
-                        v
-                    })
-                    .collect();
-                json!({"name": s.name, "type": s.kind, "endpoints": eps, "endpoints_links": []})
-            })
-            .collect();
-        Value::Array(services)
-    }
-
-    fn build_v2_endpoints(&self, tenant_id: &str) -> Value {
-        Value::Array(
-            self.endpoints(tenant_id)
-                .into_iter()
-                .map(|e| {
-                    let mut v = json!({
-                        "id": e.id,
-                        "name": e.service_name,
-                        "type": e.service_type,
-                        "region": e.region,
-                        "tenantId": e.tenant_id,
-                        "publicURL": e.public_url,
-                        "internalURL": e.internal_url,
-                    });
-                    if let Some(a) = &e.admin_url {
-                        v["adminURL"] = json!(a);
-                    }
-                    v
-                })
-                .collect(),
-        )
-    }
-
-    fn build_v3(&self, tenant_id: &str) -> Value {
-        let endpoints = self.endpoints(tenant_id);
-        Value::Array(
-            self.settings
-                .services
-                .iter()
-                .map(|s| {
-                    let mut eps = Vec::new();
-                    for e in endpoints.iter().filter(|e| e.service_name == s.name) {
-                        let urls = [
-                            ("public", Some(&e.public_url)),
-                            ("internal", Some(&e.internal_url)),
-                            ("admin", e.admin_url.as_ref()),
-                        ];
-                        for (interface, url) in urls {
-                            if let Some(url) = url {
-                                eps.push(json!({
-                                    "id": format!("{}-{interface}", e.id),
-                                    "interface": interface,
-                                    "region": e.region,
-                                    "region_id": e.region,
-                                    "url": url,
-                                }));
-                            }
-                        }
-                    }
-                    json!({"id": service_id(&s.name), "name": s.name, "type": s.kind, "endpoints": eps})
-                })
-                .collect(),
-        )
-    }
-
     /// The public URL of the first service of `kind` (or named `kind`) in `region`.
     pub fn url_for(
         &self,
@@ -346,14 +109,6 @@ impl Catalog {
             }
         }
         set.into_iter().collect()
-    }
-}
-
-impl fmt::Debug for Catalog {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Catalog")
-            .field("settings", &self.settings)
-            .finish()
     }
 }
 
@@ -465,7 +220,8 @@ fn endpoint_id(service: &str, region: &str) -> String {
     short_hash(&["endpoint", service, region])
 }
 
-fn service_id(service: &str) -> String {
+/// The stable id of a service, as Keystone v3 shows it.
+pub fn service_id(service: &str) -> String {
     short_hash(&["service", service])
 }
 
@@ -484,11 +240,11 @@ pub struct CatalogClient {
     by_token: Mutex<crate::FastMap<String, (Instant, Arc<Catalog>)>>,
 }
 
-/// A real Identity this mock stands beside: its base URL and API version (`v2`, `v3`).
+/// A real Identity this mock stands beside: its base URL and API version.
 #[derive(Debug, Clone)]
 pub struct RemoteIdentity {
     pub url: String,
-    pub version: String,
+    pub version: IdentityVersion,
 }
 
 /// How many token catalogs are remembered before the memory starts over.
@@ -570,8 +326,8 @@ impl CatalogClient {
                 return Ok(c.clone());
             }
         }
-        let base = crate::auth::identity_base(&remote.url);
-        let url = if remote.version == "v3" {
+        let base = identity_base(&remote.url);
+        let url = if remote.version == IdentityVersion::V3 {
             format!("{base}/v3/auth/catalog")
         } else {
             format!("{base}/v2.0/tokens/{token}/endpoints")
@@ -663,6 +419,7 @@ impl CatalogClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_keystone_catalog_becomes_external_entries_per_region() {
@@ -729,31 +486,6 @@ mod tests {
         }
     }
 
-    fn parsed(raw: &RawValue) -> Value {
-        serde_json::from_str(raw.get()).unwrap()
-    }
-
-    #[test]
-    fn a_tenant_is_filled_in_everywhere_and_escaped() {
-        let c = Catalog::new(settings());
-        let v2 = parsed(&c.render_v2("a\"b"));
-        assert_eq!(v2[0]["endpoints"][0]["tenantId"], "a\"b");
-        assert_eq!(
-            v2[0]["endpoints"][0]["publicURL"],
-            "http://localhost:8774/ORD/v2/a\"b"
-        );
-        assert_eq!(
-            parsed(&c.render_v2("9")),
-            c.build_v2("9"),
-            "the fast path renders what the slow one does"
-        );
-        assert_eq!(parsed(&c.render_v3("9")), c.build_v3("9"));
-        assert_eq!(
-            parsed(&c.render_v2_endpoints("9")),
-            c.build_v2_endpoints("9")
-        );
-    }
-
     #[test]
     fn each_service_has_one_endpoint_per_region() {
         let eps = Catalog::new(settings()).endpoints("123");
@@ -778,42 +510,6 @@ mod tests {
             heat[0].internal_url, heat[0].public_url,
             "internal defaults to public"
         );
-    }
-
-    #[test]
-    fn v2_rendering_groups_endpoints_by_service() {
-        let v2 = parsed(&Catalog::new(settings()).render_v2("123"));
-        assert_eq!(v2[0]["name"], "cloudServersOpenStack");
-        assert_eq!(v2[0]["type"], "compute");
-        assert_eq!(v2[0]["endpoints"][1]["region"], "DFW");
-        assert_eq!(v2[0]["endpoints"][1]["tenantId"], "123");
-        assert_eq!(
-            v2[0]["endpoints"][1]["publicURL"],
-            "http://localhost:8774/DFW/v2/123"
-        );
-        assert!(v2[0]["endpoints"][0].get("adminURL").is_none());
-    }
-
-    #[test]
-    fn v3_rendering_lists_one_endpoint_per_interface() {
-        let v3 = parsed(&Catalog::new(settings()).render_v3("123"));
-        let eps = v3[0]["endpoints"].as_array().unwrap();
-        assert_eq!(eps.len(), 4, "two regions × public and internal");
-        assert_eq!(eps[1]["interface"], "internal");
-        assert_eq!(eps[1]["url"], "http://compute:8774/ORD/v2/123");
-        assert_eq!(eps[0]["region_id"], "ORD");
-        assert!(v3[0]["id"].as_str().is_some_and(|s| !s.is_empty()));
-    }
-
-    #[test]
-    fn flattened_endpoints_have_stable_ids() {
-        let c = Catalog::new(settings());
-        let first = parsed(&c.render_v2_endpoints("1"));
-        assert_eq!(
-            first,
-            parsed(&Catalog::new(settings()).render_v2_endpoints("1"))
-        );
-        assert_eq!(first[0]["name"], "cloudServersOpenStack");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The command line every mock binary shares, so each `main.rs` stays a few lines:
-//! `--config PATH`, `--print-config`, and `healthcheck` (for images with no shell).
+//! `--config PATH`, `--print-config`, `--seed FILE`, and `healthcheck` (for images with
+//! no shell).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,8 +8,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::context::{Shared, CONTROL_PREFIX};
 use crate::settings::{self, Env, Settings};
-use crate::startup::{Application, Shared};
+use crate::startup::Application;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -71,12 +73,7 @@ pub fn main<S: Settings>(name: &str, service: &'static str, build: Build<S>) -> 
     }
     if let Some(Command::Healthcheck { url }) = cli.command {
         let port = settings.base().server.port;
-        let url = url.unwrap_or_else(|| {
-            format!(
-                "http://127.0.0.1:{port}{}/ready",
-                crate::startup::CONTROL_PREFIX
-            )
-        });
+        let url = url.unwrap_or_else(|| format!("http://127.0.0.1:{port}{}/ready", CONTROL_PREFIX));
         return healthcheck(&url);
     }
     crate::telemetry::init(&settings.base().telemetry);
@@ -169,7 +166,7 @@ async fn seeded<S: Settings>(
         base.store = crate::store::StoreSettings::Memory;
         base.catalog.identity_url = String::new();
         base.auth.mode = match base.auth.mode {
-            crate::auth::AuthMode::Remote => return Err(
+            crate::settings::AuthMode::Remote => return Err(
                 "a seed needs auth.mode signed or open (its calls carry tokens this stack signs)"
                     .into(),
             ),

@@ -4,15 +4,21 @@
 //! runs a timer: a status that changes with time is computed from a record and `now()`,
 //! so moving this clock moves every transition at once.
 //!
-//! One process holds one [`Clock`]; the launcher hands the same one to all three mocks.
-//! Mocks in other processes are kept in step by the control API, which sends the state
-//! that results from every clock call to every peer of the catalog (`PUT /clock`): a
-//! [`ClockState`] is small and absolute (an offset from wall time, or a frozen instant),
-//! so every process that applies it reads the same `now`. With the Redis store, the
-//! state lives in Redis: every request reads it there first (`Store::sync_clock`) and
-//! every change is made there atomically (`Store::change_clock`), so replicas agree too.
-//! `Store::clock_id` names the clock a peer shares (the same object in one process, the
-//! same Redis key across processes), so a peer that shares it does nothing twice.
+//! Each mock's store reads one [`Clock`]; the launcher hands the same one to its three
+//! mocks. Mocks in other processes are kept in step by the control API, which sends the
+//! state that results from every clock call to every peer of the catalog (`PUT /clock`):
+//! a [`ClockState`] is small and absolute (an offset from wall time, or a frozen
+//! instant), so every process that applies it reads the same `now`.
+//!
+//! With the Redis store the stack's state is also kept in Redis, under `{namespace}:clock`
+//! (one key for every service and replica of the stack), and each process still reads its
+//! own [`Clock`]: the request pipeline copies the Redis state into it before every
+//! request but the liveness and readiness probes (`Store::sync_clock`), and every clock
+//! call of the control API (and Mimic's tick) changes the Redis state with a
+//! compare-and-set, then this process's copy (`Store::change_clock`). The methods of
+//! [`Clock`] itself change this process's copy only. `Store::clock_id` names the clock a
+//! peer shares (the same object in one process, the same Redis key across processes), so
+//! a peer that shares it does nothing twice.
 
 use std::sync::{Arc, RwLock};
 

@@ -20,17 +20,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup, DOCTYPE};
 use serde_json::Value;
 
-use crate::control::{admin_allowed, clock_view};
+use crate::context::{
+    admin_allowed, ServiceContext, ADMIN_TOKEN_REQUIRED, CONTROL_PREFIX, UI_PREFIX,
+};
+use crate::control::{clock_view, peer_reads};
+use crate::faults::rules::SERVICES;
 use crate::journal::JournalQuery;
-use crate::startup::ServiceContext;
-
-/// Where the console lives on every mock.
-pub const UI_PREFIX: &str = "/_understudy/ui";
-
-/// Marks a request the console makes of a mock's API on its own behalf (the LB's
-/// summary asking Compute about servers): no fault rule touches it and the journal does
-/// not keep it, as the console's own reads.
-pub const CONSOLE_HEADER: &str = "x-understudy-console";
 
 /// The cookie the page keeps the admin token in.
 const TOKEN_COOKIE: &str = "understudy_admin_token";
@@ -126,7 +121,7 @@ async fn page(ctx: Ctx) -> HttpResponse {
                             label { "For "
                                 select #fault-service name="service" {
                                     option value="" { "this mock (" (name) ")" }
-                                    @for s in crate::faults::SERVICES { @if *s != name { option value=(s) { (s) } } }
+                                    @for s in SERVICES { @if *s != name { option value=(s) { (s) } } }
                                     option value="stack" { "every mock (scope=stack)" }
                                 }
                             }
@@ -172,7 +167,7 @@ fn html_response(m: Markup) -> HttpResponse {
 fn refused() -> HttpResponse {
     HttpResponse::build(StatusCode::UNAUTHORIZED)
         .content_type("text/html; charset=utf-8")
-        .body(html! { p.error { (crate::control::ADMIN_TOKEN_REQUIRED) } }.into_string())
+        .body(html! { p.error { (ADMIN_TOKEN_REQUIRED) } }.into_string())
 }
 
 async fn panel(ctx: Ctx, req: HttpRequest, name: web::Path<String>) -> HttpResponse {
@@ -192,8 +187,8 @@ async fn panel(ctx: Ctx, req: HttpRequest, name: web::Path<String>) -> HttpRespo
 /// This mock's answer to a control read and every peer's (`path` under the control
 /// prefix), as `?scope=stack` reads gather them; the mocks not reached.
 async fn gather(ctx: &ServiceContext, local: Value, path: &str) -> (Vec<Value>, Vec<String>) {
-    let path = format!("{}{path}", crate::startup::CONTROL_PREFIX);
-    let (peers, unreached) = crate::control::peer_reads(ctx, &path).await;
+    let path = format!("{}{path}", CONTROL_PREFIX);
+    let (peers, unreached) = peer_reads(ctx, &path).await;
     let mut out = vec![local];
     out.extend(peers);
     (out, unreached)

@@ -2,8 +2,9 @@
 //! clock, reset and snapshot, journal, faults, metrics, catalog and its OpenAPI document.
 //!
 //! What a call means is the same in every topology (the launcher, three binaries,
-//! Compose), because every mock keeps its own state and learns of its peers only through
-//! the catalog, over HTTP:
+//! Compose), because every mock keeps its own state (shared by the replicas of one
+//! service on a Redis store, as is the stack's clock) and learns of its peers only
+//! through the catalog, over HTTP:
 //!
 //! - **The clock is the stack's.** Every clock call (and Mimic's tick) changes this mock's
 //!   clock, then sends the resulting state to every peer (`PUT /clock`); a peer that
@@ -17,7 +18,8 @@
 //!   or listed per mock (state).
 //!
 //! A forwarded call carries the sender's store id and clock id, so a mock never applies
-//! its own call twice and mocks that read one clock (the launcher) move it once.
+//! its own call twice and mocks that read one clock (the launcher's, or a stack's on one
+//! Redis) move it once.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -26,11 +28,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::clock::{iso_micros, ClockChange, ClockState};
+use crate::context::{
+    admin_allowed, ServiceContext, ADMIN_TOKEN_REQUIRED, CONTROL_PREFIX, STORE_HEADER,
+};
 use crate::error::{ApiError, ErrorStyle};
-use crate::faults::FaultRule;
+use crate::faults::rules::{FaultRule, RuleError};
 use crate::journal::JournalQuery;
 use crate::json::Body;
-use crate::startup::{ServiceContext, CONTROL_PREFIX};
 use crate::store::{ClockError, StoreError};
 
 /// The OpenAPI document of this API.
@@ -68,8 +72,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/revocations"),
 ];
 
-/// Carried by every call one mock forwards to another: the sender's store id.
-pub const STORE_HEADER: &str = "x-understudy-store";
 const CLOCK_HEADER: &str = "x-understudy-clock";
 
 type Ctx = web::Data<ServiceContext>;
@@ -184,28 +186,6 @@ async fn require_admin(
         return Ok(req.into_response(e.to_response()));
     }
     next.call(req).await.map(|r| r.map_into_boxed_body())
-}
-
-/// The text of a control call refused for want of the admin token.
-pub const ADMIN_TOKEN_REQUIRED: &str = "admin token required";
-
-/// Whether a control call may proceed: no admin token is set, or the request carries it
-/// (`X-Admin-Token`, or `Authorization: Bearer`). One gate for every control surface:
-/// this API and Mimic's control routes (see `startup`).
-pub fn admin_allowed(expected: &str, headers: &actix_web::http::header::HeaderMap) -> bool {
-    if expected.is_empty() {
-        return true;
-    }
-    let given = headers
-        .get("x-admin-token")
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| {
-            headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-        });
-    given.is_some_and(|g| subtle::ConstantTimeEq::ct_eq(g.as_bytes(), expected.as_bytes()).into())
 }
 
 async fn health(ctx: Ctx) -> HttpResponse {
@@ -944,18 +924,18 @@ async fn list_faults(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiErro
 /// is fixed before forwarding, so a rule has one id across the stack.
 async fn create_fault(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
     let mut rule: FaultRule = parse(&body.0)?;
-    crate::faults::check(&rule).map_err(rule_error)?;
+    crate::faults::rules::check(&rule).map_err(rule_error)?;
     if rule.id.is_empty() {
-        rule.id = crate::faults::new_rule_id();
+        rule.id = crate::faults::rules::new_rule_id();
     }
     let own = ctx.spec.name;
     if let Some(service) = rule.matcher.service.as_deref() {
-        if service != own && !crate::faults::SERVICES.contains(&service) {
+        if service != own && !crate::faults::rules::SERVICES.contains(&service) {
             return Err(control_error(
                 StatusCode::BAD_REQUEST,
                 format!(
                     "match.service must be one of {}",
-                    crate::faults::SERVICES.join(", ")
+                    crate::faults::rules::SERVICES.join(", ")
                 ),
             ));
         }
@@ -1007,10 +987,10 @@ async fn create_fault(ctx: Ctx, req: HttpRequest, body: Body) -> Result<HttpResp
     }
 }
 
-fn rule_error(e: crate::faults::RuleError) -> ApiError {
+fn rule_error(e: RuleError) -> ApiError {
     match e {
-        crate::faults::RuleError::Invalid(m) => control_error(StatusCode::BAD_REQUEST, m),
-        crate::faults::RuleError::Store(e) => internal(e),
+        RuleError::Invalid(m) => control_error(StatusCode::BAD_REQUEST, m),
+        RuleError::Store(e) => internal(e),
     }
 }
 

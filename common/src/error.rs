@@ -34,9 +34,9 @@ impl ErrorStyle {
         serde_json::json!({ kind: { "code": status.as_u16(), "message": message } })
     }
 
-    /// The control API's own style: `{"error": {"code": N, "message": "..."}}`.
-    /// The control API's `{"error": {"code", "message"}}`, whatever kind an error names
-    /// (the pipeline's 404, 413, bad JSON and 503 name the emulated APIs' kinds).
+    /// The control API's own style: `{"error": {"code": N, "message": "..."}}`, whatever
+    /// kind an error names (the pipeline's 404, 413, bad JSON and 503 name the emulated
+    /// APIs' kinds).
     pub const CONTROL: ErrorStyle = ErrorStyle {
         render: |status, _kind, message| Self::wrapped(status, "error", message),
     };

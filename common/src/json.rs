@@ -13,8 +13,8 @@ use bytes::BytesMut;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+use crate::context::ServiceContext;
 use crate::error::{ApiError, ErrorStyle};
-use crate::startup::ServiceContext;
 
 /// A JSON request body of type `T`.
 #[derive(Debug)]

@@ -1,16 +1,25 @@
 //! Shared machinery of the Understudy mocks. Nothing here knows an emulated API.
 //!
-//! - [`settings`]: layered typed settings; [`cli`]: the thin `main` every mock shares.
-//! - [`startup`]: bind, pipeline (request id, body limit, faults, journal, metrics), serve.
-//! - [`control`]: the control API under `/_understudy/v1`.
-//! - [`clock`], [`store`]: the virtual clock and the state behind one abstraction.
-//! - [`token`], [`auth`]: signed tokens and the `Caller` extractor (signed, remote, open).
-//! - [`catalog`]: catalog model, generation, v2/v3 rendering, and the client mocks use.
-//! - [`faults`], [`behaviors`]: generic fault rules and Mimic's semantic behaviours.
-//! - [`journal`], [`metrics`], [`telemetry`]: what happened, counted and logged.
-//! - [`error`], [`json`]: answers in the emulated API's own error format.
-//! - [`render`]: remembered renderings of records, reused only while still exact.
-//! - `testing` (feature `testing`, for test suites only): arbitrary request bodies.
+//! Its files import downward only, layer by layer:
+//!
+//! 1. Foundations: [`settings`] (every typed setting of the shared sections), [`error`]
+//!    (answers in the emulated API's own error format), [`clock`], [`token`], [`store`],
+//!    [`metrics`], [`journal`], [`har`], [`render`], [`behaviors`], [`telemetry`], and the
+//!    helpers below.
+//! 2. What a mock's context holds, knowing no request: [`auth`] (token validation),
+//!    [`catalog`] (generation and the client mocks find each other with),
+//!    [`faults::rules`] (the rule model and the engine that decides).
+//! 3. [`context`]: the service's spec, state and context, and the control plane's
+//!    prefixes, headers and admin gate.
+//! 4. Extractors that read the context: [`caller`] (`Caller`), [`json`] (`Json`, `Body`).
+//! 5. [`faults::inject`]: what a firing rule does to a request.
+//! 6. [`pipeline`]: the middleware every request passes through.
+//! 7. The top: [`control`] (the control API under `/_understudy/v1`), [`console`],
+//!    [`startup`] (bind, pipeline, serve), [`seed`] and [`cli`] (the thin `main` every mock
+//!    shares).
+//!
+//! `testing` (feature `testing`, for test suites only): arbitrary request bodies and the
+//! store under test.
 
 /// A hash map with a fast (non-cryptographic, randomly seeded) hasher, for the maps every
 /// request looks things up in: a 300-character token hashes ten times faster than with
@@ -68,10 +77,12 @@ pub fn percent_decode(s: &str) -> String {
 
 pub mod auth;
 pub mod behaviors;
+pub mod caller;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod console;
+pub mod context;
 pub mod control;
 pub mod error;
 pub mod faults;
@@ -79,6 +90,7 @@ pub mod har;
 pub mod journal;
 pub mod json;
 pub mod metrics;
+pub mod pipeline;
 pub mod render;
 pub mod seed;
 pub mod settings;

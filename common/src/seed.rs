@@ -137,9 +137,10 @@ pub fn parse(doc: &Value) -> Result<Seed, String> {
             "balancers" => seed.balancers = entries(key, list)?,
             "faults" => {
                 for (i, rule) in list.iter().enumerate() {
-                    let parsed: crate::faults::FaultRule = serde_json::from_value(rule.clone())
-                        .map_err(|e| format!("{key}[{i}]: {e}"))?;
-                    crate::faults::check(&parsed).map_err(|e| format!("{key}[{i}]: {e}"))?;
+                    let parsed: crate::faults::rules::FaultRule =
+                        serde_json::from_value(rule.clone())
+                            .map_err(|e| format!("{key}[{i}]: {e}"))?;
+                    crate::faults::rules::check(&parsed).map_err(|e| format!("{key}[{i}]: {e}"))?;
                 }
                 seed.faults = list.clone();
             }
@@ -365,7 +366,7 @@ pub async fn apply(seed: &Seed, t: &Targets) -> Result<(), String> {
                 .collect(),
         };
         for base in targets {
-            let url = format!("{base}{}/faults", crate::startup::CONTROL_PREFIX);
+            let url = format!("{base}{}/faults", crate::context::CONTROL_PREFIX);
             call.send(reqwest::Method::POST, &url, Some(rule.clone()), None)
                 .await
                 .map_err(|e| format!("faults[{i}]: {e}"))?;
@@ -434,7 +435,7 @@ impl Call<'_> {
             return create().await;
         };
         let at = chrono::Utc::now() - chrono::Duration::milliseconds((age * 1000.0) as i64);
-        let clock = format!("{base}{}/clock", crate::startup::CONTROL_PREFIX);
+        let clock = format!("{base}{}/clock", crate::context::CONTROL_PREFIX);
         self.send(
             reqwest::Method::POST,
             &format!("{clock}/freeze"),
@@ -472,7 +473,7 @@ fn error_text(answer: &Value, raw: &str) -> String {
 /// The state a seeded scratch mock holds: its `GET /state`, ready for `Store::restore`.
 pub async fn image_of(base: &str, admin_token: &str) -> Result<crate::store::Image, String> {
     let mut req =
-        reqwest::Client::new().get(format!("{base}{}/state", crate::startup::CONTROL_PREFIX));
+        reqwest::Client::new().get(format!("{base}{}/state", crate::context::CONTROL_PREFIX));
     if !admin_token.is_empty() {
         req = req.header("x-admin-token", admin_token);
     }

@@ -177,6 +177,7 @@ impl ComputeSettings {
 
 impl common::settings::Settings for Settings {
     const DEFAULTS: &'static str = include_str!("defaults.toml");
+    const LIST_KEYS: &'static [&'static str] = &["compute.regions"];
 
     fn base(&self) -> &BaseSettings {
         &self.base
@@ -227,5 +228,17 @@ mod tests {
         let q = s.compute.quota_for("t1");
         assert_eq!((q.instances, q.cores, q.ram_mb), (3, -1, -1));
         assert_eq!(s.compute.quota_for("t2").instances, -1);
+    }
+
+    #[test]
+    fn regions_from_the_environment_are_a_list() {
+        let env = [(
+            "UNDERSTUDY__COMPUTE__REGIONS".to_string(),
+            "ORD,DFW".to_string(),
+        )];
+        let s: Settings =
+            common::settings::load(None, common::settings::Env::Map(env.into_iter().collect()))
+                .expect("settings load");
+        assert_eq!(s.compute.regions, ["ORD", "DFW"]);
     }
 }

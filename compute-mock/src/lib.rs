@@ -16,7 +16,8 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
+use common::context::{RouteInfo, ServiceSpec, Shared};
+use common::startup::Application;
 
 pub mod configuration;
 pub mod domain;

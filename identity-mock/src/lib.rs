@@ -24,7 +24,8 @@ pub mod state;
 
 use actix_web::web;
 
-use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
+use common::context::{RouteInfo, ServiceSpec, Shared};
+use common::startup::Application;
 
 use crate::configuration::Settings;
 use crate::state::IdentityState;

@@ -17,10 +17,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::keystone::KeystoneCatalog;
 use common::behaviors::Behaviors;
-use common::catalog::Catalog;
+use common::context::ServiceContext;
 use common::render::RenderCache;
-use common::startup::ServiceContext;
 use common::store::{Scope, Store, StoreError, Table};
 use common::token::Claims;
 
@@ -34,7 +34,7 @@ use crate::domain::user::{Refusal, User};
 /// The state of identity's handlers.
 pub struct IdentityState {
     pub directory: Directory,
-    pub catalog: Catalog,
+    pub catalog: KeystoneCatalog,
     /// How issued tokens expire (`auth.token_ttl_s`, `identity.token_expiry` resolved).
     pub tokens: TokenPolicy,
     /// `GET /v2.0/tokens/{token_id}` answers by token, with the default region they show.
@@ -45,7 +45,7 @@ impl IdentityState {
     pub fn new(settings: &Settings, store: &Store) -> IdentityState {
         IdentityState {
             directory: Directory::new(&settings.identity, store),
-            catalog: Catalog::new(settings.base.catalog.clone()),
+            catalog: KeystoneCatalog::new(settings.base.catalog.clone()),
             tokens: TokenPolicy {
                 ttl_s: i64::try_from(settings.base.auth.token_ttl_s).unwrap_or(i64::MAX / 2),
                 expire: settings.identity.tokens_expire(),

@@ -10,8 +10,9 @@
 use std::path::Path;
 
 use common::clock::Clock;
+use common::context::Shared;
 use common::settings::{self, Env, Settings, SettingsError};
-use common::startup::{Application, Shared};
+use common::startup::Application;
 
 /// The settings of the three mocks, loaded from the same layers.
 #[derive(Clone)]
@@ -97,7 +98,7 @@ pub async fn seed_stack(
         scratch.compute.base_mut(),
         scratch.lb.base_mut(),
     ] {
-        if base.auth.mode == common::auth::AuthMode::Remote {
+        if base.auth.mode == common::settings::AuthMode::Remote {
             return Err(
                 "a seed needs auth.mode signed or open (its calls carry tokens this stack signs)"
                     .into(),

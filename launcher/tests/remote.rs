@@ -3,7 +3,7 @@
 //! Keystone), over v2 and v3, caching answers.
 #![allow(clippy::unwrap_used)]
 
-use common::auth::AuthMode;
+use common::settings::AuthMode;
 use identity_mock::configuration::{UserEntry, UserMode};
 use serde_json::{json, Value};
 
@@ -43,7 +43,7 @@ async fn spawn_compute(identity: &str, version: &str) -> String {
     s.base.server.workers = 1;
     s.base.auth.mode = AuthMode::Remote;
     s.base.auth.remote.url = identity.to_string();
-    s.base.auth.remote.version = version.to_string();
+    s.base.auth.remote.version = serde_json::from_value(json!(version)).unwrap();
     s.base.auth.remote.cache_ttl_ms = 60_000;
     let app = compute_mock::build(s, None).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::startup::ServiceContext;
+use common::context::ServiceContext;
 
 /// The longest a node-status lookup (catalog and server list together) may take.
 const LOOKUP_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -161,7 +161,7 @@ async fn fetch(
         req = req.header("X-Auth-Token", t);
     }
     if for_console {
-        req = req.header(common::console::CONSOLE_HEADER, "1");
+        req = req.header(common::context::CONSOLE_HEADER, "1");
     }
     let res = match req.send().await {
         Ok(r) if r.status().is_success() => r,

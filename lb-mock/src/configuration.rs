@@ -36,6 +36,7 @@ pub struct LbSettings {
 
 impl common::settings::Settings for Settings {
     const DEFAULTS: &'static str = include_str!("defaults.toml");
+    const LIST_KEYS: &'static [&'static str] = &["lb.regions"];
 
     fn base(&self) -> &BaseSettings {
         &self.base

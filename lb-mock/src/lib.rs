@@ -26,7 +26,8 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
+use common::context::{RouteInfo, ServiceSpec, Shared};
+use common::startup::Application;
 
 use crate::configuration::{LbSettings, Settings};
 use crate::state::State;

@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 use actix_web::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use common::context::ServiceContext;
 use common::render::RenderCache;
-use common::startup::ServiceContext;
 use common::store::{Rows, Scope, Store, StoreError, Table};
 
 use crate::compute::{self, Asker, ComputeCache, ServerStatuses};

@@ -1,8 +1,8 @@
 //! State behind one abstraction: typed tables of records, counters, the journal's log and
 //! the clock, in the backend chosen in settings.
 //!
-//! Handlers talk to repositories (each mock's `state.rs`), repositories talk to
-//! [`Table`]s, and a table talks to the backend:
+//! Handlers talk to each mock's state (its repositories, built once per process), the
+//! state talks to [`Table`]s, and a table talks to the backend:
 //!
 //! - `memory` (the default): one process's state, behind one lock per table.
 //! - `redis`: every replica of a service, and the three services of a stack, share one

@@ -244,7 +244,7 @@ async fn scope_stack_reaches_every_mock_of_the_catalog_once() {
     // Two mocks with their own state, and a third sharing the first one's state.
     let b = spawn_app().await;
     let mut s = settings();
-    s.base.catalog.services = vec![common::catalog::ServiceEntry {
+    s.base.catalog.services = vec![common::settings::ServiceEntry {
         name: "other".into(),
         kind: "test".into(),
         regions: vec![],
@@ -256,15 +256,18 @@ async fn scope_stack_reaches_every_mock_of_the_catalog_once() {
     let a = spawn_with(s.clone(), None).await;
     let a_twin = spawn_with(s.clone(), Some(a.shared.clone())).await;
     // a's catalog lists b and a_twin (sharing a's store) and identity (unreachable).
-    s.base.catalog.services.push(common::catalog::ServiceEntry {
-        name: "twin".into(),
-        kind: "test".into(),
-        regions: vec![],
-        public_url: format!("{}/v1/{{tenant_id}}", a_twin.address),
-        internal_url: None,
-        admin_url: None,
-        external: false,
-    });
+    s.base
+        .catalog
+        .services
+        .push(common::settings::ServiceEntry {
+            name: "twin".into(),
+            kind: "test".into(),
+            regions: vec![],
+            public_url: format!("{}/v1/{{tenant_id}}", a_twin.address),
+            internal_url: None,
+            admin_url: None,
+            external: false,
+        });
     let a = spawn_with(s, Some(a.shared.clone())).await;
 
     let res = a
@@ -327,7 +330,7 @@ async fn a_clock_call_names_every_mock_it_did_not_reach() {
     let mut s = settings();
     s.base.catalog.services = ["http://127.0.0.1:9".to_string(), b.address.clone()]
         .into_iter()
-        .map(|origin| common::catalog::ServiceEntry {
+        .map(|origin| common::settings::ServiceEntry {
             name: format!("peer-{origin}"),
             kind: "test".into(),
             regions: vec![],
@@ -372,7 +375,7 @@ async fn a_clock_call_names_every_mock_it_did_not_reach() {
 async fn a_mock_that_starts_after_a_tick_takes_the_stacks_clock_before_it_is_ready() {
     // "Identity": alone, with a catalog to hand out.
     let mut s = settings();
-    s.base.catalog.services = vec![common::catalog::ServiceEntry {
+    s.base.catalog.services = vec![common::settings::ServiceEntry {
         name: "elsewhere".into(),
         kind: "test".into(),
         regions: vec![],

@@ -2,11 +2,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use common::auth::{AuthMode, Caller};
+use common::auth::Caller;
+use common::context::{RouteInfo, ServiceContext, ServiceSpec, Shared};
 use common::error::{ApiError, ErrorStyle};
 use common::json::Json;
-use common::settings::{BaseSettings, Settings};
-use common::startup::{Application, RouteInfo, ServiceSpec, Shared};
+use common::settings::{AuthMode, BaseSettings, Settings};
+use common::startup::Application;
 use common::store::Scope;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -66,7 +67,7 @@ async fn hello(caller: Caller) -> HttpResponse {
 }
 
 async fn create_thing(
-    ctx: web::Data<common::startup::ServiceContext>,
+    ctx: web::Data<ServiceContext>,
     caller: Caller,
     Json(body): Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -87,7 +88,7 @@ async fn create_thing(
 }
 
 async fn list_things(
-    ctx: web::Data<common::startup::ServiceContext>,
+    ctx: web::Data<ServiceContext>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let things = ctx

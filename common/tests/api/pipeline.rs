@@ -89,7 +89,7 @@ async fn malformed_json_gets_the_api_text_and_content_type_is_not_required() {
 #[tokio::test]
 async fn signed_mode_refuses_missing_bad_and_foreign_tokens() {
     let mut s = settings();
-    s.base.auth.mode = common::auth::AuthMode::Signed;
+    s.base.auth.mode = common::settings::AuthMode::Signed;
     let key = s.base.auth.signing_key.clone();
     let app = spawn_with(s, None).await;
     let res = app.get("/v1/t1/hello").await;

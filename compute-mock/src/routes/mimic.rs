@@ -5,8 +5,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use common::context::ServiceContext;
 use common::json::Body;
-use common::startup::ServiceContext;
 use common::store::Scope;
 use serde_json::{json, Value};
 

@@ -43,7 +43,7 @@ async fn a_token_of_another_tenant_is_401() {
 
 #[tokio::test]
 async fn open_auth_accepts_any_token_like_mimic() {
-    let app = spawn_app_with(|s| s.base.auth.mode = common::auth::AuthMode::Open).await;
+    let app = spawn_app_with(|s| s.base.auth.mode = common::settings::AuthMode::Open).await;
     let res = app.client.get(app.url("servers")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let res = app

@@ -7,10 +7,12 @@
 //! - [`v3`]: Keystone v3 `POST /auth/tokens` bodies parsed into [`v3::V3AuthRequest`].
 //! - [`token`]: what a new token says ([`token::NewToken`]) and when it expires.
 //! - [`render`]: token and user bodies (times, roles, methods) shared by v2 and v3.
+//! - [`keystone`]: the service catalog as Keystone v2 and v3 write it, rendered once.
 //! - [`mimic`]: Mimic's auth behaviours and the failures they inject.
 
 pub mod credentials;
 pub mod derive;
+pub mod keystone;
 pub mod mimic;
 pub mod render;
 pub mod token;

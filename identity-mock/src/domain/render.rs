@@ -206,7 +206,8 @@ pub fn v3_methods(c: &Claims) -> Vec<String> {
 }
 
 /// A JSON body with a pre-rendered catalog spliced in: the catalog is rendered once per
-/// tenant as raw JSON (see `common::catalog::Catalog`), never rebuilt as a `Value`.
+/// tenant as raw JSON (see [`super::keystone::KeystoneCatalog`]), never rebuilt as a
+/// `Value`.
 #[derive(Serialize)]
 pub struct WithCatalog {
     #[serde(flatten)]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest};
 
 use common::auth::UNAUTHORIZED_MESSAGE;
-use common::startup::ServiceContext;
+use common::context::ServiceContext;
 use common::token::Claims;
 
 use crate::error::IdentityError;

@@ -13,8 +13,8 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde_json::Value;
 
+use common::context::ServiceContext;
 use common::json::Body;
-use common::startup::ServiceContext;
 use common::store::Scope;
 
 use super::request::{self, region_of};

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use common::auth::Caller;
+use common::context::ServiceContext;
 use common::json::Body;
-use common::startup::ServiceContext;
 use common::store::Scope;
 
 use crate::compute::{Asker, ServerStatuses};

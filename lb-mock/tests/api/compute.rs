@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use common::catalog::ServiceEntry;
-use common::startup::Shared;
+use common::context::Shared;
+use common::settings::ServiceEntry;
 
 use crate::helpers::{body, node, settings, spawn_app, spawn_settings, TENANT};
 

@@ -36,7 +36,7 @@ pub async fn spawn_with(f: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_settings(s, None).await
 }
 
-pub async fn spawn_settings(s: Settings, shared: Option<common::startup::Shared>) -> TestApp {
+pub async fn spawn_settings(s: Settings, shared: Option<common::context::Shared>) -> TestApp {
     let codec = TokenCodec::new(&s.base.auth.signing_key);
     let app = lb_mock::build(s, shared).expect("lb-mock builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -1,13 +1,18 @@
-//! Faults are data: rules that make any route of any mock fail the way real services do.
+//! The fault rule model, its checks, and the engine that decides which rule fires.
 //!
 //! A rule is a match (service, method, path glob or regex, tenant, user, region, one
 //! header, one JSON body field), an action (error in the API's own format, delay, dropped
 //! connection, hang, truncated or malformed body, rate limit, false negative) and a
-//! budget (first N times, skip N, seeded probability, a window of virtual time). Rules
-//! live in the mock's store, with their counters; a rule is for one service (the one
-//! whose control API received it, unless it names another), see `control`. The engine keeps
-//! the rules compiled (one `RegexSet` over all path patterns) and recompiles only when
-//! the rule table changes, so many installed rules that do not match cost little.
+//! budget (first N times, skip N, seeded probability, a window of virtual time). A rule
+//! is for one service (the one whose control API received it, unless it names another),
+//! see `control`.
+//!
+//! Rules live in the mock's store, with their counters. In memory they are this
+//! process's alone: a replica obeys only the rules sent to it, and counts its own budget.
+//! With the Redis store every replica of the service reads the same rules and spends one
+//! budget, so "the first 2" fire twice in all. The engine keeps the rules compiled (one
+//! `RegexSet` over all path patterns) and recompiles only when the rule table changes,
+//! so many installed rules that do not match cost little.
 
 use std::sync::{Arc, RwLock};
 
@@ -126,9 +131,10 @@ pub enum Action {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Delay {
-    /// `fixed` (`ms`), `uniform` (`min_ms`..`max_ms`) or `log_normal` (`median_ms`, `sigma`).
-    #[serde(default = "default_distribution")]
-    pub distribution: String,
+    /// `fixed` (`ms`, the default), `uniform` (`min_ms`..`max_ms`) or `log_normal`
+    /// (`median_ms`, `sigma`).
+    #[serde(default, deserialize_with = "distribution")]
+    pub distribution: Distribution,
     #[serde(default)]
     pub ms: u64,
     #[serde(default)]
@@ -139,6 +145,25 @@ pub struct Delay {
     pub median_ms: u64,
     #[serde(default)]
     pub sigma: f64,
+}
+
+/// How a delay's length is drawn.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Distribution {
+    /// `ms`.
+    #[default]
+    Fixed,
+    /// Between `min_ms` and `max_ms`, evenly.
+    Uniform,
+    /// Around `median_ms`, spread by `sigma`.
+    LogNormal,
+}
+
+/// A delay's `distribution`, refused by the field's name with the values it takes.
+fn distribution<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Distribution, D::Error> {
+    Distribution::deserialize(d)
+        .map_err(|e| serde::de::Error::custom(format!("delay distribution: {e}")))
 }
 
 fn default_hang_ms() -> u64 {
@@ -153,12 +178,6 @@ fn default_retry_after() -> u64 {
 fn default_error_status() -> u16 {
     500
 }
-fn default_distribution() -> String {
-    "fixed".into()
-}
-
-/// Longest a fault may hold a request.
-pub const MAX_HOLD_MS: u64 = 300_000;
 
 /// When a matching rule fires.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -426,8 +445,9 @@ impl FaultEngine {
             }
         }
         if let Some(times) = b.times {
-            // One atomic increment decides, so "the first 2" fire exactly twice however
-            // many replicas count them.
+            // One atomic increment of the store's counter decides, so "the first 2" fire
+            // exactly twice however many requests race (and however many replicas, when
+            // they share a Redis store).
             let fired = self.store.next_id(&fired_key(&rule.id)).await?;
             return Ok(fired <= times);
         }
@@ -479,25 +499,6 @@ pub fn draw(seed: u64, n: u64, probability: f64) -> bool {
     let mut rng =
         rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     rng.gen::<f64>() < probability
-}
-
-/// How long a delay action waits, drawn from its distribution.
-pub fn delay_ms(d: &Delay) -> u64 {
-    let ms = match d.distribution.as_str() {
-        "uniform" => {
-            let (lo, hi) = (d.min_ms.min(d.max_ms), d.min_ms.max(d.max_ms));
-            rand::thread_rng().gen_range(lo..=hi)
-        }
-        "log_normal" => {
-            // Box-Muller: a standard normal from two uniforms.
-            let mut rng = rand::thread_rng();
-            let (u1, u2): (f64, f64) = (rng.gen::<f64>().max(f64::MIN_POSITIVE), rng.gen());
-            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-            ((d.median_ms.max(1) as f64) * (d.sigma * z).exp()).round() as u64
-        }
-        _ => d.ms,
-    };
-    ms.min(MAX_HOLD_MS)
 }
 
 fn json_text(v: &serde_json::Value) -> String {
@@ -579,14 +580,6 @@ fn compile(rule: &FaultRule, slot: usize) -> Result<(CompiledRule, Option<String
         Action::RateLimit { status, .. } if !matches!(status, 413 | 429) => {
             return Err(invalid(format!(
                 "rate_limit status must be 413 or 429, got {status}"
-            )))
-        }
-        Action::Delay(d)
-            if !matches!(d.distribution.as_str(), "fixed" | "uniform" | "log_normal") =>
-        {
-            return Err(invalid(format!(
-                "delay distribution must be fixed, uniform or log_normal, got {:?}",
-                d.distribution
             )))
         }
         _ => {}
@@ -843,6 +836,25 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_delay_distribution_is_refused_by_name() {
+        let e = serde_json::from_value::<FaultRule>(
+            json!({"action": {"type": "delay", "distribution": "zipf", "ms": 1}}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("delay distribution") && e.contains("zipf") && e.contains("log_normal"),
+            "{e}"
+        );
+        let fixed: FaultRule = rule(json!({"action": {"type": "delay", "ms": 1}}));
+        assert!(matches!(&fixed.action, Action::Delay(d) if d.distribution == Distribution::Fixed));
+        assert_eq!(
+            serde_json::to_value(&fixed).unwrap()["action"]["distribution"],
+            "fixed"
+        );
+    }
+
+    #[test]
     fn bad_rules_are_refused_with_a_reason() {
         let cases = [
             json!({"match": {"path_regex": "("}, "action": {"type": "drop"}}),
@@ -859,38 +871,5 @@ mod tests {
                 "{c} should be refused"
             );
         }
-    }
-
-    #[test]
-    fn delays_stay_within_their_distribution() {
-        let uniform = Delay {
-            distribution: "uniform".into(),
-            ms: 0,
-            min_ms: 10,
-            max_ms: 20,
-            median_ms: 0,
-            sigma: 0.0,
-        };
-        for _ in 0..100 {
-            assert!((10..=20).contains(&delay_ms(&uniform)));
-        }
-        let fixed = Delay {
-            distribution: "fixed".into(),
-            ms: 7,
-            min_ms: 0,
-            max_ms: 0,
-            median_ms: 0,
-            sigma: 0.0,
-        };
-        assert_eq!(delay_ms(&fixed), 7);
-        let ln = Delay {
-            distribution: "log_normal".into(),
-            ms: 0,
-            min_ms: 0,
-            max_ms: 0,
-            median_ms: 50,
-            sigma: 0.0,
-        };
-        assert_eq!(delay_ms(&ln), 50, "sigma 0 is the median");
     }
 }
