@@ -103,6 +103,7 @@ fn entry(e: &JournalEntry) -> Value {
         "_understudy": {
             "seq": e.seq,
             "service": e.service,
+            "route": e.route,
             "tenant": e.tenant,
             "region": e.region,
             "rule": e.rule,

@@ -27,6 +27,10 @@ pub struct JournalEntry {
     pub service: Cow<'static, str>,
     pub method: Cow<'static, str>,
     pub path: String,
+    /// The route pattern that answered, as `/metrics` labels it
+    /// (`/{region}/v1.0/{tenant_id}/loadbalancers/{id}/nodes`); none for an unknown route.
+    #[serde(default)]
+    pub route: Option<String>,
     pub query: String,
     pub status: u16,
     pub tenant: Option<String>,
@@ -313,6 +317,7 @@ mod tests {
             service: "compute".into(),
             method: "GET".into(),
             path: path.into(),
+            route: None,
             query: String::new(),
             status,
             tenant: Some("t1".into()),

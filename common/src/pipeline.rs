@@ -133,13 +133,10 @@ pub(crate) async fn pipeline(
     }
     let latency = started.elapsed();
     let status = res.status().as_u16();
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_string());
+    let route = res.request().match_pattern();
     ctx.metrics.observe(
         ctx.spec.name,
-        &route,
+        route.as_deref().unwrap_or("unmatched"),
         method.as_str(),
         status,
         latency.as_secs_f64(),
@@ -164,6 +161,7 @@ pub(crate) async fn pipeline(
             service: ctx.spec.name.into(),
             method: method_name(&method),
             path,
+            route,
             query: res.request().query_string().to_string(),
             status,
             tenant,

@@ -573,6 +573,7 @@ fn entry(path: &str) -> JournalEntry {
         service: "svc".into(),
         method: "GET".into(),
         path: path.into(),
+        route: None,
         query: String::new(),
         status: 200,
         tenant: None,

@@ -13,6 +13,7 @@ mod metadata;
 mod mimic;
 mod properties;
 mod quotas;
+mod routes;
 mod seed;
 mod servers;
 mod status;

@@ -58,5 +58,6 @@ async fn validating_a_token_is_counted_under_its_route_and_journaled() {
     assert_eq!(entry["service"], "identity");
     assert_eq!(entry["method"], "GET");
     assert_eq!(entry["path"], path);
+    assert_eq!(entry["route"], "/v2.0/tokens/{token_id}/endpoints");
     assert_eq!(entry["status"], 200);
 }

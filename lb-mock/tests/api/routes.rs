@@ -117,6 +117,17 @@ async fn metrics_label_each_endpoint_with_its_route_pattern() {
     assert_eq!(fog["status"], 200);
     assert_eq!(fog["tenant"], TENANT);
     assert_eq!(fog["region"], "ORD");
+    assert_eq!(fog["route"], "/{region}/v1.0/{tenant_id}/loadbalancers");
+    let feed = journal["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"].as_str().is_some_and(|p| p.ends_with(".atom")))
+        .unwrap_or_else(|| panic!("the feed is journaled: {journal}"));
+    assert_eq!(
+        feed["route"],
+        "/{region}/v1.0/{tenant_id}/loadbalancers/{id}/nodes/{node_id}.atom"
+    );
 }
 
 #[tokio::test]

@@ -526,6 +526,9 @@ class JournalEntry:
     service: str
     method: str
     path: str
+    #: The route pattern that answered (``/v2/{tenant_id}/servers/{server_id}``), as
+    #: ``/metrics`` labels it; ``None`` for an unknown route.
+    route: str | None
     query: str
     status: int
     tenant: str | None
@@ -545,6 +548,7 @@ class JournalEntry:
             service=str(e.get("service", "")),
             method=str(e.get("method", "")),
             path=str(e.get("path", "")),
+            route=e.get("route"),
             query=str(e.get("query") or ""),
             status=int(e.get("status") or 0),
             tenant=e.get("tenant"),
