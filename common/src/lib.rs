@@ -18,8 +18,8 @@
 //!    [`startup`] (bind, pipeline, serve), [`seed`] and [`cli`] (the thin `main` every mock
 //!    shares).
 //!
-//! `testing` (feature `testing`, for test suites only): arbitrary request bodies and the
-//! store under test.
+//! What the test suites share (a mock on a free port, tokens, the store under test,
+//! arbitrary bodies) is the dev-only `test-support` crate.
 
 /// A hash map with a fast (non-cryptographic, randomly seeded) hasher, for the maps every
 /// request looks things up in: a 300-character token hashes ten times faster than with
@@ -97,6 +97,4 @@ pub mod settings;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod token;

@@ -41,7 +41,7 @@ fn backends() -> Vec<Backend> {
         settings: StoreSettings::Memory,
         first: Store::memory(),
     }];
-    let redis = common::testing::store_under_test();
+    let redis = test_support::store_under_test();
     if matches!(redis, StoreSettings::Redis(_)) {
         out.push(Backend {
             name: "redis",
@@ -51,7 +51,7 @@ fn backends() -> Vec<Backend> {
     } else {
         eprintln!(
             "store conformance: {} is not set, so only the memory backend is checked",
-            common::testing::TEST_REDIS
+            test_support::TEST_REDIS
         );
     }
     out

@@ -2,8 +2,8 @@
 //! nothing but JSON (property tests over arbitrary JSON).
 #![allow(clippy::unwrap_used)]
 
-use common::testing::{assert_never_a_5xx, Route};
 use reqwest::Method;
+use test_support::{assert_never_a_5xx, Route};
 use understudy::{Stack, StackSettings};
 
 #[test]
@@ -13,7 +13,7 @@ fn no_control_call_body_gets_a_5xx() {
         Stack::build(
             StackSettings::for_tests()
                 .unwrap()
-                .with_store(common::testing::store_under_test()),
+                .with_store(test_support::store_under_test()),
         )
         .unwrap()
     });

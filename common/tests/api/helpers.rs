@@ -113,7 +113,7 @@ pub fn settings() -> TestSettings {
     s.base.auth.mode = AuthMode::Open;
     // Alone unless a test lists peers: no Identity runs beside it.
     s.base.catalog.identity_url = String::new();
-    s.base.store = common::testing::store_under_test();
+    s.base.store = test_support::store_under_test();
     s
 }
 

@@ -1,7 +1,6 @@
 //! Spawns compute-mock on a free port and offers typed request helpers.
 
-use chrono::Utc;
-use common::token::{Claims, TokenCodec};
+use common::token::TokenCodec;
 use compute_mock::configuration::Settings;
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
@@ -22,17 +21,10 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with settings changed by `change` first.
 pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
-    let mut settings: Settings = common::settings::defaults().expect("defaults load");
-    settings.base.server.port = 0;
-    settings.base.server.workers = 2;
-    // Alone: no Identity runs beside it, so no control call goes looking for one.
-    settings.base.catalog.identity_url = String::new();
-    settings.base.store = common::testing::store_under_test();
+    let mut settings: Settings = test_support::settings();
     change(&mut settings);
     let codec = TokenCodec::new(&settings.base.auth.signing_key);
-    let app = compute_mock::build(settings, None).expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let address = test_support::serve(compute_mock::build(settings, None).expect("app builds"));
     let token = mint(&codec, TENANT);
     TestApp {
         address,
@@ -42,23 +34,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
-/// A signed token for `tenant`, valid for ten years (tests move the clock far).
-pub fn mint(codec: &TokenCodec, tenant: &str) -> String {
-    let now = Utc::now().timestamp();
-    codec.issue(&Claims {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant.into(),
-        tenant_name: tenant.into(),
-        user_id: format!("user-{tenant}"),
-        user_name: format!("name-{tenant}"),
-        roles: vec![],
-        methods: vec!["PASSWORD".into()],
-        iat: now,
-        exp: now + 10 * 365 * 86_400,
-        never_expires: false,
-        impersonator: None,
-    })
-}
+pub use test_support::mint;
 
 /// The flavor otter's suites use (`AS_FLAVOR_REF=2`).
 pub const FLAVOR: &str = "2";

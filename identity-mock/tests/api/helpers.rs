@@ -18,20 +18,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with settings changed by `change` first.
 pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
-    let mut settings: Settings = common::settings::defaults().expect("defaults load");
-    settings.base.server.port = 0;
+    let mut settings: Settings = test_support::settings();
     settings.base.server.workers = 1;
     // Alone: the mocks its catalog names are not running, so no control call goes there.
-    settings.base.catalog.identity_url = String::new();
-    settings.base.store = common::testing::store_under_test();
     for service in &mut settings.base.catalog.services {
         service.external = true;
     }
     change(&mut settings);
     let codec = TokenCodec::new(&settings.base.auth.signing_key);
-    let app = identity_mock::build(settings, None).expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let address = test_support::serve(identity_mock::build(settings, None).expect("app builds"));
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

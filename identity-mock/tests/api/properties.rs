@@ -1,8 +1,8 @@
 //! Whatever the body, no route that reads one answers a 5xx or anything but JSON
 //! (property tests over arbitrary JSON; the smallest failing body is reported).
 
-use common::testing::{assert_never_a_5xx, Route};
 use reqwest::Method;
+use test_support::{assert_never_a_5xx, Route};
 
 use crate::helpers::spawn_app;
 

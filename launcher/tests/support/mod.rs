@@ -20,7 +20,7 @@ pub async fn spawn_stack() -> Running {
 pub async fn spawn_stack_with(change: impl FnOnce(&mut StackSettings)) -> Running {
     let mut settings = StackSettings::for_tests()
         .unwrap()
-        .with_store(common::testing::store_under_test());
+        .with_store(test_support::store_under_test());
     change(&mut settings);
     let stack = Stack::build(settings).unwrap();
     let url = |p: u16| format!("http://127.0.0.1:{p}");

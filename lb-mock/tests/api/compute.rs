@@ -12,7 +12,7 @@ async fn a_node_on_a_server_that_is_not_active_is_offline() {
     // One store and one clock for both mocks, as the launcher runs them.
     let mut cs: compute_mock::configuration::Settings = common::settings::defaults().unwrap();
     cs.base.server.port = 0;
-    cs.base.store = common::testing::store_under_test();
+    cs.base.store = test_support::store_under_test();
     cs.compute.build_time_ms = 60_000;
     let shared = Shared::new(&cs.base, "compute").unwrap();
     let compute = compute_mock::build(cs, Some(shared.clone())).unwrap();

@@ -3,7 +3,7 @@
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
-use common::token::{Claims, TokenCodec};
+use common::token::TokenCodec;
 use lb_mock::configuration::Settings;
 
 pub const TENANT: &str = "123456";
@@ -17,13 +17,8 @@ pub struct TestApp {
 }
 
 pub fn settings() -> Settings {
-    let mut s: Settings = common::settings::defaults().expect("default settings load");
-    s.base.server.port = 0;
-    s.base.server.workers = 2;
     // No Identity in these tests: the catalog is local (and lists no Compute).
-    s.base.catalog.identity_url = String::new();
-    s.base.store = common::testing::store_under_test();
-    s
+    test_support::settings()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -38,9 +33,7 @@ pub async fn spawn_with(f: impl FnOnce(&mut Settings)) -> TestApp {
 
 pub async fn spawn_settings(s: Settings, shared: Option<common::context::Shared>) -> TestApp {
     let codec = TokenCodec::new(&s.base.auth.signing_key);
-    let app = lb_mock::build(s, shared).expect("lb-mock builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let address = test_support::serve(lb_mock::build(s, shared).expect("lb-mock builds"));
     let token = issue(&codec, TENANT);
     TestApp {
         address,
@@ -51,21 +44,7 @@ pub async fn spawn_settings(s: Settings, shared: Option<common::context::Shared>
     }
 }
 
-pub fn issue(codec: &TokenCodec, tenant: &str) -> String {
-    codec.issue(&Claims {
-        id: format!("tok-{tenant}-{}", uuid::Uuid::new_v4()),
-        tenant_id: tenant.into(),
-        tenant_name: tenant.into(),
-        user_id: format!("user-{tenant}"),
-        user_name: format!("user{tenant}"),
-        roles: vec!["identity:user-admin".into()],
-        methods: vec!["PASSWORD".into()],
-        iat: 0,
-        exp: i64::MAX / 2,
-        never_expires: false,
-        impersonator: None,
-    })
-}
+pub use test_support::mint as issue;
 
 impl TestApp {
     /// `{address}/ORD/v1.0/{tenant}{path}`.

@@ -1,6 +1,5 @@
-//! Test support for the mocks' test suites (feature `testing`, never in a binary):
-//! arbitrary JSON for property tests of request parsers — "whatever the body, the answer
-//! is never a 5xx".
+//! Arbitrary JSON for property tests of request parsers — "whatever the body, the answer
+//! is never a 5xx" — and the check that sends it.
 
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -236,25 +235,5 @@ pub fn assert_never_a_5xx(rt: &tokio::runtime::Runtime, routes: &[Route]) {
         if let Err(e) = outcome {
             panic!("{} {}: {e}", route.method, route.url);
         }
-    }
-}
-
-/// The environment variable that puts the black-box suites on Redis: a URL such as
-/// `redis://127.0.0.1:6379/0`. Unset, they run in memory. CI runs the workspace suite
-/// once each way.
-pub const TEST_REDIS: &str = "UNDERSTUDY_TEST_REDIS";
-
-/// The store a black-box test runs on: memory, or the Redis at [`TEST_REDIS`] under a
-/// namespace of its own (so tests running side by side never see each other's keys).
-pub fn store_under_test() -> crate::store::StoreSettings {
-    match std::env::var(TEST_REDIS) {
-        Ok(url) if !url.is_empty() => {
-            crate::store::StoreSettings::Redis(crate::store::redis::RedisSettings {
-                url,
-                namespace: format!("test-{}", uuid::Uuid::new_v4().simple()),
-                timeout_ms: 5000,
-            })
-        }
-        _ => crate::store::StoreSettings::Memory,
     }
 }
