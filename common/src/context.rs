@@ -66,6 +66,37 @@ pub struct RouteInfo {
     pub style: Option<ErrorStyle>,
 }
 
+impl RouteInfo {
+    /// The tenant and region of `[/mimic][/{region}]/{version}/{tenant_id}/…`, the shape
+    /// Compute's and the Load Balancers' routes share: the default region for a path
+    /// without a `{region}` segment, and for one with it what `region` makes of the
+    /// segment as the routes read it (`None`: no region serves that path).
+    pub fn of_tenant_path(
+        path: &str,
+        version: &str,
+        default_region: &str,
+        region: impl Fn(&str) -> Option<String>,
+    ) -> RouteInfo {
+        let path = path.trim_start_matches('/');
+        let path = path.strip_prefix("mimic/").unwrap_or(path);
+        let mut segs = path.split('/');
+        let (first, second, third) = (segs.next(), segs.next(), segs.next());
+        let (tenant, region) = match (first, second, third) {
+            (Some(v), Some(tenant), _) if v == version => (tenant, Some(default_region.into())),
+            (Some(r), Some(v), Some(tenant)) if v == version => (tenant, region(r)),
+            _ => return RouteInfo::default(),
+        };
+        if tenant.is_empty() {
+            return RouteInfo::default();
+        }
+        RouteInfo {
+            tenant: Some(tenant.to_string()),
+            region,
+            style: None,
+        }
+    }
+}
+
 /// Reads a [`RouteInfo`] from a path; a closure, so it can know settings (the default
 /// region of unprefixed routes).
 pub type RouteInfoFn = Arc<dyn Fn(&str) -> RouteInfo + Send + Sync>;
@@ -120,6 +151,19 @@ impl Shared {
     /// The state of the mock `service` (its [`ServiceSpec::name`]).
     pub fn new(base: &BaseSettings, service: &str) -> Result<Shared, StoreError> {
         Shared::with_clock(base, service, Clock::default())
+    }
+
+    /// What a mock's `build(settings, shared)` starts from: the state it was given (the
+    /// launcher's), or its own made from its settings.
+    pub fn given_or_new(
+        given: Option<Shared>,
+        base: &BaseSettings,
+        service: &str,
+    ) -> std::io::Result<Shared> {
+        match given {
+            Some(s) => Ok(s),
+            None => Shared::new(base, service).map_err(std::io::Error::other),
+        }
     }
 
     /// A mock's state that reads a clock other mocks of this process read too.

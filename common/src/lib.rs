@@ -21,6 +21,31 @@
 //! What the test suites share (a mock on a free port, tokens, the store under test,
 //! arbitrary bodies) is the dev-only `test-support` crate.
 
+/// `scheme://host` as the client addressed the mock, for the links an answer carries. The `Host` header is read directly;
+/// only a request that carries proxy headers (`Forwarded`, `X-Forwarded-*`) goes through
+/// actix's fuller (and slower) connection info.
+pub fn request_origin(req: &actix_web::HttpRequest) -> String {
+    let headers = req.headers();
+    let proxied = headers.contains_key("forwarded")
+        || headers.contains_key("x-forwarded-host")
+        || headers.contains_key("x-forwarded-proto");
+    if proxied {
+        let info = req.connection_info();
+        return format!("{}://{}", info.scheme(), info.host());
+    }
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = headers
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or_else(|| req.app_config().host());
+    format!("{scheme}://{host}")
+}
+
 /// A hash map with a fast (non-cryptographic, randomly seeded) hasher, for the maps every
 /// request looks things up in: a 300-character token hashes ten times faster than with
 /// the standard SipHash.

@@ -45,38 +45,25 @@ pub fn spec(default_region: String) -> ServiceSpec {
 /// Tenant and region of `/{region}/v2/{tenant}/...`, `/v2/{tenant}/...` and
 /// `/mimic/{region}/v2/{tenant}/...`.
 pub fn route_info(path: &str, default_region: &str) -> RouteInfo {
-    let path = path.trim_start_matches('/');
-    let path = path.strip_prefix("mimic/").unwrap_or(path);
-    let mut segs = path.split('/');
-    let (first, second, third) = (segs.next(), segs.next(), segs.next());
-    match (first, second, third) {
-        // The image service: Glance's error format, the region from the path.
-        (Some(region), Some("images"), _) if region != "v2" => RouteInfo {
-            tenant: None,
-            region: Some(region.to_uppercase()),
-            style: Some(error::GLANCE),
-        },
-        (Some("v2"), Some(tenant), _) if !tenant.is_empty() => RouteInfo {
-            tenant: Some(tenant.to_string()),
-            region: Some(default_region.to_string()),
-            style: None,
-        },
-        (Some(region), Some("v2"), Some(tenant)) if !tenant.is_empty() => RouteInfo {
-            tenant: Some(tenant.to_string()),
-            region: Some(region.to_uppercase()),
-            style: None,
-        },
-        _ => RouteInfo::default(),
+    // The image service: Glance's error format, the region from the path.
+    let mut segs = path.trim_start_matches('/').split('/');
+    if let (Some(region), Some("images")) = (segs.next(), segs.next()) {
+        if region != "v2" && region != "mimic" {
+            return RouteInfo {
+                tenant: None,
+                region: Some(region.to_uppercase()),
+                style: Some(error::GLANCE),
+            };
+        }
     }
+    // Nova's routes read the region whatever its case.
+    RouteInfo::of_tenant_path(path, "v2", default_region, |r| Some(r.to_uppercase()))
 }
 
 /// Builds the compute mock (bound, not yet running). `shared` lets a launcher run several
 /// mocks over one store; `None` makes a store from settings.
 pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Application> {
-    let shared = match shared {
-        Some(s) => s,
-        None => Shared::new(&settings.base, "compute").map_err(std::io::Error::other)?,
-    };
+    let shared = Shared::given_or_new(shared, &settings.base, "compute")?;
     let state = web::Data::new(ComputeState::new(settings.compute.clone(), &shared.store));
     let mut spec = spec(settings.compute.default_region.clone());
     let for_summary = web::Data::clone(&state);

@@ -47,10 +47,7 @@ pub fn spec() -> ServiceSpec {
 /// Binds the listener and prepares the server; `shared` lets the launcher give several
 /// mocks one store.
 pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Application> {
-    let shared = match shared {
-        Some(s) => s,
-        None => Shared::new(&settings.base, "identity").map_err(std::io::Error::other)?,
-    };
+    let shared = Shared::given_or_new(shared, &settings.base, "identity")?;
     let state = web::Data::new(IdentityState::new(&settings, &shared.store));
     Application::build(spec(), &settings.base, shared, move |cfg| {
         cfg.app_data(web::Data::clone(&state));

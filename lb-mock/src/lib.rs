@@ -53,10 +53,7 @@ pub fn spec(lb: &LbSettings) -> ServiceSpec {
 
 /// Binds the listener and prepares the app; `shared` lets several mocks share one store.
 pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Application> {
-    let shared = match shared {
-        Some(s) => s,
-        None => Shared::new(&settings.base, "lb").map_err(std::io::Error::other)?,
-    };
+    let shared = Shared::given_or_new(shared, &settings.base, "lb")?;
     let state = web::Data::new(State::new(settings.lb.clone(), &shared.store));
     let mut spec = spec(&settings.lb);
     let for_summary = web::Data::clone(&state);
@@ -78,24 +75,12 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
 /// region (an unknown route) and reports none: a fault rule for region `ORD` matches
 /// exactly the requests served as ORD.
 pub fn route_info(path: &str, default_region: &str, regions: &[String]) -> RouteInfo {
-    let path = path.strip_prefix("/mimic").unwrap_or(path);
-    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    match segs.as_slice() {
-        ["v1.0", tenant, ..] => RouteInfo {
-            tenant: Some((*tenant).to_string()),
-            region: Some(default_region.to_string()),
-            style: None,
-        },
-        [region, "v1.0", tenant, ..] => RouteInfo {
-            tenant: Some((*tenant).to_string()),
-            region: regions
-                .iter()
-                .any(|r| r == region)
-                .then(|| (*region).to_string()),
-            style: None,
-        },
-        _ => RouteInfo::default(),
-    }
+    RouteInfo::of_tenant_path(path, "v1.0", default_region, |region| {
+        regions
+            .iter()
+            .any(|r| r == region)
+            .then(|| region.to_string())
+    })
 }
 
 #[cfg(test)]

@@ -52,9 +52,8 @@ fn refusal(e: &ComputeError) -> HttpResponse {
 
 /// `scheme://host/{region}/images`, as the client addressed it.
 fn root(req: &HttpRequest) -> String {
-    let info = req.connection_info();
     let region = req.match_info().get("region").unwrap_or_default();
-    format!("{}://{}/{region}/images", info.scheme(), info.host())
+    format!("{}/{region}/images", common::request_origin(req))
 }
 
 fn versions(req: &HttpRequest) -> Value {

@@ -33,7 +33,7 @@ pub struct Links {
 
 impl Links {
     pub fn from_request(req: &HttpRequest, tenant: &str) -> Links {
-        let origin = origin_of(req);
+        let origin = common::request_origin(req);
         let root = match req.match_info().get("region") {
             Some(r) => format!("{origin}/{r}"),
             None => origin.clone(),
@@ -54,31 +54,6 @@ impl Links {
     pub fn bookmark(&self, path: &str) -> String {
         format!("{}/{}/{path}", self.root, self.tenant)
     }
-}
-
-/// `scheme://host` as the client addressed the mock. The `Host` header is read directly;
-/// only a request that carries proxy headers (`Forwarded`, `X-Forwarded-*`) goes through
-/// actix's fuller (and slower) connection info.
-fn origin_of(req: &HttpRequest) -> String {
-    let headers = req.headers();
-    let proxied = headers.contains_key("forwarded")
-        || headers.contains_key("x-forwarded-host")
-        || headers.contains_key("x-forwarded-proto");
-    if proxied {
-        let info = req.connection_info();
-        return format!("{}://{}", info.scheme(), info.host());
-    }
-    let scheme = if req.app_config().secure() {
-        "https"
-    } else {
-        "http"
-    };
-    let host = headers
-        .get(actix_web::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .unwrap_or_else(|| req.app_config().host());
-    format!("{scheme}://{host}")
 }
 
 /// The region a request is about: its `{region}` segment (which must be served) or the

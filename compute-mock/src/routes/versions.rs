@@ -26,8 +26,7 @@ fn v2(root: &str) -> Value {
 }
 
 fn root(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    let origin = format!("{}://{}", info.scheme(), info.host());
+    let origin = common::request_origin(req);
     match req.match_info().get("region") {
         Some(r) => format!("{origin}/{r}"),
         None => origin,

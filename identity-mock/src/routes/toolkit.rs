@@ -56,6 +56,5 @@ pub(crate) async fn guard_v2(
 
 /// `scheme://host` the client used to reach us, for links.
 pub(crate) fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+    common::request_origin(req)
 }
