@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::{Image, Record, RestoreError, Scope, StoreError};
+use super::model::{
+    check_record, Image, PartitionImage, Record, RestoreError, RowAccess, Rows, Scope, StoreError,
+    SURVIVES_RESET,
+};
 
 pub(super) struct MemoryBackend {
     pub(super) id: String,
@@ -23,7 +26,7 @@ trait ErasedTable: Send + Sync {
     fn load(&self, parts: &[Part]);
 }
 
-type Part = super::PartitionImage;
+type Part = PartitionImage;
 
 impl Default for MemoryBackend {
     fn default() -> Self {
@@ -100,7 +103,7 @@ impl MemoryBackend {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter(|(name, _)| !super::SURVIVES_RESET.contains(name))
+            .filter(|(name, _)| !SURVIVES_RESET.contains(name))
             .map(|(_, t)| t.clone())
             .collect();
         for t in tables {
@@ -159,21 +162,21 @@ impl<T> Default for Partition<T> {
     }
 }
 
-/// Exclusive access to one partition in memory: what [`super::Rows`] wraps here.
+/// Exclusive access to one partition in memory: what [`Rows`] wraps here.
 pub(super) struct MemRows<'a, T> {
     partition: &'a mut Partition<T>,
     changed: bool,
     revisions: &'a AtomicU64,
 }
 
-impl<T: Record> MemRows<'_, T> {
-    pub(super) fn get(&self, id: &str) -> Option<&T> {
+impl<T: Record> RowAccess<T> for MemRows<'_, T> {
+    fn get(&self, id: &str) -> Option<&T> {
         let seq = self.partition.seq_of.get(id)?;
         self.partition.rows.get(seq).map(|(_, v, _)| v)
     }
 
     /// A record to change; it gets a new revision whether or not it is changed.
-    pub(super) fn get_mut(&mut self, id: &str) -> Option<&mut T> {
+    fn get_mut(&mut self, id: &str) -> Option<&mut T> {
         let seq = *self.partition.seq_of.get(id)?;
         self.changed = true;
         let rev = next_revision(self.revisions);
@@ -184,7 +187,7 @@ impl<T: Record> MemRows<'_, T> {
     }
 
     /// Adds or replaces; a replaced record keeps its place in the order.
-    pub(super) fn put(&mut self, id: &str, value: T) {
+    fn put(&mut self, id: &str, value: T) {
         self.changed = true;
         let rev = next_revision(self.revisions);
         let p = &mut *self.partition;
@@ -200,32 +203,34 @@ impl<T: Record> MemRows<'_, T> {
         p.rows.insert(p.next_seq, (id.to_string(), value, rev));
     }
 
-    pub(super) fn remove(&mut self, id: &str) -> Option<T> {
+    fn remove(&mut self, id: &str) -> Option<T> {
         let seq = self.partition.seq_of.remove(id)?;
         self.changed = true;
         self.partition.rows.remove(&seq).map(|(_, v, _)| v)
     }
 
-    pub(super) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.partition.rows.len()
     }
 
     /// Records oldest first, with their ids.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
-        self.partition
-            .rows
-            .values()
-            .map(|(id, v, _)| (id.as_str(), v))
+    fn iter(&self) -> Box<dyn Iterator<Item = (&str, &T)> + '_> {
+        Box::new(
+            self.partition
+                .rows
+                .values()
+                .map(|(id, v, _)| (id.as_str(), v)),
+        )
     }
 
     /// Records to change; every one gets a new revision.
-    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut T)> {
+    fn iter_mut(&mut self) -> Box<dyn Iterator<Item = (&str, &mut T)> + '_> {
         self.changed = true;
         let revisions = self.revisions;
-        self.partition.rows.values_mut().map(move |(id, v, r)| {
+        Box::new(self.partition.rows.values_mut().map(move |(id, v, r)| {
             *r = next_revision(revisions);
             (id.as_str(), v)
-        })
+        }))
     }
 }
 
@@ -235,26 +240,16 @@ fn next_revision(revisions: &AtomicU64) -> u64 {
 }
 
 impl<T: Record> MemoryTable<T> {
-    pub(super) fn transact<R>(
-        &self,
-        scope: &Scope,
-        f: impl FnOnce(&mut super::Rows<'_, T>) -> R,
-    ) -> R {
+    pub(super) fn transact<R>(&self, scope: &Scope, f: impl FnOnce(&mut Rows<'_, T>) -> R) -> R {
         let mut parts = self.partitions.write().unwrap_or_else(|e| e.into_inner());
         let partition = parts.entry(scope.clone()).or_default();
-        let mut rows = super::Rows {
-            inner: super::RowsInner::Memory(MemRows {
-                partition,
-                changed: false,
-                revisions: &self.revisions,
-            }),
+        let mut access = MemRows {
+            partition,
+            changed: false,
+            revisions: &self.revisions,
         };
-        let out = f(&mut rows);
-        let changed = match &rows.inner {
-            super::RowsInner::Memory(r) => r.changed,
-            super::RowsInner::Loaded(_) => false,
-        };
-        if changed {
+        let out = f(&mut Rows::new(&mut access));
+        if access.changed {
             self.version.fetch_add(1, Ordering::Release);
         }
         if parts.get(scope).is_some_and(|p| p.rows.is_empty()) {
@@ -333,7 +328,7 @@ impl<T: Record> ErasedTable for MemoryTable<T> {
     fn check(&self, name: &str, parts: &[Part]) -> Result<(), RestoreError> {
         for (scope, records) in parts {
             for (id, value) in records {
-                super::check_record::<T>(name, scope, id, value)?;
+                check_record::<T>(name, scope, id, value)?;
             }
         }
         Ok(())

@@ -35,7 +35,10 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{Image, Loaded, Record, RestoreError, Rows, Scope, StoreError, Write, SURVIVES_RESET};
+use super::model::{
+    check_record, ClockError, Image, Loaded, Record, RestoreError, Rows, Scope, StoreError, Write,
+    SURVIVES_RESET,
+};
 
 type CheckRecord = fn(&str, &Scope, &str, &serde_json::Value) -> Result<(), RestoreError>;
 use crate::clock::{ClockChange, ClockState};
@@ -152,7 +155,7 @@ impl RedisBackend {
             .opened
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(name, super::check_record::<T>);
+            .insert(name, check_record::<T>);
         RedisTable {
             backend: self.clone(),
             name,
@@ -238,10 +241,7 @@ impl RedisBackend {
 
     /// Applies `change` to the clock Redis holds, again if another replica changed it
     /// between the read and the write; returns the state written.
-    pub(super) async fn change_clock(
-        &self,
-        change: ClockChange,
-    ) -> Result<ClockState, super::ClockError> {
+    pub(super) async fn change_clock(&self, change: ClockChange) -> Result<ClockState, ClockError> {
         loop {
             let raw: Option<String> = self.query(redis::cmd("GET").arg(self.clock_key())).await?;
             let before = raw
@@ -817,7 +817,7 @@ impl<T: Record> RedisTable<T> {
         Ok(out)
     }
 
-    /// [`super::Table::transact_some`]: the partition locked, only the named records read.
+    /// `Table::transact_some`: the partition locked, only the named records read.
     pub(super) async fn transact_some<R>(
         &self,
         scope: &Scope,
@@ -865,7 +865,7 @@ impl<T: Record> RedisTable<T> {
             }
         }
         let mut loaded = Loaded::new(rows);
-        let out = f(&mut Rows::loaded(&mut loaded), total);
+        let out = f(&mut Rows::new(&mut loaded), total);
         self.write_back(&part, &held, &loaded).await?;
         Ok(out)
     }
@@ -893,7 +893,7 @@ impl<T: Record> RedisTable<T> {
         self.write(part, Some(held), &writes).await
     }
 
-    /// [`super::Table::trim_oldest`]: under the partition lock, reads the oldest records a
+    /// `Table::trim_oldest`: under the partition lock, reads the oldest records a
     /// few at a time and removes those `drop` gives up, in one write that ends the lock.
     pub(super) async fn trim_oldest(
         &self,
@@ -969,7 +969,7 @@ impl<T: Record> RedisTable<T> {
             }
         }
         let mut loaded = Loaded::new(rows);
-        let out = f(&mut Rows::loaded(&mut loaded));
+        let out = f(&mut Rows::new(&mut loaded));
         self.write_back(&part, &held, &loaded).await?;
         Ok(out)
     }
