@@ -8,9 +8,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use common::json::Body;
 use serde_json::{json, Value};
 
-use super::http::{json, parse_json, seg, uuid_like, State};
-use super::tenant::Tenant;
-use super::views::{host_id, server_detail};
+use super::request::{parse_json, seg, uuid_like, State, Tenant};
+use super::wire::{host_id, json, server_detail};
 use crate::domain::server::{
     generate_password, id_from_href, metadata_limit_message, parse_disk_config, parse_metadata,
     parse_name,

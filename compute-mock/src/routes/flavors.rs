@@ -5,9 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::http::{json, seg, State};
-use super::tenant::Tenant;
-use super::views::{flavor_brief, flavor_detail};
+use super::request::{seg, State, Tenant};
+use super::wire::{flavor_brief, flavor_detail, json};
 use crate::configuration::FlavorSettings;
 use crate::domain::paging::{paginate, Query};
 use crate::error::{ComputeError, NOT_FOUND};

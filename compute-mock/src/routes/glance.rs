@@ -9,8 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::http::State;
-use super::tenant::Tenant;
+use super::request::{State, Tenant};
 use crate::domain::catalog::Image;
 use crate::domain::glance::{self, Facts, ListQuery, CONTAINER_FORMAT, DISK_FORMAT, SIZE_BYTES};
 use crate::error::ComputeError;
@@ -64,21 +63,21 @@ fn versions(req: &HttpRequest) -> Value {
 
 /// `GET /{region}/images/`: 300 with the versions, as Glance's root answers.
 async fn get_versions_choice(req: HttpRequest, state: State) -> HttpResponse {
-    if super::tenant::region_of(&req, &state).is_err() {
+    if super::request::region_of(&req, &state).is_err() {
         return glance_error(StatusCode::NOT_FOUND, "The resource could not be found.");
     }
     HttpResponse::MultipleChoices().json(versions(&req))
 }
 
 async fn get_versions(req: HttpRequest, state: State) -> HttpResponse {
-    if super::tenant::region_of(&req, &state).is_err() {
+    if super::request::region_of(&req, &state).is_err() {
         return glance_error(StatusCode::NOT_FOUND, "The resource could not be found.");
     }
     HttpResponse::Ok().json(versions(&req))
 }
 
 fn facts<'a>(image: &'a Image, tenant: &'a str) -> Facts<'a> {
-    let properties = match super::views::image_metadata(image) {
+    let properties = match super::wire::image_metadata(image) {
         Value::Object(m) => m
             .into_iter()
             .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string())))

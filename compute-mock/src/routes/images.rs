@@ -5,9 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::http::{json, seg, State};
-use super::tenant::Tenant;
-use super::views::{image_brief, image_detail};
+use super::request::{seg, State, Tenant};
+use super::wire::{image_brief, image_detail, json};
 use crate::domain::catalog::Image;
 use crate::domain::paging::paginate;
 use crate::domain::paging::Query;

@@ -5,9 +5,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use common::json::Body;
 use serde_json::{json, Value};
 
-use super::http::{json, parse_json, seg, State};
-use super::tenant::Tenant;
-use super::views::iso;
+use super::request::{parse_json, seg, State, Tenant};
+use super::wire::{iso, json};
 use crate::domain::keypair::{self, KeypairRecord};
 use crate::error::ComputeError;
 

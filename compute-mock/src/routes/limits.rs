@@ -4,9 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::http::{json, seg, State};
-use super::tenant::Tenant;
-use super::views::iso;
+use super::request::{seg, State, Tenant};
+use super::wire::{iso, json};
 use crate::error::ComputeError;
 
 /// Nova's default rate rules, each with its full allowance left.

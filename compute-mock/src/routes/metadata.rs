@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use common::json::Body;
 use serde_json::{json, Map, Value};
 
-use super::http::{json, parse_json, seg, State};
-use super::tenant::Tenant;
+use super::request::{parse_json, seg, State, Tenant};
+use super::wire::json;
 use crate::domain::server::{check_item, metadata_limit_message, parse_metadata, Metadata};
 use crate::domain::status::{check_state, View};
 use crate::error::ComputeError;

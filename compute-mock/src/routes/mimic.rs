@@ -10,8 +10,8 @@ use common::json::Body;
 use common::store::Scope;
 use serde_json::{json, Value};
 
-use super::http::{json, seg, State};
-use super::tenant::region_of;
+use super::request::{region_of, seg, State};
+use super::wire::json;
 use crate::domain::mimic::CREATION;
 use crate::domain::status::Settled;
 use crate::error::ComputeError;

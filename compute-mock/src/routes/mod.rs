@@ -9,24 +9,23 @@
 mod actions;
 mod flavors;
 mod glance;
-mod http;
 mod images;
 mod keypairs;
 mod limits;
 mod metadata;
 mod mimic;
+mod request;
 mod servers;
-mod tenant;
 mod versions;
-mod views;
+mod wire;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::ComputeError;
 
-pub use tenant::{Links, Tenant};
-pub use views::RenderedServers;
+pub use request::{Links, Tenant};
+pub use wire::RenderedServers;
 
 /// Mounts every route of the mock.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -14,11 +14,8 @@ use common::store::StoreError;
 use regex::Regex;
 use serde_json::{json, Map, Value};
 
-use super::http::{
-    json, json_parts, one_server, parse_json, seg, server_answer, uuid_like, wrapped_body, State,
-};
-use super::tenant::Tenant;
-use super::views::{self, server_brief, server_links};
+use super::request::{parse_json, seg, uuid_like, wrapped_body, State, Tenant};
+use super::wire::{self, json, json_parts, one_server, server_answer, server_brief, server_links};
 use crate::domain::mimic::{self, Creation, Failure, DELETE_FAILURE_KEY};
 use crate::domain::paging::{parse_limit, Query};
 use crate::domain::quota::Usage;
@@ -473,14 +470,14 @@ pub async fn list_servers(
 pub async fn list_servers_detail(
     t: Tenant,
     state: State,
-    rendered: web::Data<views::RenderedServers>,
+    rendered: web::Data<wire::RenderedServers>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
-    let base = views::RenderBase::of(&t);
+    let base = wire::RenderBase::of(&t);
     // The cache is locked per server: a lock is never held across `.await`.
     let (servers, next) = page(&t, &state, &req, true, |r, revision, now| {
         let view = r.life.view(now, r.updated_ms);
-        views::server_json(&mut rendered.lock(), r, revision, view, &base)
+        wire::server_json(&mut rendered.lock(), r, revision, view, &base)
     })
     .await?;
     let suffix = match next {
@@ -497,18 +494,18 @@ pub async fn list_servers_detail(
 pub async fn get_server(
     t: Tenant,
     state: State,
-    rendered: web::Data<views::RenderedServers>,
+    rendered: web::Data<wire::RenderedServers>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ComputeError> {
     let id = &seg(&req, "server_id");
     let now = state.now_ms();
-    let base = views::RenderBase::of(&t);
+    let base = wire::RenderBase::of(&t);
     state
         .servers
         .get_map(&t.scope, id, |rec, revision| {
             let view = rec.life.view(now, rec.updated_ms);
             (!view.gone)
-                .then(|| views::server_json(&mut rendered.lock(), rec, revision, view, &base))
+                .then(|| wire::server_json(&mut rendered.lock(), rec, revision, view, &base))
         })
         .await?
         .flatten()
@@ -624,7 +621,7 @@ pub async fn list_ips(
     let (rec, _) = state.load_server(&t.scope, &seg(&req, "server_id")).await?;
     Ok(json(
         StatusCode::OK,
-        &json!({"addresses": views::addresses_of(&rec)}),
+        &json!({"addresses": wire::addresses_of(&rec)}),
     ))
 }
 
@@ -635,7 +632,7 @@ pub async fn get_ips_by_network(
 ) -> Result<HttpResponse, ComputeError> {
     let (rec, _) = state.load_server(&t.scope, &seg(&req, "server_id")).await?;
     let network = seg(&req, "network");
-    let addresses = serde_json::to_value(views::addresses_of(&rec))
+    let addresses = serde_json::to_value(wire::addresses_of(&rec))
         .map_err(|_| ComputeError::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL))?;
     match addresses.get(&network) {
         Some(list) => Ok(json(StatusCode::OK, &json!({ network.as_str(): list }))),

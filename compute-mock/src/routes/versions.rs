@@ -4,8 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::http::{json, State};
-use super::tenant::region_of;
+use super::request::{region_of, State};
+use super::wire::json;
 use crate::error::ComputeError;
 
 fn v2(root: &str) -> Value {

@@ -14,7 +14,7 @@ use common::clock::{iso_micros, ClockChange};
 use common::json::Body;
 use common::store::{ClockError, Scope};
 
-use super::toolkit::Ctx;
+use super::request::Ctx;
 use crate::domain::mimic::AUTH_EVENT;
 use crate::error::IdentityError;
 

@@ -4,7 +4,7 @@
 //! - [`users`]: v2.0 tenants, users, API-key credentials, and v1.1 `mosso`;
 //! - [`v3`]: v3 tokens and projects;
 //! - [`mimic`]: Mimic's identity control API (tick, presets, auth behaviours);
-//! - [`toolkit`]: what every handler reads from a request (headers, query, the caller's
+//! - [`request`]: what every handler reads from a request (headers, query, the caller's
 //!   token, the base URL) and strict mode's guard.
 //!
 //! The v2.0 routes are served at `/v2.0` and again under `/identity`, where Mimic served
@@ -15,8 +15,8 @@
 //! pattern it matched (`/v2.0/tokens/{token_id}`), never with a token or an id.
 
 mod mimic;
+mod request;
 mod tokens;
-mod toolkit;
 mod users;
 mod v3;
 mod versions;

@@ -10,7 +10,7 @@ use common::auth::UNAUTHORIZED_MESSAGE;
 use common::json::Body;
 use common::token::Claims;
 
-use super::toolkit::{caller, guard_v2, query_param, Ctx, Query, State};
+use super::request::{caller, guard_v2, query_param, Ctx, Query, State};
 use crate::domain::credentials::{
     AuthMethod, AuthRequest, Credential, ImpersonationRequest, TenantRef, UserRef,
 };

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use common::auth::UNAUTHORIZED_MESSAGE;
 
-use super::toolkit::{caller, guard_v2, query_param, Ctx, Query, State};
+use super::request::{caller, guard_v2, query_param, Ctx, Query, State};
 use crate::domain::user::User;
 use crate::error::IdentityError;
 

@@ -10,7 +10,7 @@ use common::error::ApiError;
 use common::json::Body;
 use common::token::Claims;
 
-use super::toolkit::{base_url, caller, header, query_param, Ctx, Query, State};
+use super::request::{base_url, caller, header, query_param, Ctx, Query, State};
 use crate::domain::credentials::{AuthMethod, TenantRef, UserRef};
 use crate::domain::render;
 use crate::domain::token::{Expiry, NewToken};

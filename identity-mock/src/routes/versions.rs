@@ -5,7 +5,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::toolkit::base_url;
+use super::request::base_url;
 
 fn v3_entry(base: &str) -> Value {
     json!({

@@ -1,4 +1,4 @@
-//! The routes' toolkit: what handlers read from a request (a header, a query parameter,
+//! What handlers read from a request (a header, a query parameter,
 //! the caller's token, the URL the client used) and strict mode's guard of the lookup
 //! routes. Every route file may use it; it uses no route file.
 

@@ -1,6 +1,7 @@
-//! Who a request is for: the region (from the path, or the default), the checked caller,
-//! and the base of every link the answer carries (built from the request's Host, as Nova
-//! and Mimic do, so links work wherever the client reached the mock).
+//! What handlers read from a request: who it is for ([`Tenant`]: the region, from the path
+//! or the default; the checked caller; the base of every link the answer carries, built
+//! from the request's Host as Nova and Mimic do), the state they are given, bodies read as
+//! Nova reads them, and path segments. Every route file may use it; it uses no route file.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,9 +11,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use common::auth::Caller;
 use common::store::Scope;
+use serde_json::Value;
 
 use crate::error::{ComputeError, NOT_FOUND, UNAUTHORIZED};
 use crate::state::ComputeState;
+
+pub(crate) type State = web::Data<ComputeState>;
 
 /// A checked caller of a tenant's routes in one region.
 pub struct Tenant {
@@ -118,4 +122,37 @@ impl Tenant {
             self.caller.user_id.clone()
         }
     }
+}
+
+/// Parses a request body that must be an object wrapping `key`: no body is Nova's 422,
+/// bad JSON its 400, a body without the `key` object 422.
+pub(crate) fn wrapped_body<'a>(
+    parsed: &'a Option<Value>,
+    key: &str,
+) -> Result<&'a serde_json::Map<String, Value>, ComputeError> {
+    parsed
+        .as_ref()
+        .and_then(|v| v.get(key))
+        .and_then(Value::as_object)
+        .ok_or_else(ComputeError::unprocessable)
+}
+
+/// The body as JSON; `None` when empty; 400 "Malformed request body" when not JSON.
+pub(crate) fn parse_json(bytes: &[u8]) -> Result<Option<Value>, ComputeError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(bytes)
+        .map(Some)
+        .map_err(|_| ComputeError::bad_request("Malformed request body"))
+}
+
+/// A named path segment (`server_id`, `key`, ...), decoded.
+pub(crate) fn seg(req: &HttpRequest, name: &str) -> String {
+    req.match_info().get(name).unwrap_or_default().to_string()
+}
+
+/// True when `s` has the shape of a UUID (Nova's `uuidutils.is_uuid_like`).
+pub(crate) fn uuid_like(s: &str) -> bool {
+    uuid::Uuid::parse_str(s).is_ok()
 }

@@ -8,7 +8,10 @@ use common::render::RenderCacheGuard;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::tenant::Links;
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+
+use super::request::{Links, Tenant};
 use crate::configuration::FlavorSettings;
 use crate::domain::catalog::Image;
 use crate::domain::digest;
@@ -184,7 +187,7 @@ pub struct RenderBase {
 }
 
 impl RenderBase {
-    pub fn of(t: &super::tenant::Tenant) -> Arc<RenderBase> {
+    pub fn of(t: &super::request::Tenant) -> Arc<RenderBase> {
         Arc::new(RenderBase {
             links: t.links.clone(),
             region: t.scope.region.clone(),
@@ -325,4 +328,35 @@ pub fn image_detail(i: &Image, links: &Links) -> Value {
         v["server"] = json!({"id": server, "links": pair_links(links, "servers", server)});
     }
     v
+}
+
+/// A JSON answer; actix sets `Content-Type: application/json`.
+pub(crate) fn json(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::build(status).json(body)
+}
+
+/// A JSON answer sent as the parts it was assembled from.
+pub(crate) fn json_parts(parts: common::render::JsonParts) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(parts)
+}
+
+/// `{"server": ...}` of one server rendering.
+pub(crate) fn server_answer(server: bytes::Bytes) -> HttpResponse {
+    json_parts(common::render::JsonParts::new(
+        b"{\"server\":",
+        vec![server],
+        bytes::Bytes::from_static(b"}"),
+    ))
+}
+
+/// `{"server": ...}` of one live server (just written: rendered afresh).
+pub(crate) fn one_server(
+    t: &Tenant,
+    rec: &crate::domain::server::ServerRecord,
+    view: crate::domain::status::View,
+) -> HttpResponse {
+    let base = RenderBase::of(t);
+    server_answer(bytes::Bytes::from(render_server(rec, &view, &base)))
 }
