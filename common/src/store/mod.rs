@@ -327,7 +327,7 @@ impl<T: Record> Table<T> {
     pub async fn remove(&self, scope: &Scope, id: &str) -> Result<Option<T>, StoreError> {
         match &self.inner {
             TableInner::Memory(t) => Ok(t.transact(scope, |rows| rows.remove(id))),
-            TableInner::Redis(t) => t.modify(scope, id, Option::take).await,
+            TableInner::Redis(t) => t.remove(scope, id).await,
         }
     }
 

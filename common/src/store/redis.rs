@@ -902,23 +902,38 @@ impl<T: Record> RedisTable<T> {
     ) -> Result<Vec<(String, T)>, StoreError> {
         const CHUNK: usize = 16;
         let part = self.part(scope);
-        let (held, _) = self.lock(&part, false, "").await?;
+        let local = self.backend.local_lock(&part).lock_owned().await;
+        let token = format!("{:032x}", rand::random::<u128>());
+        let keys = self.keys(&part);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        // One step takes the lock, counts the records and reads the oldest few.
+        let first: Vec<Value> = loop {
+            let mut inv = LOCK_OLDEST.prepare_invoke();
+            inv.key(&keys[0]).key(&keys[1]).key(&keys[2]);
+            inv.arg(&token).arg(LOCK_TTL.as_millis() as u64).arg(CHUNK);
+            let v: Vec<Value> = self.backend.eval(inv).await?;
+            if int(v.first()) == 1 {
+                break v;
+            }
+            if started.elapsed() > LOCK_TTL + Duration::from_secs(1) {
+                return Err(StoreError::Unavailable(format!(
+                    "partition {part} stayed locked"
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
+        };
+        let held = Held {
+            token,
+            _local: local,
+        };
+        let mut left = usize::try_from(int(first.get(1))).unwrap_or(0);
         let read = async {
-            let mut left: usize = self
-                .backend
-                .query(redis::cmd("HLEN").arg(self.backend.key(&format!("rows:{part}"))))
-                .await?;
             let mut out = Vec::new();
+            let mut rows: Vec<Value> = first.get(2..).unwrap_or_default().to_vec();
             let mut from_score = String::new();
             loop {
-                let mut inv = PAGE.prepare_invoke();
-                inv.key(self.backend.key(&format!("rows:{part}")))
-                    .key(self.backend.key(&format!("order:{part}")))
-                    .arg("")
-                    .arg(&from_score)
-                    .arg(CHUNK);
-                let v: Vec<Value> = self.backend.eval(inv).await?;
-                let rows = v.get(1..).unwrap_or_default();
                 for triple in rows.chunks(3) {
                     if let [score, id, raw] = triple {
                         from_score = text(score);
@@ -937,6 +952,14 @@ impl<T: Record> RedisTable<T> {
                 if rows.len() / 3 < CHUNK {
                     return Ok(out);
                 }
+                let mut inv = PAGE.prepare_invoke();
+                inv.key(&keys[1])
+                    .key(&keys[2])
+                    .arg("")
+                    .arg(&from_score)
+                    .arg(CHUNK);
+                let v: Vec<Value> = self.backend.eval(inv).await?;
+                rows = v.get(1..).unwrap_or_default().to_vec();
             }
         };
         let out: Result<Vec<(String, T)>, StoreError> = read.await;
@@ -949,6 +972,42 @@ impl<T: Record> RedisTable<T> {
         };
         self.write(&part, Some(&held), &writes).await?;
         out
+    }
+
+    /// Removes one record in one step (no lock taken: the script waits out a writer that
+    /// holds the partition), handing back what it was.
+    pub(super) async fn remove(&self, scope: &Scope, id: &str) -> Result<Option<T>, StoreError> {
+        let part = self.part(scope);
+        let local = self.backend.local_lock(&part);
+        let _queue = local.lock().await;
+        let keys = self.keys(&part);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let mut inv = REMOVE.prepare_invoke();
+            for k in &keys {
+                inv.key(k);
+            }
+            inv.arg(&part).arg(id);
+            let v: Vec<Value> = self.backend.eval(inv).await?;
+            match v.first().map(text).as_deref() {
+                Some("OK") => {
+                    return match v.get(1) {
+                        Some(raw) => Ok(Some(decode::<T>(&text(raw))?.1)),
+                        None => Ok(None),
+                    }
+                }
+                _busy => {
+                    if started.elapsed() > LOCK_TTL + Duration::from_secs(1) {
+                        return Err(StoreError::Unavailable(format!(
+                            "partition {part} stayed locked"
+                        )));
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+            }
+        }
     }
 
     pub(super) async fn transact<R>(
@@ -1100,6 +1159,41 @@ static LOCK_ONE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
         r"
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
 return {1, redis.call('HGET', KEYS[2], ARGV[3])}
+",
+    )
+});
+
+/// KEYS lock, rows, order; ARGV token, ttl ms, n → {1, records in the partition, score,
+/// id, record, … of the n oldest}, or {0} when another writer holds the partition.
+static LOCK_OLDEST: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+local out = {1, redis.call('HLEN', KEYS[2])}
+local ids = redis.call('ZRANGE', KEYS[3], 0, tonumber(ARGV[3]) - 1, 'WITHSCORES')
+for i = 1, #ids, 2 do
+  out[#out + 1] = ids[i + 1]
+  out[#out + 1] = ids[i]
+  out[#out + 1] = redis.call('HGET', KEYS[2], ids[i]) or ''
+end
+return out
+",
+    )
+});
+
+/// KEYS lock, rows, order, rev, tv, parts; ARGV part, id → {'OK', record} or {'OK'} when
+/// there was none, or {'BUSY'} while another writer holds the partition.
+static REMOVE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) then return {'BUSY'} end
+local old = redis.call('HGET', KEYS[2], ARGV[2])
+if not old then return {'OK'} end
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('INCR', KEYS[5])
+if redis.call('HLEN', KEYS[2]) == 0 then redis.call('SREM', KEYS[6], ARGV[1]) end
+return {'OK', old}
 ",
     )
 });
