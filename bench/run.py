@@ -442,7 +442,7 @@ def write_results():
         met = "" if ok is None else ("yes" if ok else "**no**")
         lines.append(f"| {section} | {metric} | {value} | {target} | {met} |")
     if BEFORE[0]:
-        lines += ["", f"Before ({BEFORE[0]}) and after (this tree), in this run: each ratio to the bare "
+        lines += ["", f"Before ({os.path.basename(BEFORE[0])}) and after (this tree), in this run: each ratio to the bare "
                   "handler, its change, and the noise (half the spread of the per-round ratios, the larger "
                   "of the two builds'); a change within the noise is no change.", "",
                   "| section | ratio | before | after | change | noise | worse beyond noise |",

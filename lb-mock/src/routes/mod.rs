@@ -81,7 +81,6 @@ where
         metadata as md, node_feed as feed, session_persistence as sp, virtual_ips as vips,
     };
     const LB: &str = "/loadbalancers/{id}";
-    let at = |rest: &str| format!("{LB}{rest}");
     scope
         .service(
             resource("/loadbalancers", M405)
@@ -107,116 +106,123 @@ where
             resource("/loadbalancers/usage", N404).route(web::get().to(usage::get_account_usage)),
         )
         .service(resource("/limits", M405).route(web::get().to(acc::get_limits)))
+        // Everything about one balancer in one scope: a request is matched against the
+        // balancer's own routes only once its prefix matched, not against the whole table.
         .service(
-            resource(LB, M405)
-                .route(web::get().to(lbs::get_load_balancer))
-                .route(web::put().to(lbs::update_load_balancer))
-                .route(web::delete().to(lbs::delete_load_balancer)),
+            web::scope(LB)
+                .service(
+                    resource("", M405)
+                        .route(web::get().to(lbs::get_load_balancer))
+                        .route(web::put().to(lbs::update_load_balancer))
+                        .route(web::delete().to(lbs::delete_load_balancer)),
+                )
+                .service(
+                    resource("/nodes", M405)
+                        .route(web::get().to(nodes::list_nodes))
+                        .route(web::post().to(nodes::add_nodes))
+                        .route(web::delete().to(nodes::delete_nodes))
+                        .route(web::put().to(nodes::update_nodes)),
+                )
+                .service(
+                    web::resource("/nodes/events")
+                        .route(web::get().to(feed::list_node_events))
+                        .default_service(web::to(events_other_method)),
+                )
+                .service(
+                    resource("/nodes/{node_id}.atom", N404)
+                        .route(web::get().to(feed::get_node_feed)),
+                )
+                .service(
+                    resource("/nodes/{node_id}", M405)
+                        .route(web::get().to(nodes::get_node))
+                        .route(web::put().to(nodes::update_node))
+                        .route(web::delete().to(nodes::delete_node)),
+                )
+                .service(
+                    resource("/nodes/{node_id}/metadata", N405)
+                        .route(web::get().to(md::list_metadata))
+                        .route(web::post().to(md::add_metadata))
+                        .route(web::delete().to(md::delete_metadata_items)),
+                )
+                .service(
+                    resource("/nodes/{node_id}/metadata/{meta_id}", N405)
+                        .route(web::get().to(md::get_metadata_item))
+                        .route(web::put().to(md::update_metadata_item))
+                        .route(web::delete().to(md::delete_metadata_item)),
+                )
+                .service(
+                    resource("/metadata", M405)
+                        .route(web::get().to(md::list_metadata))
+                        .route(web::post().to(md::add_metadata))
+                        .route(web::delete().to(md::delete_metadata_items)),
+                )
+                .service(
+                    resource("/metadata/{meta_id}", M405)
+                        .route(web::get().to(md::get_metadata_item))
+                        .route(web::put().to(md::update_metadata_item))
+                        .route(web::delete().to(md::delete_metadata_item)),
+                )
+                .service(
+                    resource("/healthmonitor", M405)
+                        .route(web::get().to(hm::get_health_monitor))
+                        .route(web::put().to(hm::set_health_monitor))
+                        .route(web::delete().to(hm::delete_health_monitor)),
+                )
+                .service(
+                    resource("/sessionpersistence", M405)
+                        .route(web::get().to(sp::get_session_persistence))
+                        .route(web::put().to(sp::set_session_persistence))
+                        .route(web::delete().to(sp::delete_session_persistence)),
+                )
+                .service(
+                    resource("/connectionthrottle", M405)
+                        .route(web::get().to(ct::get_connection_throttle))
+                        .route(web::put().to(ct::set_connection_throttle))
+                        .route(web::delete().to(ct::delete_connection_throttle)),
+                )
+                .service(
+                    resource("/accesslist", M405)
+                        .route(web::get().to(al::get_access_list))
+                        .route(web::post().to(al::add_access_list))
+                        .route(web::delete().to(al::delete_access_list)),
+                )
+                .service(
+                    resource("/accesslist/{item_id}", M405)
+                        .route(web::delete().to(al::delete_access_item)),
+                )
+                .service(
+                    resource("/errorpage", M405)
+                        .route(web::get().to(ep::get_error_page))
+                        .route(web::put().to(ep::set_error_page))
+                        .route(web::delete().to(ep::delete_error_page)),
+                )
+                .service(
+                    resource("/contentcaching", M405)
+                        .route(web::get().to(cc::get_content_caching))
+                        .route(web::put().to(cc::set_content_caching)),
+                )
+                .service(
+                    resource("/connectionlogging", M405)
+                        .route(web::get().to(cl::get_connection_logging))
+                        .route(web::put().to(cl::set_connection_logging)),
+                )
+                .service(
+                    resource("/virtualips", M405)
+                        .route(web::get().to(vips::list_virtual_ips))
+                        .route(web::post().to(vips::add_virtual_ip))
+                        .route(web::delete().to(vips::delete_virtual_ips)),
+                )
+                .service(
+                    resource("/virtualips/{vip_id}", M405)
+                        .route(web::delete().to(vips::delete_virtual_ip)),
+                )
+                .service(resource("/usage", M405).route(web::get().to(usage::get_usage)))
+                .service(
+                    resource("/usage/current", M405).route(web::get().to(usage::get_current_usage)),
+                )
+                .service(resource("/stats", M405).route(web::get().to(stats::get_stats)))
+                .default_service(web::to(unknown_route)),
         )
-        .service(
-            resource(&at("/nodes"), M405)
-                .route(web::get().to(nodes::list_nodes))
-                .route(web::post().to(nodes::add_nodes))
-                .route(web::delete().to(nodes::delete_nodes))
-                .route(web::put().to(nodes::update_nodes)),
-        )
-        .service(
-            web::resource(at("/nodes/events"))
-                .route(web::get().to(feed::list_node_events))
-                .default_service(web::to(events_other_method)),
-        )
-        .service(
-            resource(&at("/nodes/{node_id}.atom"), N404).route(web::get().to(feed::get_node_feed)),
-        )
-        .service(
-            resource(&at("/nodes/{node_id}"), M405)
-                .route(web::get().to(nodes::get_node))
-                .route(web::put().to(nodes::update_node))
-                .route(web::delete().to(nodes::delete_node)),
-        )
-        .service(
-            resource(&at("/nodes/{node_id}/metadata"), N405)
-                .route(web::get().to(md::list_metadata))
-                .route(web::post().to(md::add_metadata))
-                .route(web::delete().to(md::delete_metadata_items)),
-        )
-        .service(
-            resource(&at("/nodes/{node_id}/metadata/{meta_id}"), N405)
-                .route(web::get().to(md::get_metadata_item))
-                .route(web::put().to(md::update_metadata_item))
-                .route(web::delete().to(md::delete_metadata_item)),
-        )
-        .service(
-            resource(&at("/metadata"), M405)
-                .route(web::get().to(md::list_metadata))
-                .route(web::post().to(md::add_metadata))
-                .route(web::delete().to(md::delete_metadata_items)),
-        )
-        .service(
-            resource(&at("/metadata/{meta_id}"), M405)
-                .route(web::get().to(md::get_metadata_item))
-                .route(web::put().to(md::update_metadata_item))
-                .route(web::delete().to(md::delete_metadata_item)),
-        )
-        .service(
-            resource(&at("/healthmonitor"), M405)
-                .route(web::get().to(hm::get_health_monitor))
-                .route(web::put().to(hm::set_health_monitor))
-                .route(web::delete().to(hm::delete_health_monitor)),
-        )
-        .service(
-            resource(&at("/sessionpersistence"), M405)
-                .route(web::get().to(sp::get_session_persistence))
-                .route(web::put().to(sp::set_session_persistence))
-                .route(web::delete().to(sp::delete_session_persistence)),
-        )
-        .service(
-            resource(&at("/connectionthrottle"), M405)
-                .route(web::get().to(ct::get_connection_throttle))
-                .route(web::put().to(ct::set_connection_throttle))
-                .route(web::delete().to(ct::delete_connection_throttle)),
-        )
-        .service(
-            resource(&at("/accesslist"), M405)
-                .route(web::get().to(al::get_access_list))
-                .route(web::post().to(al::add_access_list))
-                .route(web::delete().to(al::delete_access_list)),
-        )
-        .service(
-            resource(&at("/accesslist/{item_id}"), M405)
-                .route(web::delete().to(al::delete_access_item)),
-        )
-        .service(
-            resource(&at("/errorpage"), M405)
-                .route(web::get().to(ep::get_error_page))
-                .route(web::put().to(ep::set_error_page))
-                .route(web::delete().to(ep::delete_error_page)),
-        )
-        .service(
-            resource(&at("/contentcaching"), M405)
-                .route(web::get().to(cc::get_content_caching))
-                .route(web::put().to(cc::set_content_caching)),
-        )
-        .service(
-            resource(&at("/connectionlogging"), M405)
-                .route(web::get().to(cl::get_connection_logging))
-                .route(web::put().to(cl::set_connection_logging)),
-        )
-        .service(
-            resource(&at("/virtualips"), M405)
-                .route(web::get().to(vips::list_virtual_ips))
-                .route(web::post().to(vips::add_virtual_ip))
-                .route(web::delete().to(vips::delete_virtual_ips)),
-        )
-        .service(
-            resource(&at("/virtualips/{vip_id}"), M405)
-                .route(web::delete().to(vips::delete_virtual_ip)),
-        )
-        .service(resource(&at("/usage"), M405).route(web::get().to(usage::get_usage)))
-        .service(
-            resource(&at("/usage/current"), M405).route(web::get().to(usage::get_current_usage)),
-        )
-        .service(resource(&at("/stats"), M405).route(web::get().to(stats::get_stats)))
         .default_service(web::to(unknown_route))
 }
 
