@@ -559,6 +559,33 @@ impl<T> Clone for RedisTable<T> {
     }
 }
 
+/// The wait between attempts at a partition another writer holds: 1 ms, doubling to 20 ms,
+/// until the lock's lifetime (and a second) has passed; then the store is unavailable.
+struct Backoff {
+    started: Instant,
+    pause: Duration,
+}
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff {
+            started: Instant::now(),
+            pause: Duration::from_millis(1),
+        }
+    }
+
+    async fn wait(&mut self, part: &str) -> Result<(), StoreError> {
+        if self.started.elapsed() > LOCK_TTL + Duration::from_secs(1) {
+            return Err(StoreError::Unavailable(format!(
+                "partition {part} stayed locked"
+            )));
+        }
+        tokio::time::sleep(self.pause).await;
+        self.pause = (self.pause * 2).min(Duration::from_millis(20));
+        Ok(())
+    }
+}
+
 /// A lock held on one partition, released by the write that ends it.
 struct Held {
     token: String,
@@ -674,25 +701,25 @@ impl<T: Record> RedisTable<T> {
         Ok(out)
     }
 
+    /// Takes the partition's lock with `script` (KEYS lock, rows, order; ARGV token, ttl,
+    /// then `args`), waiting while another writer holds it; what the script read with it.
     async fn lock(
         &self,
         part: &str,
-        all: bool,
-        id: &str,
+        script: &Script,
+        args: &[&str],
     ) -> Result<(Held, Vec<Value>), StoreError> {
         let local = self.backend.local_lock(part).lock_owned().await;
         let token = format!("{:032x}", rand::random::<u128>());
         let keys = self.keys(part);
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(1);
+        let mut backoff = Backoff::new();
         loop {
-            let mut inv = if all {
-                LOCK_ALL.prepare_invoke()
-            } else {
-                LOCK_ONE.prepare_invoke()
-            };
+            let mut inv = script.prepare_invoke();
             inv.key(&keys[0]).key(&keys[1]).key(&keys[2]);
-            inv.arg(&token).arg(LOCK_TTL.as_millis() as u64).arg(id);
+            inv.arg(&token).arg(LOCK_TTL.as_millis() as u64);
+            for a in args {
+                inv.arg(*a);
+            }
             let v: Vec<Value> = self.backend.eval(inv).await?;
             if int(v.first()) == 1 {
                 return Ok((
@@ -703,13 +730,7 @@ impl<T: Record> RedisTable<T> {
                     v,
                 ));
             }
-            if started.elapsed() > LOCK_TTL + Duration::from_secs(1) {
-                return Err(StoreError::Unavailable(format!(
-                    "partition {part} stayed locked"
-                )));
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(20));
+            backoff.wait(part).await?;
         }
     }
 
@@ -722,8 +743,7 @@ impl<T: Record> RedisTable<T> {
         writes: &[(char, &str, String)],
     ) -> Result<(), StoreError> {
         let keys = self.keys(part);
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(1);
+        let mut backoff = Backoff::new();
         loop {
             let mut inv = WRITE.prepare_invoke();
             for k in &keys {
@@ -747,15 +767,7 @@ impl<T: Record> RedisTable<T> {
                         "the lock on {part} expired before the write"
                     )))
                 }
-                _busy => {
-                    if started.elapsed() > LOCK_TTL + Duration::from_secs(1) {
-                        return Err(StoreError::Unavailable(format!(
-                            "partition {part} stayed locked"
-                        )));
-                    }
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(20));
-                }
+                _busy => backoff.wait(part).await?,
             }
         }
     }
@@ -787,7 +799,7 @@ impl<T: Record> RedisTable<T> {
         f: impl FnOnce(&mut Option<T>) -> R,
     ) -> Result<R, StoreError> {
         let part = self.part(scope);
-        let (held, v) = self.lock(&part, false, id).await?;
+        let (held, v) = self.lock(&part, &LOCK_ONE, &[id]).await?;
         let before = match v.get(1) {
             Some(Value::BulkString(b)) => Some(decode::<T>(&String::from_utf8_lossy(b))),
             _ => None,
@@ -825,34 +837,8 @@ impl<T: Record> RedisTable<T> {
         f: impl FnOnce(&mut Rows<'_, T>, usize) -> R,
     ) -> Result<R, StoreError> {
         let part = self.part(scope);
-        let local = self.backend.local_lock(&part).lock_owned().await;
-        let token = format!("{:032x}", rand::random::<u128>());
-        let keys = self.keys(&part);
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(1);
-        let v: Vec<Value> = loop {
-            let mut inv = LOCK_SOME.prepare_invoke();
-            inv.key(&keys[0]).key(&keys[1]);
-            inv.arg(&token).arg(LOCK_TTL.as_millis() as u64);
-            for id in ids {
-                inv.arg(id);
-            }
-            let v: Vec<Value> = self.backend.eval(inv).await?;
-            if int(v.first()) == 1 {
-                break v;
-            }
-            if started.elapsed() > LOCK_TTL + Duration::from_secs(1) {
-                return Err(StoreError::Unavailable(format!(
-                    "partition {part} stayed locked"
-                )));
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(20));
-        };
-        let held = Held {
-            token,
-            _local: local,
-        };
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let (held, v) = self.lock(&part, &LOCK_SOME, &ids).await?;
         let total = usize::try_from(int(v.get(1))).unwrap_or(0);
         let mut rows = Vec::new();
         for (id, raw) in pairs(v.get(2..).unwrap_or_default()) {
@@ -902,32 +888,11 @@ impl<T: Record> RedisTable<T> {
     ) -> Result<Vec<(String, T)>, StoreError> {
         const CHUNK: usize = 16;
         let part = self.part(scope);
-        let local = self.backend.local_lock(&part).lock_owned().await;
-        let token = format!("{:032x}", rand::random::<u128>());
         let keys = self.keys(&part);
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(1);
         // One step takes the lock, counts the records and reads the oldest few.
-        let first: Vec<Value> = loop {
-            let mut inv = LOCK_OLDEST.prepare_invoke();
-            inv.key(&keys[0]).key(&keys[1]).key(&keys[2]);
-            inv.arg(&token).arg(LOCK_TTL.as_millis() as u64).arg(CHUNK);
-            let v: Vec<Value> = self.backend.eval(inv).await?;
-            if int(v.first()) == 1 {
-                break v;
-            }
-            if started.elapsed() > LOCK_TTL + Duration::from_secs(1) {
-                return Err(StoreError::Unavailable(format!(
-                    "partition {part} stayed locked"
-                )));
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(20));
-        };
-        let held = Held {
-            token,
-            _local: local,
-        };
+        let (held, first) = self
+            .lock(&part, &LOCK_OLDEST, &[&CHUNK.to_string()])
+            .await?;
         let mut left = usize::try_from(int(first.get(1))).unwrap_or(0);
         let read = async {
             let mut out = Vec::new();
@@ -981,8 +946,7 @@ impl<T: Record> RedisTable<T> {
         let local = self.backend.local_lock(&part);
         let _queue = local.lock().await;
         let keys = self.keys(&part);
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(1);
+        let mut backoff = Backoff::new();
         loop {
             let mut inv = REMOVE.prepare_invoke();
             for k in &keys {
@@ -997,15 +961,7 @@ impl<T: Record> RedisTable<T> {
                         None => Ok(None),
                     }
                 }
-                _busy => {
-                    if started.elapsed() > LOCK_TTL + Duration::from_secs(1) {
-                        return Err(StoreError::Unavailable(format!(
-                            "partition {part} stayed locked"
-                        )));
-                    }
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(20));
-                }
+                _busy => backoff.wait(&part).await?,
             }
         }
     }
@@ -1016,7 +972,7 @@ impl<T: Record> RedisTable<T> {
         f: impl FnOnce(&mut Rows<'_, T>) -> R,
     ) -> Result<R, StoreError> {
         let part = self.part(scope);
-        let (held, v) = self.lock(&part, true, "").await?;
+        let (held, v) = self.lock(&part, &LOCK_ALL, &[]).await?;
         let mut rows = Vec::new();
         for (id, raw) in pairs(&v[1..]) {
             match decode::<T>(&raw) {
@@ -1198,7 +1154,7 @@ return {'OK', old}
     )
 });
 
-/// KEYS lock, rows; ARGV token, ttl ms, ids… → {1, records in the partition, id, record,
+/// KEYS lock, rows (order unused); ARGV token, ttl ms, ids… → {1, records in the partition, id, record,
 /// …} (record '' when absent), or {0}.
 static LOCK_SOME: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
     Script::new(
