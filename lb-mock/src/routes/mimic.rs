@@ -8,16 +8,14 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::http::StatusCode;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde_json::Value;
 
-use common::context::ServiceContext;
 use common::json::Body;
 use common::store::Scope;
 
-use super::request::{self, region_of};
+use super::request::{self, app_state, region_of};
 use crate::domain::model::NodeStatus;
 use crate::domain::status::{LbStatus, StatusState};
 use crate::error::LbError;
@@ -63,15 +61,7 @@ impl FromRequest for Control {
         let req = req.clone();
         Box::pin(async move {
             let body = body.await?;
-            let (Some(ctx), Some(state)) = (
-                req.app_data::<web::Data<ServiceContext>>().cloned(),
-                req.app_data::<web::Data<State>>().cloned(),
-            ) else {
-                return Err(LbError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "lb-mock's state is missing",
-                ));
-            };
+            let (ctx, state) = app_state(&req)?;
             let region = region_of(&req, &state)?;
             let tenant = req
                 .match_info()

@@ -46,15 +46,7 @@ impl FromRequest for Req {
         let req = req.clone();
         Box::pin(async move {
             let body = body.await?;
-            let (Some(ctx), Some(state)) = (
-                req.app_data::<web::Data<ServiceContext>>().cloned(),
-                req.app_data::<web::Data<State>>().cloned(),
-            ) else {
-                return Err(LbError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "lb-mock's state is missing",
-                ));
-            };
+            let (ctx, state) = app_state(&req)?;
             let region = region_of(&req, &state)?;
             let caller = Caller::extract(&req).await?;
             let tenant = caller.tenant_id;
@@ -73,6 +65,22 @@ impl FromRequest for Req {
                 http: req,
             })
         })
+    }
+}
+
+/// The mock's context and state, as every handler's extractor takes them.
+pub fn app_state(
+    req: &HttpRequest,
+) -> Result<(web::Data<ServiceContext>, web::Data<State>), LbError> {
+    match (
+        req.app_data::<web::Data<ServiceContext>>().cloned(),
+        req.app_data::<web::Data<State>>().cloned(),
+    ) {
+        (Some(ctx), Some(state)) => Ok((ctx, state)),
+        _ => Err(LbError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "lb-mock's state is missing",
+        )),
     }
 }
 
