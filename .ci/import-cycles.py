@@ -9,7 +9,7 @@ A file's imports are the module paths it names: `use crate::…`, `super::…`, 
 (trees with braces expanded), paths written inline (`crate::store::Scope`), and, in a file
 that declares child modules, the children it names by their bare name
 (`servers::list_servers`). Each path goes to the file of the longest module it names, so
-`crate::routes::views::RenderBase` is an import of `routes/views.rs` and `crate::NOT_FOUND`
+`crate::routes::wire::RenderBase` is an import of `routes/wire.rs` and `crate::NOT_FOUND`
 one of `lib.rs`. Declaring a child (`mod x;`) is not an import; a file's own unit tests
 (`use super::*` inside `mod tests`) are not either. Comments and string literals are
 ignored.

@@ -88,7 +88,7 @@ async fn drive(args: &Args) -> Result<Value, String> {
     let client = http::Http::new(
         args.concurrency.max(1),
         Duration::from_secs(args.timeout_s.max(1)),
-    )?;
+    );
     let (api, phases, total, out) = day::run(args, client).await?;
     let self_after = cpu::Sample::take("self", ticks);
     let process_total = cpu::cpu_seconds("self", ticks).unwrap_or(0.0);
