@@ -426,6 +426,14 @@ def bench_stack():
     stop(p)
 
 
+def build_name(bin_dir):
+    """The commit a release directory was built from (its checkout's HEAD), else its path."""
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(bin_dir)))
+    head = subprocess.run(["git", "-C", checkout, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True)
+    return head.stdout.strip() or bin_dir
+
+
 def write_results():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cpu = ""
@@ -442,7 +450,7 @@ def write_results():
         met = "" if ok is None else ("yes" if ok else "**no**")
         lines.append(f"| {section} | {metric} | {value} | {target} | {met} |")
     if BEFORE[0]:
-        lines += ["", f"Before ({os.path.basename(BEFORE[0])}) and after (this tree), in this run: each ratio to the bare "
+        lines += ["", f"Before ({build_name(BEFORE[0])}) and after ({build_name(BIN)}), in this run: each ratio to the bare "
                   "handler, its change, and the noise (half the spread of the per-round ratios, the larger "
                   "of the two builds'); a change within the noise is no change.", "",
                   "| section | ratio | before | after | change | noise | worse beyond noise |",
