@@ -9,8 +9,9 @@ Topologies (release binaries from target/release, every process on free loopback
   redis-3compute  identity-mock + three compute-mock replicas + lb-mock on Redis; the
                   driver spreads Compute calls over the replicas (--compute-urls)
 
-For each topology and N the driver runs once (after a warm-up day of 100 servers that is
-not reported), in each balancer-wait mode (`read`: the balancer is read until ACTIVE after
+For each topology and N the driver runs SCENARIO_REPEATS times (3; after a warm-up day of
+100 servers that is not reported; the configurations interleaved, each row the run with the
+median total), in each balancer-wait mode (`read`: the balancer is read until ACTIVE after
 every node change, as the scenario asks; `retry`: it is not read, a 422 on the next change
 would make the driver wait, as Otter does). The driver is given the stack's pids and
 reports its own CPU time and theirs. A section is appended to bench/RESULTS.md.
@@ -18,6 +19,7 @@ reports its own CPU time and theirs. A section is appended to bench/RESULTS.md.
     python3 bench/scenario.py                   # everything
     SCENARIO_N=1000 SCENARIO_TOPOLOGIES=memory SCENARIO_LB_WAIT=read python3 bench/scenario.py
     SCENARIO_NO_RESULTS=1 ...                   # print only
+    SCENARIO_REPEATS=1 ...                      # one run per configuration
 
 Nothing is built: build the mocks (`cargo build --release -p understudy -p identity-mock
 -p compute-mock -p lb-mock`) and the driver (`cargo build --release -p understudy-driver`)
@@ -42,6 +44,7 @@ TOPOLOGIES = os.environ.get("SCENARIO_TOPOLOGIES", "memory,redis,redis-3compute"
 LB_WAITS = os.environ.get("SCENARIO_LB_WAIT", "read,retry").split(",")
 CONCURRENCY = int(os.environ.get("SCENARIO_CONCURRENCY", "64"))
 WARMUP_N = int(os.environ.get("SCENARIO_WARMUP_N", "100"))
+REPEATS = max(1, int(os.environ.get("SCENARIO_REPEATS", "3")))
 PHASES = ["auth", "balancers", "create servers", "tick", "list", "add nodes", "fault + retry",
           "remove nodes", "delete servers", "delete balancers"]
 
@@ -208,6 +211,15 @@ def summary(topology, n, lb_wait, r):
             "answers": r["answers"]}
 
 
+def median_run(runs):
+    """The run with the median total, with the totals' range over every run."""
+    runs = sorted(runs, key=lambda r: r["total"])
+    row = dict(runs[len(runs) // 2])
+    row["runs"] = len(runs)
+    row["range"] = (runs[0]["total"], runs[-1]["total"])
+    return row
+
+
 def show(s):
     say(f"    {s['topology']:<15} N={s['n']:<6} lb-wait={s['lb_wait']:<5} total {s['total']:.3f} s, "
         f"{s['requests']} requests, {s['rps']:.0f}/s, driver CPU {s['driver_cpu']:.3f} s, "
@@ -236,7 +248,9 @@ def write_results(rows):
         f"{os.cpu_count()} cores, {cpu}; the driver and the stack share them (no pinning). "
         f"Release binaries of {mtime(os.path.join(BIN, 'understudy'))} (HEAD {head}); the clock was "
         f"ticked through {', '.join(ticks)}. Concurrency {CONCURRENCY}, one driver thread, every "
-        f"process's default workers; each row is one run after a warm-up day of {WARMUP_N} servers.\n",
+        f"process's default workers; after a warm-up day of {WARMUP_N} servers, every configuration "
+        f"of a topology ran {REPEATS} times, interleaved, and each row is the run with the median "
+        f"total (the range of the totals beside it).\n",
         "The day: authenticate; ceil(N/25) balancers (CLB: 25 nodes each); N servers with "
         "`server_building: 30` (one read: BUILD, on virtual time); one tick of 31 s; "
         "`servers/detail?limit=1000` page by page, all "
@@ -245,14 +259,16 @@ def write_results(rows):
         "deleted. `lb wait` read: the balancer is read until ACTIVE after every node change; retry: "
         "not read (a 422 would make the driver wait). Times in seconds; mock CPU is the mocks' "
         "processes (Redis apart) during the day.\n",
-        "| topology | N | lb wait | total | auth | balancers | create | tick | list | add nodes "
+        "| topology | N | lb wait | total | range | auth | balancers | create | tick | list | add nodes "
         "| fault + retry | remove nodes | delete servers | delete balancers | requests | req/s "
         "| driver CPU | mock CPU | Redis CPU |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in rows:
         ph = [f"{s['phases'].get(p, 0):.3f}" for p in PHASES]
+        low, high = s["range"]
         lines.append(f"| {s['topology']} | {s['n']:,} | {s['lb_wait']} | {s['total']:.3f} | "
+                     f"{low:.3f}–{high:.3f} ({s['runs']}) | "
                      + " | ".join(ph)
                      + f" | {s['requests']:,} | {s['rps']:,.0f} | {s['driver_cpu']:.3f} | "
                        f"{s['mock_cpu']:.3f} | {s['redis_cpu']:.3f} |")
@@ -297,11 +313,17 @@ def main():
         stack = STARTERS[topology]()
         try:
             drive(stack, WARMUP_N, "read")
-            for n in NS:
-                for wait in LB_WAITS:
-                    s = summary(topology, n, wait, drive(stack, n, wait))
-                    show(s)
-                    rows.append(s)
+            # The runs of every configuration interleaved, so the machine's drift moves
+            # them all; each row is then the run with the median total.
+            runs = {}
+            for _ in range(REPEATS):
+                for n in NS:
+                    for wait in LB_WAITS:
+                        s = summary(topology, n, wait, drive(stack, n, wait))
+                        show(s)
+                        runs.setdefault((n, wait), []).append(s)
+            for each in runs.values():
+                rows.append(median_run(each))
         finally:
             stack.stop()
     if os.environ.get("SCENARIO_NO_RESULTS") != "1":

@@ -193,10 +193,13 @@ fn header_list(headers: &actix_web::http::header::HeaderMap) -> Vec<(String, Str
     headers
         .iter()
         .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
+            // Visible ASCII, as nearly every header is, is copied as it is; anything else
+            // is read as UTF-8 (lossy).
+            let value = match v.to_str() {
+                Ok(text) => text.to_string(),
+                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            };
+            (k.as_str().to_string(), value)
         })
         .collect()
 }
