@@ -425,6 +425,13 @@ def build_name(bin_dir):
     return head.stdout.strip() or bin_dir
 
 
+def start_beside(bins, mock, identity):
+    """Starts `mock` from `bins`, trusting `identity`; its base URL."""
+    port = free_port()
+    start([os.path.join(bins, mock)], mock_env(port, {"UNDERSTUDY__CATALOG__IDENTITY_URL": identity}), port=port)
+    return f"http://127.0.0.1:{port}"
+
+
 def ab_targets(bins, wanted):
     """One build's mocks (from `bins`) started with their fixtures, for `--before`: every
     ratio the sections measure against the bare handler, as (section, what, url, script,
@@ -444,10 +451,7 @@ def ab_targets(bins, wanted):
                     ("identity", "GET /v2.0/tokens/{id}", f"{identity}/v2.0/tokens/{token}", "get_token.lua",
                      CONNS, {"TOKEN": token}, False)]
     if "compute" in wanted:
-        cport = free_port()
-        compute = f"http://127.0.0.1:{cport}"
-        start([os.path.join(bins, "compute-mock")],
-              mock_env(cport, {"UNDERSTUDY__CATALOG__IDENTITY_URL": identity}), port=cport)
+        compute = start_beside(bins, "compute-mock", identity)
         tok = token_for(identity, "100001")
         _, images = http("GET", f"{compute}/v2/100001/images", token=tok)
         image = next(i["id"] for i in images["images"] if i["name"].startswith("Ubuntu"))
@@ -456,10 +460,7 @@ def ab_targets(bins, wanted):
         targets.append(("compute", "GET one server", f"{compute}/v2/100001/servers/{created['server']['id']}",
                         "get_token.lua", CONNS, {"TOKEN": tok}, False))
     if "lb" in wanted:
-        lport = free_port()
-        lb = f"http://127.0.0.1:{lport}"
-        start([os.path.join(bins, "lb-mock")],
-              mock_env(lport, {"UNDERSTUDY__CATALOG__IDENTITY_URL": identity}), port=lport)
+        lb = start_beside(bins, "lb-mock", identity)
         tok = token_for(identity, "200001")
         nodes = [{"address": f"10.3.0.{i}", "port": 80, "condition": "ENABLED"} for i in range(1, 26)]
         ids = []
