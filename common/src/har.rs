@@ -11,7 +11,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::journal::{JournalEntry, KeptBody};
+use crate::journal::{Headers, JournalEntry, KeptBody};
 
 /// A HAR 1.2 document of `entries`, in their order.
 pub fn document(entries: &[JournalEntry]) -> Value {
@@ -46,7 +46,7 @@ fn entry(e: &JournalEntry) -> Value {
         "url": url,
         "httpVersion": "HTTP/1.1",
         "cookies": [],
-        "headers": headers(x.map(|x| x.request_headers.as_slice())),
+        "headers": headers(x.map(|x| &x.request_headers)),
         "queryString": query_string(&e.query),
         "headersSize": -1,
         "bodySize": x.and_then(|x| x.request_body.as_ref()).map_or(0, |b| b.size as i64),
@@ -58,12 +58,10 @@ fn entry(e: &JournalEntry) -> Value {
         }
         request["postData"] = post;
     }
-    let response_headers = x.map(|x| x.response_headers.as_slice());
+    let response_headers = x.map(|x| &x.response_headers);
     let location = response_headers
-        .unwrap_or_default()
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("location"))
-        .map_or("", |(_, v)| v.as_str());
+        .and_then(|h| h.get("location"))
+        .unwrap_or_default();
     let body = x.and_then(|x| x.response_body.as_ref());
     let mut content = Map::new();
     content.insert("size".into(), json!(body.map_or(0, |b| b.size)));
@@ -126,9 +124,9 @@ fn comment(b: &KeptBody) -> Option<String> {
     }
 }
 
-fn headers(list: Option<&[(String, String)]>) -> Vec<Value> {
-    list.unwrap_or_default()
-        .iter()
+fn headers(list: Option<&Headers>) -> Vec<Value> {
+    list.into_iter()
+        .flat_map(Headers::iter)
         .map(|(name, value)| json!({"name": name, "value": value}))
         .collect()
 }

@@ -54,10 +54,72 @@ pub const STREAMED_NOT_KEPT: &str = "a streamed answer is not kept";
 pub struct Exchange {
     /// `Host` the client called (to write absolute URLs).
     pub host: String,
-    pub request_headers: Vec<(String, String)>,
+    pub request_headers: Headers,
     pub request_body: Option<KeptBody>,
-    pub response_headers: Vec<(String, String)>,
+    pub response_headers: Headers,
     pub response_body: Option<KeptBody>,
+}
+
+/// Headers in the order they were sent: every name and value in one buffer, so keeping
+/// them costs two allocations a list instead of two a header (an entry is kept for every
+/// request). Written as `[[name, value], …]`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Headers {
+    text: String,
+    /// Where each header's name and value end in `text`.
+    ends: Vec<(u32, u32)>,
+}
+
+impl Headers {
+    pub fn push(&mut self, name: &str, value: &str) {
+        self.text.push_str(name);
+        let name_end = self.text.len() as u32;
+        self.text.push_str(value);
+        self.ends.push((name_end, self.text.len() as u32));
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&(name_end, end)| {
+            let (name_end, end) = (name_end as usize, end as usize);
+            let pair = (&self.text[start..name_end], &self.text[name_end..end]);
+            start = end;
+            pair
+        })
+    }
+
+    /// The first value of `name` (any case).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+}
+
+impl<'a> FromIterator<(&'a str, &'a str)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Headers {
+        let mut out = Headers::default();
+        for (name, value) in pairs {
+            out.push(name, value);
+        }
+        out
+    }
+}
+
+impl Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Headers, D::Error> {
+        let pairs = Vec::<(String, String)>::deserialize(d)?;
+        Ok(pairs
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect())
+    }
 }
 
 /// A body as kept: text (or base64 when it is not UTF-8), its real size, and whether it
@@ -364,6 +426,36 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(j.query_here(&q)[0].path, "/v2/t1/flavors");
+    }
+
+    #[test]
+    fn headers_keep_their_order_and_are_written_as_pairs() {
+        let h: Headers = [
+            ("Host", "x:1"),
+            ("x-empty", ""),
+            ("x-text", "é ü"),
+            ("host", "y"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [
+                ("Host", "x:1"),
+                ("x-empty", ""),
+                ("x-text", "é ü"),
+                ("host", "y")
+            ]
+        );
+        assert_eq!(h.get("HOST"), Some("x:1"), "the first, in any case");
+        assert_eq!(h.get("location"), None);
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(
+            json,
+            r#"[["Host","x:1"],["x-empty",""],["x-text","é ü"],["host","y"]]"#
+        );
+        assert_eq!(serde_json::from_str::<Headers>(&json).unwrap(), h);
+        assert_eq!(serde_json::to_string(&Headers::default()).unwrap(), "[]");
     }
 }
 

@@ -22,7 +22,7 @@ use crate::context::{
 use crate::error::{ApiError, ErrorStyle};
 use crate::faults::inject::{apply, decide};
 use crate::faults::rules::Decision;
-use crate::journal::{Exchange, JournalEntry, KeptBody};
+use crate::journal::{Exchange, Headers, JournalEntry, KeptBody};
 use crate::json::{body_limit_for, too_large, Body};
 
 /// The request pipeline every mock shares (see the module docs).
@@ -189,19 +189,17 @@ fn request_exchange(req: &ServiceRequest) -> Exchange {
     }
 }
 
-fn header_list(headers: &actix_web::http::header::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            // Visible ASCII, as nearly every header is, is copied as it is; anything else
-            // is read as UTF-8 (lossy).
-            let value = match v.to_str() {
-                Ok(text) => text.to_string(),
-                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            };
-            (k.as_str().to_string(), value)
-        })
-        .collect()
+fn header_list(headers: &actix_web::http::header::HeaderMap) -> Headers {
+    let mut out = Headers::default();
+    for (k, v) in headers {
+        // Visible ASCII, as nearly every header is, is copied as it is; anything else is
+        // read as UTF-8 (lossy).
+        match v.to_str() {
+            Ok(text) => out.push(k.as_str(), text),
+            Err(_) => out.push(k.as_str(), &String::from_utf8_lossy(v.as_bytes())),
+        }
+    }
+    out
 }
 
 fn mime_of(headers: &actix_web::http::header::HeaderMap) -> String {
