@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod support;
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -71,11 +73,21 @@ async fn get(url: &str) -> Value {
     }
 }
 
-/// An image id of the defaults (ids are stable: derived from the image's name).
+/// An image id of the defaults (ids are stable: derived from the image's name), read from
+/// a stack in this process on port 0 (no port to race for).
 async fn an_image() -> String {
-    let empty = tempfile("{}", "json");
-    let s = launch(&empty, &[]);
-    let images = get(&format!("{}/v2/1/images", s.compute)).await;
+    let stack = support::spawn_stack().await;
+    let token = stack.token("1").await;
+    let images: Value = stack
+        .client
+        .get(format!("{}/v2/1/images", stack.compute))
+        .header("x-auth-token", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     images["images"][0]["id"].as_str().unwrap().to_string()
 }
 
