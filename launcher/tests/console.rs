@@ -54,17 +54,7 @@ async fn every_mock_serves_the_console_of_the_whole_stack_and_escapes_what_users
         assert_eq!(js.status(), 200);
     }
     let token = s.token("555").await;
-    let images: Value = s
-        .client
-        .get(format!("{}/v2/555/images", s.compute))
-        .header("x-auth-token", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let image = images["images"][0]["id"].as_str().unwrap();
+    let image = s.an_image("555", &token).await;
     let res = s
         .client
         .post(format!("{}/v2/555/servers", s.compute))

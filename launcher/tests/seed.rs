@@ -78,17 +78,7 @@ async fn get(url: &str) -> Value {
 async fn an_image() -> String {
     let stack = support::spawn_stack().await;
     let token = stack.token("1").await;
-    let images: Value = stack
-        .client
-        .get(format!("{}/v2/1/images", stack.compute))
-        .header("x-auth-token", token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    images["images"][0]["id"].as_str().unwrap().to_string()
+    stack.an_image("1", &token).await
 }
 
 fn tempfile(text: &str, ext: &str) -> std::path::PathBuf {

@@ -39,15 +39,9 @@ async fn a_tick_on_identity_moves_every_mock_clock() {
     assert_eq!(res.status(), 200);
     let ticked: Value = res.json().await.unwrap();
     for base in [&s.identity, &s.compute, &s.lb] {
-        let clock: Value = s
-            .client
-            .get(format!("{base}/_understudy/v1/clock"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let clock = s
+            .get_json(&format!("{base}/_understudy/v1/clock"), None)
+            .await;
         assert_eq!(
             clock["mode"], "frozen",
             "{base}: time stands still after a tick"

@@ -49,4 +49,20 @@ impl Running {
             .unwrap();
         body["access"]["token"]["id"].as_str().unwrap().to_string()
     }
+
+    /// The JSON body of `GET url`, with `token` when given.
+    pub async fn get_json(&self, url: &str, token: Option<&str>) -> Value {
+        let mut req = self.client.get(url);
+        if let Some(token) = token {
+            req = req.header("x-auth-token", token);
+        }
+        req.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// The id of the first image Compute lists for `tenant`.
+    pub async fn an_image(&self, tenant: &str, token: &str) -> String {
+        let url = format!("{}/v2/{tenant}/images", self.compute);
+        let images = self.get_json(&url, Some(token)).await;
+        images["images"][0]["id"].as_str().unwrap().to_string()
+    }
 }
