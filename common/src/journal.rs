@@ -61,8 +61,9 @@ pub struct Exchange {
 }
 
 /// Headers in the order they were sent: every name and value in one buffer, so keeping
-/// them costs two allocations a list instead of two a header (an entry is kept for every
-/// request). Written as `[[name, value], …]`.
+/// them costs two allocations a list (sized first with [`Headers::with_capacity`], as the
+/// pipeline does) instead of two a header: an entry is kept for every request. Written as
+/// `[[name, value], …]`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Headers {
     text: String,
@@ -71,6 +72,14 @@ pub struct Headers {
 }
 
 impl Headers {
+    /// Room for `headers` headers of `bytes` bytes of names and values in all.
+    pub fn with_capacity(bytes: usize, headers: usize) -> Headers {
+        Headers {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(headers),
+        }
+    }
+
     pub fn push(&mut self, name: &str, value: &str) {
         self.text.push_str(name);
         let name_end = self.text.len() as u32;

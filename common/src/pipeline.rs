@@ -190,7 +190,11 @@ fn request_exchange(req: &ServiceRequest) -> Exchange {
 }
 
 fn header_list(headers: &actix_web::http::header::HeaderMap) -> Headers {
-    let mut out = Headers::default();
+    let bytes = headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    let mut out = Headers::with_capacity(bytes, headers.len());
     for (k, v) in headers {
         // Visible ASCII, as nearly every header is, is copied as it is; anything else is
         // read as UTF-8 (lossy).
