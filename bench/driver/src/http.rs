@@ -4,9 +4,12 @@
 //! stack's and the figures measure the stack: HTTP/1.1 over plain TCP, keep-alive
 //! connections pooled per host, each request written in one buffer with its few headers,
 //! the answer's status, `Content-Length` (or chunked body) and `Connection` read, nothing
-//! else parsed. It speaks `http://` only: the stacks it drives are local.
+//! else parsed; each host name resolved once (a catalog's `localhost` would otherwise cost
+//! a blocking-thread lookup per connection), and a body read straight into the buffer it
+//! is handed out in. It speaks `http://` only: the stacks it drives are local.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -75,6 +78,8 @@ impl Answer {
 pub struct Http {
     /// Idle keep-alive connections by `host:port`.
     idle: Mutex<HashMap<String, Vec<Conn>>>,
+    /// The address each `host:port` resolved to, the first time it was connected.
+    resolved: Mutex<HashMap<String, SocketAddr>>,
     pool: usize,
     timeout: Duration,
     pub stats: Stats,
@@ -125,6 +130,7 @@ impl Http {
     pub fn new(pool: usize, timeout: Duration) -> Http {
         Http {
             idle: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
             pool,
             timeout,
             stats: Stats::default(),
@@ -212,7 +218,8 @@ impl Http {
                 Err(Failure::Stale(_)) => {}
             }
         }
-        let stream = TcpStream::connect(&t.authority)
+        let addr = self.resolve(&t.authority).await?;
+        let stream = TcpStream::connect(addr)
             .await
             .map_err(|e| format!("connect {}: {e}", t.authority))?;
         let _ = stream.set_nodelay(true);
@@ -224,6 +231,29 @@ impl Http {
             Ok(a) => Ok(a),
             Err(Failure::Stale(e) | Failure::Broken(e)) => Err(e),
         }
+    }
+
+    /// `host:port` as an address: looked up once, then remembered.
+    async fn resolve(&self, authority: &str) -> Result<SocketAddr> {
+        let known = self
+            .resolved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(authority)
+            .copied();
+        if let Some(addr) = known {
+            return Ok(addr);
+        }
+        let addr = tokio::net::lookup_host(authority)
+            .await
+            .map_err(|e| format!("resolve {authority}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("resolve {authority}: no address"))?;
+        self.resolved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(authority.to_string(), addr);
+        Ok(addr)
     }
 
     fn take_idle(&self, authority: &str) -> Option<Conn> {
@@ -259,21 +289,17 @@ impl Http {
     }
 }
 
-/// Reads more of the stream into `conn.buf`; false at the end of the stream.
+/// Reads more of the stream into `conn.buf`'s spare room (made 16 KiB at least, never
+/// zeroed); false at the end of the stream.
 async fn fill(conn: &mut Conn) -> std::io::Result<bool> {
-    let len = conn.buf.len();
-    conn.buf.resize(len + 16384, 0);
-    let n = conn.stream.read(&mut conn.buf[len..]).await;
-    let n = match n {
-        Ok(n) => n,
-        Err(e) => {
-            conn.buf.truncate(len);
-            return Err(e);
-        }
-    };
-    conn.buf.truncate(len + n);
-    Ok(n > 0)
+    if conn.buf.capacity() - conn.buf.len() < 4096 {
+        conn.buf.reserve(16384);
+    }
+    Ok(conn.stream.read_buf(&mut conn.buf).await? > 0)
 }
+
+/// Longest `Content-Length` room is made for at once; a longer body still reads, in steps.
+const MAX_RESERVE: usize = 64 << 20;
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
@@ -320,16 +346,25 @@ async fn read_answer(conn: &mut Conn) -> std::result::Result<(Answer, bool), Fai
             keep = !value.eq_ignore_ascii_case("close");
         }
     }
-    conn.buf.drain(..head_end);
-    let body = if chunked {
-        read_chunked(conn).await.map_err(broken)?
-    } else if let Some(n) = length {
-        while conn.buf.len() < n {
+    if let (false, Some(n)) = (chunked, length) {
+        // The body is read behind the head, in one buffer made long enough, and handed
+        // out as a slice of it: no copy; what follows it stays for the next answer.
+        let end = head_end + n;
+        conn.buf
+            .reserve(end.saturating_sub(conn.buf.len()).min(MAX_RESERVE));
+        while conn.buf.len() < end {
             if !fill(conn).await.map_err(|e| broken(format!("read: {e}")))? {
                 return Err(broken("closed in the middle of a body".into()));
             }
         }
-        conn.buf.drain(..n).collect()
+        let rest = conn.buf.split_off(end);
+        let whole = bytes::Bytes::from(std::mem::replace(&mut conn.buf, rest));
+        let body = whole.slice(head_end..);
+        return Ok((Answer { status, body }, keep));
+    }
+    conn.buf.drain(..head_end);
+    let body = if chunked {
+        read_chunked(conn).await.map_err(broken)?
     } else if status == 204 || status == 304 || (100..200).contains(&status) {
         Vec::new()
     } else {
