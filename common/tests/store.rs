@@ -342,6 +342,63 @@ async fn trimming_removes_the_oldest_while_asked_and_replicas_never_trim_too_muc
 }
 
 #[tokio::test]
+async fn a_push_adds_the_newest_and_reports_the_count_and_the_oldest_across_replicas() {
+    for b in backends() {
+        let things = b.first.table::<Thing>("pushed");
+        let s = scope("p");
+        let (count, oldest) = things.push(&s, "a", Thing { n: 1 }).await.unwrap();
+        assert_eq!(
+            (count, oldest),
+            (1, Some(("a".into(), Thing { n: 1 }))),
+            "{}",
+            b.name
+        );
+        let (count, oldest) = things.push(&s, "b", Thing { n: 2 }).await.unwrap();
+        assert_eq!(
+            (count, oldest),
+            (2, Some(("a".into(), Thing { n: 1 }))),
+            "{}",
+            b.name
+        );
+        // A taken id is refused and changes nothing.
+        assert!(
+            matches!(
+                things.push(&s, "a", Thing { n: 9 }).await,
+                Err(StoreError::Exists(id)) if id == "a"
+            ),
+            "{}",
+            b.name
+        );
+        assert_eq!(things.get(&s, "a").await.unwrap(), Some(Thing { n: 1 }));
+        // The pushed record is the newest: trimming takes the others first.
+        let gone = things.trim_oldest(&s, |left, _| left > 1).await.unwrap();
+        assert_eq!(gone, [("a".to_string(), Thing { n: 1 })], "{}", b.name);
+
+        // Forty pushes at once over two replicas: every one lands, the counts they report
+        // are forty different ones, and the oldest is always the first that was kept.
+        let replicas = [b.first.clone(), b.replica()];
+        let mut tasks = Vec::new();
+        for i in 0..40u32 {
+            let things = replicas[(i % 2) as usize].table::<Thing>("pushed");
+            tasks.push(tokio::spawn(async move {
+                things
+                    .push(&scope("p"), &format!("c{i}"), Thing { n: 100 + i })
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut counts = HashSet::new();
+        for t in tasks {
+            let (count, oldest) = t.await.unwrap();
+            counts.insert(count);
+            assert_eq!(oldest, Some(("b".into(), Thing { n: 2 })), "{}", b.name);
+        }
+        assert_eq!(counts, (2..=41).collect::<HashSet<usize>>(), "{}", b.name);
+        assert_eq!(things.count(&s).await.unwrap(), 41, "{}", b.name);
+    }
+}
+
+#[tokio::test]
 async fn a_step_over_named_records_sees_only_them_and_is_atomic_across_replicas() {
     for b in backends() {
         let things = b.first.table::<Thing>("named");

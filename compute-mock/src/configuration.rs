@@ -35,8 +35,9 @@ pub struct ComputeSettings {
     /// How long, after it is gone, a deleted server is still listed by `changes-since`;
     /// then its record is forgotten.
     pub deleted_retention_ms: u64,
-    /// Deleted servers kept per tenant and region at most (the oldest are forgotten first),
-    /// so memory stays bounded at any churn.
+    /// Deleted servers kept per tenant and region at most (the oldest are forgotten first,
+    /// a sixteenth of the cap at once when it is passed), so memory stays bounded at any
+    /// churn.
     pub max_deleted_kept: usize,
     /// Largest page of a list (`osapi_max_limit`).
     pub max_page_size: usize,

@@ -124,9 +124,12 @@ impl ComputeState {
 
     /// Notes that server `id` was deleted at `now`, and forgets the deleted servers the
     /// API no longer shows: gone (`delete_time_ms`) for longer than `deleted_retention_ms`,
-    /// or beyond the `max_deleted_kept` newest. The queue is one record per deletion and
-    /// trimming reads only what it forgets, so a deletion costs the same however many
-    /// deleted servers are kept.
+    /// or beyond the `max_deleted_kept` newest. The queue is one record per deletion; the
+    /// push that notes a deletion also answers the queue's length and oldest entry, so a
+    /// deletion that forgets nothing is one step. When the queue overflows, the oldest
+    /// sixteenth of it is forgotten at once (their servers removed in one step), so the
+    /// work of forgetting is spread over that many deletions; at most `max_deleted_kept`
+    /// deleted servers are kept at any time.
     pub async fn forget_deleted(
         &self,
         scope: &Scope,
@@ -135,18 +138,32 @@ impl ComputeState {
     ) -> Result<(), StoreError> {
         let keep_ms = (self.settings.delete_time_ms + self.settings.deleted_retention_ms)
             .min(i64::MAX as u64) as i64;
+        let expired = |d: &DeletedServer| now.saturating_sub(d.at_ms) > keep_ms;
         let cap = self.settings.max_deleted_kept;
-        self.deleted
-            .put(scope, id, DeletedServer { at_ms: now })
-            .await?;
-        let expired = self
+        let (count, oldest) = self
             .deleted
-            .trim_oldest(scope, |left, d| {
-                left > cap || now.saturating_sub(d.at_ms) > keep_ms
-            })
+            .push(scope, id, DeletedServer { at_ms: now })
             .await?;
-        for (gone, _) in expired {
-            self.servers.remove(scope, &gone).await?;
+        let over = count > cap;
+        if !over && !oldest.is_some_and(|(_, d)| expired(&d)) {
+            return Ok(());
+        }
+        let floor = cap - cap / 16;
+        let gone: Vec<String> = self
+            .deleted
+            .trim_oldest(scope, |left, d| (over && left > floor) || expired(d))
+            .await?
+            .into_iter()
+            .map(|(gone, _)| gone)
+            .collect();
+        if !gone.is_empty() {
+            self.servers
+                .transact_some(scope, &gone, |rows, _| {
+                    for id in &gone {
+                        rows.remove(id);
+                    }
+                })
+                .await?;
         }
         Ok(())
     }

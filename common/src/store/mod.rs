@@ -381,6 +381,29 @@ impl<T: Record> Table<T> {
         }
     }
 
+    /// Adds `value` as the partition's newest record ([`StoreError::Exists`] when the id is
+    /// taken) and answers, from the same atomic step, how many records the partition holds
+    /// now and its oldest one: the one round trip a bounded queue needs to learn whether
+    /// [`Table::trim_oldest`] has anything to do.
+    pub async fn push(
+        &self,
+        scope: &Scope,
+        id: &str,
+        value: T,
+    ) -> Result<(usize, Option<(String, T)>), StoreError> {
+        match &self.inner {
+            TableInner::Memory(t) => t.transact(scope, |rows| {
+                rows.insert(id, value)?;
+                let oldest = rows
+                    .iter()
+                    .next()
+                    .map(|(id, v)| (id.to_string(), v.clone()));
+                Ok((rows.len(), oldest))
+            }),
+            TableInner::Redis(t) => t.push(scope, id, &value).await,
+        }
+    }
+
     /// Removes a partition's oldest records while `drop(left, oldest)` says so, where `left`
     /// counts the records still there (the oldest included); stops at the first record it
     /// keeps. Atomic against every other writer of the partition, in every replica, and it

@@ -939,6 +939,42 @@ impl<T: Record> RedisTable<T> {
         out
     }
 
+    /// `Table::push`: one script adds the record (waiting out a writer that holds the
+    /// partition) and reads the count and the oldest record.
+    pub(super) async fn push(
+        &self,
+        scope: &Scope,
+        id: &str,
+        value: &T,
+    ) -> Result<(usize, Option<(String, T)>), StoreError> {
+        let part = self.part(scope);
+        let local = self.backend.local_lock(&part);
+        let _queue = local.lock().await;
+        let keys = self.keys(&part);
+        let json = encode(value)?;
+        let mut backoff = Backoff::new();
+        loop {
+            let mut inv = PUSH.prepare_invoke();
+            for k in &keys {
+                inv.key(k);
+            }
+            inv.arg(&part).arg(id).arg(&json);
+            let v: Vec<Value> = self.backend.eval(inv).await?;
+            match v.first().map(text).as_deref() {
+                Some("OK") => {
+                    let count = usize::try_from(int(v.get(1))).unwrap_or(0);
+                    let oldest = match (v.get(2), v.get(3)) {
+                        (Some(oid), Some(raw)) => Some((text(oid), decode::<T>(&text(raw))?.1)),
+                        _ => None,
+                    };
+                    return Ok((count, oldest));
+                }
+                Some("EXISTS") => return Err(StoreError::Exists(id.to_string())),
+                _busy => backoff.wait(&part).await?,
+            }
+        }
+    }
+
     /// Removes one record in one step (no lock taken: the script waits out a writer that
     /// holds the partition), handing back what it was.
     pub(super) async fn remove(&self, scope: &Scope, id: &str) -> Result<Option<T>, StoreError> {
@@ -1150,6 +1186,25 @@ redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('INCR', KEYS[5])
 if redis.call('HLEN', KEYS[2]) == 0 then redis.call('SREM', KEYS[6], ARGV[1]) end
 return {'OK', old}
+",
+    )
+});
+
+/// KEYS lock, rows, order, rev, tv, parts; ARGV part, id, JSON → {'OK', records in the
+/// partition, oldest id, oldest record}, {'EXISTS'} when the id is taken, or {'BUSY'}
+/// while another writer holds the partition.
+static PUSH: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) then return {'BUSY'} end
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {'EXISTS'} end
+local rev = redis.call('INCR', KEYS[4])
+redis.call('HSET', KEYS[2], ARGV[2], 'v1:' .. rev .. ':' .. ARGV[3])
+redis.call('ZADD', KEYS[3], rev, ARGV[2])
+redis.call('INCR', KEYS[5])
+redis.call('SADD', KEYS[6], ARGV[1])
+local oldest = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+return {'OK', redis.call('HLEN', KEYS[2]), oldest, redis.call('HGET', KEYS[2], oldest)}
 ",
     )
 });

@@ -691,3 +691,24 @@ async fn deleted_servers_are_forgotten_after_the_window_and_beyond_the_cap() {
         "at most max_deleted_kept deleted servers are kept"
     );
 }
+
+#[tokio::test]
+async fn an_overflowing_deleted_queue_forgets_its_oldest_sixteenth_at_once_and_never_keeps_more_than_the_cap(
+) {
+    let app = spawn_app_with(|s| s.compute.max_deleted_kept = 32).await;
+    let mut counts = Vec::new();
+    for i in 0..36 {
+        churn(&app, &format!("s{i:02}")).await;
+        counts.push(deleted_names(&app).await.len());
+    }
+    // Up to the cap every deleted server is listed; the 33rd deletion forgets the oldest
+    // three (32 - 32/16 = 30 kept), and the queue fills again from there.
+    let want: Vec<usize> = (1..=32).chain([30, 31, 32, 30]).collect();
+    assert_eq!(counts, want);
+    let names = deleted_names(&app).await;
+    assert_eq!(names.first().map(String::as_str), Some("s06"), "{names:?}");
+    assert_eq!(names.last().map(String::as_str), Some("s35"), "{names:?}");
+    // A forgotten server is gone for good: 404, not listed.
+    let all = app.get_json("servers/detail").await;
+    assert!(all["servers"].as_array().unwrap().is_empty(), "{all}");
+}
