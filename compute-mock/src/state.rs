@@ -128,8 +128,9 @@ impl ComputeState {
     /// push that notes a deletion also answers the queue's length and oldest entry, so a
     /// deletion that forgets nothing is one step. When the queue overflows, the oldest
     /// sixteenth of it is forgotten at once (their servers removed in one step), so the
-    /// work of forgetting is spread over that many deletions; at most `max_deleted_kept`
-    /// deleted servers are kept at any time.
+    /// work of forgetting is spread over that many deletions. A deletion that passes the
+    /// cap trims before it answers, so no more than `max_deleted_kept` stay kept (for the
+    /// moment between a push and its trim, the deletions in flight are kept as well).
     pub async fn forget_deleted(
         &self,
         scope: &Scope,
