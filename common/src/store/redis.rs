@@ -22,8 +22,9 @@
 //! that died holding it loses it after [`LOCK_TTL`].
 //!
 //! The client is the `redis` crate's `ConnectionManager`: one multiplexed connection per
-//! mock (pipelined, so concurrent requests share it without a pool), reconnected after
-//! a failure. Every command is bounded by `store.timeout_ms`; a command that fails or
+//! runtime of a mock (each actix worker's, pipelined, so the requests a worker serves share
+//! it without a pool, and never hand a call to another thread), reconnected after a
+//! failure. Every command is bounded by `store.timeout_ms`; a command that fails or
 //! times out is [`StoreError::Unavailable`], which the mocks answer with 503.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -102,7 +103,12 @@ pub struct RedisBackend {
 
 struct Inner {
     client: redis::Client,
-    conn: tokio::sync::OnceCell<ConnectionManager>,
+    /// One connection per runtime that uses the store (each actix worker's, the main
+    /// one's): a connection's driver task runs on the runtime that opened it, so a worker's
+    /// Redis calls never hand off to another thread and back.
+    conns: Mutex<
+        crate::FastMap<Option<tokio::runtime::Id>, Arc<tokio::sync::OnceCell<ConnectionManager>>>,
+    >,
     timeout: Duration,
     /// `{namespace}:{service}`.
     prefix: String,
@@ -130,7 +136,7 @@ impl RedisBackend {
         Ok(RedisBackend {
             inner: Arc::new(Inner {
                 client,
-                conn: tokio::sync::OnceCell::new(),
+                conns: Mutex::default(),
                 timeout: Duration::from_millis(settings.timeout_ms),
                 prefix: format!("{stack}:{service}"),
                 id: format!("redis://{addr}/{db}/{stack}/{service}"),
@@ -163,9 +169,18 @@ impl RedisBackend {
         }
     }
 
+    /// This runtime's connection, opened the first time it asks.
     async fn conn(&self) -> Result<ConnectionManager, StoreError> {
         let inner = &self.inner;
-        let connect = inner.conn.get_or_try_init(|| async {
+        let runtime = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
+        let cell = inner
+            .conns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(runtime)
+            .or_default()
+            .clone();
+        let connect = cell.get_or_try_init(|| async {
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(inner.timeout))
                 .set_response_timeout(Some(inner.timeout))
