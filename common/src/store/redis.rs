@@ -954,8 +954,38 @@ impl<T: Record> RedisTable<T> {
         out
     }
 
-    /// `Table::push`: one script adds the record (waiting out a writer that holds the
-    /// partition) and reads the count and the oldest record.
+    /// Runs `script` (KEYS lock, rows, order, rev, tv, parts; ARGV the partition, then
+    /// `args`) as one step that takes no lock: in this process's queue for the partition,
+    /// and again while the script answers `{'BUSY'}` (another writer holds the partition).
+    /// What the script answered otherwise.
+    async fn unlocked_step(
+        &self,
+        part: &str,
+        script: &Script,
+        args: &[&str],
+    ) -> Result<Vec<Value>, StoreError> {
+        let local = self.backend.local_lock(part);
+        let _queue = local.lock().await;
+        let keys = self.keys(part);
+        let mut backoff = Backoff::new();
+        loop {
+            let mut inv = script.prepare_invoke();
+            for k in &keys {
+                inv.key(k);
+            }
+            inv.arg(part);
+            for a in args {
+                inv.arg(*a);
+            }
+            let v: Vec<Value> = self.backend.eval(inv).await?;
+            if v.first().map(text).as_deref() != Some("BUSY") {
+                return Ok(v);
+            }
+            backoff.wait(part).await?;
+        }
+    }
+
+    /// `Table::push`: one script adds the record and reads the count and the oldest record.
     pub(super) async fn push(
         &self,
         scope: &Scope,
@@ -963,57 +993,26 @@ impl<T: Record> RedisTable<T> {
         value: &T,
     ) -> Result<(usize, Option<(String, T)>), StoreError> {
         let part = self.part(scope);
-        let local = self.backend.local_lock(&part);
-        let _queue = local.lock().await;
-        let keys = self.keys(&part);
         let json = encode(value)?;
-        let mut backoff = Backoff::new();
-        loop {
-            let mut inv = PUSH.prepare_invoke();
-            for k in &keys {
-                inv.key(k);
-            }
-            inv.arg(&part).arg(id).arg(&json);
-            let v: Vec<Value> = self.backend.eval(inv).await?;
-            match v.first().map(text).as_deref() {
-                Some("OK") => {
-                    let count = usize::try_from(int(v.get(1))).unwrap_or(0);
-                    let oldest = match (v.get(2), v.get(3)) {
-                        (Some(oid), Some(raw)) => Some((text(oid), decode::<T>(&text(raw))?.1)),
-                        _ => None,
-                    };
-                    return Ok((count, oldest));
-                }
-                Some("EXISTS") => return Err(StoreError::Exists(id.to_string())),
-                _busy => backoff.wait(&part).await?,
-            }
+        let v = self.unlocked_step(&part, &PUSH, &[id, &json]).await?;
+        if v.first().map(text).as_deref() == Some("EXISTS") {
+            return Err(StoreError::Exists(id.to_string()));
         }
+        let count = usize::try_from(int(v.get(1))).unwrap_or(0);
+        let oldest = match (v.get(2), v.get(3)) {
+            (Some(oid), Some(raw)) => Some((text(oid), decode::<T>(&text(raw))?.1)),
+            _ => None,
+        };
+        Ok((count, oldest))
     }
 
-    /// Removes one record in one step (no lock taken: the script waits out a writer that
-    /// holds the partition), handing back what it was.
+    /// Removes one record in one step (no lock taken), handing back what it was.
     pub(super) async fn remove(&self, scope: &Scope, id: &str) -> Result<Option<T>, StoreError> {
         let part = self.part(scope);
-        let local = self.backend.local_lock(&part);
-        let _queue = local.lock().await;
-        let keys = self.keys(&part);
-        let mut backoff = Backoff::new();
-        loop {
-            let mut inv = REMOVE.prepare_invoke();
-            for k in &keys {
-                inv.key(k);
-            }
-            inv.arg(&part).arg(id);
-            let v: Vec<Value> = self.backend.eval(inv).await?;
-            match v.first().map(text).as_deref() {
-                Some("OK") => {
-                    return match v.get(1) {
-                        Some(raw) => Ok(Some(decode::<T>(&text(raw))?.1)),
-                        None => Ok(None),
-                    }
-                }
-                _busy => backoff.wait(&part).await?,
-            }
+        let v = self.unlocked_step(&part, &REMOVE, &[id]).await?;
+        match v.get(1) {
+            Some(raw) => Ok(Some(decode::<T>(&text(raw))?.1)),
+            None => Ok(None),
         }
     }
 
