@@ -597,6 +597,75 @@ fn percent_decode(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Reads one request head (these requests have no body).
+    async fn read_request(s: &mut TcpStream) {
+        let mut seen = Vec::new();
+        let mut byte = [0u8; 1];
+        while !seen.ends_with(b"\r\n\r\n") {
+            assert_eq!(s.read(&mut byte).await.unwrap(), 1, "request cut short");
+            seen.push(byte[0]);
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_by_length_chunked_and_to_the_close_on_kept_and_new_connections() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let big = "x".repeat(100_000);
+        let body = big.clone();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            read_request(&mut s).await;
+            // The second answer arrives with the first: it must wait for the next request.
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}")
+                .await
+                .unwrap();
+            read_request(&mut s).await;
+            read_request(&mut s).await;
+            s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+                .await
+                .unwrap();
+            read_request(&mut s).await;
+            s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nto the end")
+                .await
+                .unwrap();
+            drop(s);
+            // A new connection: a body longer than any one read.
+            let (mut s, _) = listener.accept().await.unwrap();
+            read_request(&mut s).await;
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+            s.write_all(head.as_bytes()).await.unwrap();
+            for part in body.as_bytes().chunks(7_000) {
+                s.write_all(part).await.unwrap();
+            }
+            read_request(&mut s).await;
+            s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                .await
+                .unwrap();
+        });
+        let http = Http::new(4, Duration::from_secs(5));
+        let url = format!("http://localhost:{port}/x");
+        let mut got = Vec::new();
+        for _ in 0..6 {
+            let a = http.send(Method::GET, &url, None, None).await.unwrap();
+            got.push((a.status, String::from_utf8(a.body.to_vec()).unwrap()));
+        }
+        server.await.unwrap();
+        assert_eq!(
+            got,
+            [
+                (200, "hello".to_string()),
+                (201, "{}".to_string()),
+                (200, "abcde".to_string()),
+                (200, "to the end".to_string()),
+                (200, big),
+                (204, String::new()),
+            ]
+        );
+        assert_eq!(http.requests(), 6);
+        assert_eq!(http.stats.transport_errors.load(Relaxed), 0);
+    }
+
     #[test]
     fn replicas_keep_the_catalog_path() {
         let c = "http://localhost:8774/ORD/v2/900001";
