@@ -251,6 +251,127 @@ async fn concurrent_updates_through_two_replicas_never_lose_a_write() {
     }
 }
 
+/// Many changes queued at once on one partition (one hot record, many others, and
+/// records that do not exist yet), from two replicas and many threads: each change of a
+/// record sees the one before it, so the values handed back are exactly 1..=n.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changes_queued_together_each_see_the_one_before_them() {
+    for b in backends() {
+        let replicas = [b.first.clone(), b.replica()];
+        let s = scope("queued");
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let things = replicas[i % 2].table::<Thing>("things");
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut seen = Vec::new();
+                for round in 0..10 {
+                    let n = things
+                        .upsert(&s, "hot", Thing::default, |t| {
+                            t.n += 1;
+                            t.n
+                        })
+                        .await
+                        .unwrap();
+                    seen.push(n);
+                    // A record of its own, created by the first change, changed by the rest.
+                    let own = things
+                        .upsert(&s, &format!("own-{i}"), Thing::default, |t| {
+                            t.n += 1;
+                            t.n
+                        })
+                        .await
+                        .unwrap();
+                    assert_eq!(own, round + 1);
+                    // Absent: the change sees nothing and writes nothing.
+                    let none = things.update(&s, "absent", |t| t.n).await.unwrap();
+                    assert_eq!(none, None);
+                }
+                seen
+            }));
+        }
+        let mut seen = Vec::new();
+        for t in tasks {
+            seen.extend(t.await.unwrap());
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (1..=640).collect::<Vec<u32>>(), "{}", b.name);
+        let things = replicas[1].table::<Thing>("things");
+        assert_eq!(things.get(&s, "hot").await.unwrap(), Some(Thing { n: 640 }));
+        assert_eq!(
+            things.get(&s, "own-63").await.unwrap(),
+            Some(Thing { n: 10 })
+        );
+        assert_eq!(things.get(&s, "absent").await.unwrap(), None);
+        assert_eq!(things.count(&s).await.unwrap(), 65, "{}", b.name);
+    }
+}
+
+/// A change whose caller goes away while it waits (a client that hung up) neither
+/// takes the changes queued with it down nor half-applies: the record ends as exactly
+/// the changes that ran made it. Another replica holds the partition while the changes
+/// queue, so those whose callers go away are queued when they do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_whose_caller_goes_away_leaves_the_others_whole() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    for b in backends() {
+        let things = b.first.table::<Thing>("things");
+        let s = scope("gone");
+        things.put(&s, "c", Thing { n: 0 }).await.unwrap();
+        let holder = {
+            let other = b.replica().table::<Thing>("things");
+            let s = s.clone();
+            tokio::spawn(async move {
+                other
+                    .transact(&s, |_| std::thread::sleep(Duration::from_millis(300)))
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let ran = Arc::new(AtomicU32::new(0));
+        let mut kept = Vec::new();
+        let mut dropped = Vec::new();
+        for i in 0..200 {
+            let things = things.clone();
+            let s = s.clone();
+            let ran = ran.clone();
+            let task = tokio::spawn(async move {
+                things
+                    .update(&s, "c", |t| {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                        t.n += 1;
+                    })
+                    .await
+            });
+            if i % 3 == 0 {
+                dropped.push(task);
+            } else {
+                kept.push(task);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        for t in &dropped {
+            t.abort();
+        }
+        holder.await.unwrap().unwrap();
+        for t in kept {
+            assert_eq!(t.await.unwrap().unwrap(), Some(()), "{}", b.name);
+        }
+        for t in dropped {
+            let _ = t.await;
+        }
+        let n = things.get(&s, "c").await.unwrap().unwrap().n;
+        let ran = ran.load(Ordering::SeqCst);
+        assert_eq!(n, ran, "{}", b.name);
+        assert!(n >= 133, "{}: {n}", b.name);
+        if b.name == "redis" {
+            assert!(ran < 200, "the callers went away before their turn: {ran}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_check_then_insert_is_atomic_across_replicas() {
     for b in backends() {

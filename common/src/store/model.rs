@@ -41,7 +41,7 @@ impl Scope {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("record {0} already exists")]
     Exists(String),

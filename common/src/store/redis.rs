@@ -28,7 +28,6 @@
 //! times out is [`StoreError::Unavailable`], which the mocks answer with 503.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -43,6 +42,8 @@ use super::model::{
 
 type CheckRecord = fn(&str, &Scope, &str, &serde_json::Value) -> Result<(), RestoreError>;
 use crate::clock::{ClockChange, ClockState};
+
+mod batch;
 
 /// `[store]` with `backend = "redis"`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -165,7 +166,7 @@ impl RedisBackend {
         RedisTable {
             backend: self.clone(),
             name,
-            _t: PhantomData,
+            queues: Arc::default(),
         }
     }
 
@@ -469,7 +470,7 @@ impl RedisBackend {
             let table: RedisTable<serde_json::Value> = RedisTable {
                 backend: self.clone(),
                 name,
-                _t: PhantomData,
+                queues: Arc::default(),
             };
             for (scope, records) in image.tables.get(name).map_or(&[][..], Vec::as_slice) {
                 let part = table.part(scope);
@@ -561,7 +562,8 @@ impl RedisBackend {
 pub struct RedisTable<T> {
     backend: RedisBackend,
     name: &'static str,
-    _t: PhantomData<fn() -> T>,
+    /// The single-record changes waiting for each partition ([`batch`]).
+    queues: Arc<batch::Queues<T>>,
 }
 
 impl<T> Clone for RedisTable<T> {
@@ -569,7 +571,7 @@ impl<T> Clone for RedisTable<T> {
         RedisTable {
             backend: self.backend.clone(),
             name: self.name,
-            _t: PhantomData,
+            queues: self.queues.clone(),
         }
     }
 }
@@ -725,6 +727,17 @@ impl<T: Record> RedisTable<T> {
         args: &[&str],
     ) -> Result<(Held, Vec<Value>), StoreError> {
         let local = self.backend.local_lock(part).lock_owned().await;
+        self.lock_as(local, part, script, args).await
+    }
+
+    /// [`Self::lock`] by the holder of this process's queue for the partition.
+    async fn lock_as(
+        &self,
+        local: tokio::sync::OwnedMutexGuard<()>,
+        part: &str,
+        script: &Script,
+        args: &[&str],
+    ) -> Result<(Held, Vec<Value>), StoreError> {
         let token = format!("{:032x}", rand::random::<u128>());
         let keys = self.keys(part);
         let mut backoff = Backoff::new();
@@ -803,45 +816,6 @@ impl<T: Record> RedisTable<T> {
             None => ('D', id, String::new()),
         };
         self.write(&part, None, &[w]).await
-    }
-
-    /// Changes one record under the partition lock: `f` sees it (`None` when absent) and
-    /// may replace, change or take it.
-    pub(super) async fn modify<R>(
-        &self,
-        scope: &Scope,
-        id: &str,
-        f: impl FnOnce(&mut Option<T>) -> R,
-    ) -> Result<R, StoreError> {
-        let part = self.part(scope);
-        let (held, v) = self.lock(&part, &LOCK_ONE, &[id]).await?;
-        let before = match v.get(1) {
-            Some(Value::BulkString(b)) => Some(decode::<T>(&String::from_utf8_lossy(b))),
-            _ => None,
-        };
-        let existed = before.is_some();
-        let mut slot = match before {
-            Some(Ok((_, v))) => Some(v),
-            Some(Err(e)) => {
-                self.write(&part, Some(&held), &[]).await?;
-                return Err(e);
-            }
-            None => None,
-        };
-        let out = f(&mut slot);
-        let writes = match &slot {
-            Some(v) => match encode(v) {
-                Ok(json) => vec![('P', id, json)],
-                Err(e) => {
-                    self.write(&part, Some(&held), &[]).await?;
-                    return Err(e);
-                }
-            },
-            None if existed => vec![('D', id, String::new())],
-            None => Vec::new(),
-        };
-        self.write(&part, Some(&held), &writes).await?;
-        Ok(out)
     }
 
     /// `Table::transact_some`: the partition locked, only the named records read.
@@ -1155,16 +1129,6 @@ if n > 0 then
 end
 if ARGV[1] ~= '' then redis.call('DEL', KEYS[1]) end
 return 'OK'
-",
-    )
-});
-
-/// KEYS lock, rows, order; ARGV token, ttl ms, id → {1, record or nil} or {0}.
-static LOCK_ONE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
-    Script::new(
-        r"
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
-return {1, redis.call('HGET', KEYS[2], ARGV[3])}
 ",
     )
 });
