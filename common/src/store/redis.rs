@@ -576,8 +576,10 @@ impl<T> Clone for RedisTable<T> {
     }
 }
 
-/// The wait between attempts at a partition another writer holds: 1 ms, doubling to 20 ms,
-/// until the lock's lifetime (and a second) has passed; then the store is unavailable.
+/// The wait between attempts at a partition another writer holds: 1 ms, doubling to 4 ms
+/// (a partition is held for a few round trips, well under a millisecond, so a longer wait
+/// would mostly wait for nothing), until the lock's lifetime (and a second) has passed;
+/// then the store is unavailable.
 struct Backoff {
     started: Instant,
     pause: Duration,
@@ -598,7 +600,7 @@ impl Backoff {
             )));
         }
         tokio::time::sleep(self.pause).await;
-        self.pause = (self.pause * 2).min(Duration::from_millis(20));
+        self.pause = (self.pause * 2).min(Duration::from_millis(4));
         Ok(())
     }
 }
@@ -875,7 +877,10 @@ impl<T: Record> RedisTable<T> {
         scope: &Scope,
         mut drop: impl FnMut(usize, &T) -> bool,
     ) -> Result<Vec<(String, T)>, StoreError> {
-        const CHUNK: usize = 16;
+        // Enough for what a bounded queue forgets at once at its default cap (Compute's
+        // sixteenth of 1,000), so the lock is held for two steps: other writers of the
+        // partition wait for it.
+        const CHUNK: usize = 64;
         let part = self.part(scope);
         let keys = self.keys(&part);
         // One step takes the lock, counts the records and reads the oldest few.
