@@ -131,6 +131,10 @@ impl ComputeState {
     /// work of forgetting is spread over that many deletions. A deletion that passes the
     /// cap trims before it answers, so no more than `max_deleted_kept` stay kept (for the
     /// moment between a push and its trim, the deletions in flight are kept as well).
+    /// Deletions in flight together see different lengths, and only the one that sees the
+    /// cap passed by one trims: the others would find nothing left to forget. Should a
+    /// trim fail, the queue stays long, and every deletion past an eighth more than the
+    /// cap tries again.
     pub async fn forget_deleted(
         &self,
         scope: &Scope,
@@ -146,7 +150,8 @@ impl ComputeState {
             .push(scope, id, DeletedServer { at_ms: now })
             .await?;
         let over = count > cap;
-        if !over && !oldest.is_some_and(|(_, d)| expired(&d)) {
+        let trims = count == cap + 1 || count > cap + cap / 8;
+        if !trims && !oldest.is_some_and(|(_, d)| expired(&d)) {
             return Ok(());
         }
         let floor = cap - cap / 16;
