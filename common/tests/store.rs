@@ -320,13 +320,16 @@ async fn a_change_whose_caller_goes_away_leaves_the_others_whole() {
         let things = b.first.table::<Thing>("things");
         let s = scope("gone");
         things.put(&s, "c", Thing { n: 0 }).await.unwrap();
+        // On a thread and runtime of its own, so its 300 ms do not hold up this one's.
         let holder = {
             let other = b.replica().table::<Thing>("things");
             let s = s.clone();
-            tokio::spawn(async move {
-                other
-                    .transact(&s, |_| std::thread::sleep(Duration::from_millis(300)))
-                    .await
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(other.transact(&s, |_| std::thread::sleep(Duration::from_millis(300))))
             })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -355,7 +358,10 @@ async fn a_change_whose_caller_goes_away_leaves_the_others_whole() {
         for t in &dropped {
             t.abort();
         }
-        holder.await.unwrap().unwrap();
+        tokio::task::spawn_blocking(move || holder.join().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         for t in kept {
             assert_eq!(t.await.unwrap().unwrap(), Some(()), "{}", b.name);
         }

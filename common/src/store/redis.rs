@@ -117,9 +117,11 @@ struct Inner {
     stack: String,
     id: String,
     clock_id: String,
-    /// This process's queue for each partition lock, so local writers wait here rather
-    /// than polling Redis.
-    local: Mutex<crate::FastMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    /// This process's queue for each partition lock: a writer that takes the partition's
+    /// lock holds its entry alone, the one-step writes that need no lock hold it together
+    /// (so they go to Redis side by side), and while this process holds a partition its
+    /// other writers wait here rather than polling Redis.
+    local: Mutex<crate::FastMap<String, Weak<tokio::sync::RwLock<()>>>>,
     /// Tables opened in this process, with how each checks a record: a snapshot lists
     /// them even when empty, a restore checks every record first.
     opened: Mutex<BTreeMap<&'static str, CheckRecord>>,
@@ -489,7 +491,7 @@ impl RedisBackend {
         Ok(())
     }
 
-    fn local_lock(&self, part: &str) -> Arc<tokio::sync::Mutex<()>> {
+    fn local_lock(&self, part: &str) -> Arc<tokio::sync::RwLock<()>> {
         let mut map = self.inner.local.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(l) = map.get(part).and_then(Weak::upgrade) {
             return l;
@@ -497,7 +499,7 @@ impl RedisBackend {
         if map.len() >= 4096 {
             map.retain(|_, w| w.strong_count() > 0);
         }
-        let l = Arc::new(tokio::sync::Mutex::new(()));
+        let l = Arc::new(tokio::sync::RwLock::new(()));
         map.insert(part.to_string(), Arc::downgrade(&l));
         l
     }
@@ -608,7 +610,7 @@ impl Backoff {
 /// A lock held on one partition, released by the write that ends it.
 struct Held {
     token: String,
-    _local: tokio::sync::OwnedMutexGuard<()>,
+    _local: tokio::sync::OwnedRwLockWriteGuard<()>,
 }
 
 impl<T: Record> RedisTable<T> {
@@ -728,14 +730,14 @@ impl<T: Record> RedisTable<T> {
         script: &Script,
         args: &[&str],
     ) -> Result<(Held, Vec<Value>), StoreError> {
-        let local = self.backend.local_lock(part).lock_owned().await;
+        let local = self.backend.local_lock(part).write_owned().await;
         self.lock_as(local, part, script, args).await
     }
 
     /// [`Self::lock`] by the holder of this process's queue for the partition.
     async fn lock_as(
         &self,
-        local: tokio::sync::OwnedMutexGuard<()>,
+        local: tokio::sync::OwnedRwLockWriteGuard<()>,
         part: &str,
         script: &Script,
         args: &[&str],
@@ -802,7 +804,8 @@ impl<T: Record> RedisTable<T> {
         }
     }
 
-    /// One record written (or removed, `value` = `None`) in one step.
+    /// One record written (or removed, `value` = `None`) in one step that takes no lock
+    /// (beside the process's other such steps on the partition).
     pub(super) async fn write_one(
         &self,
         scope: &Scope,
@@ -812,7 +815,7 @@ impl<T: Record> RedisTable<T> {
     ) -> Result<(), StoreError> {
         let part = self.part(scope);
         let local = self.backend.local_lock(&part);
-        let _queue = local.lock().await;
+        let _queue = local.read().await;
         let w = match value {
             Some(v) => (if insert_only { 'I' } else { 'P' }, id, encode(v)?),
             None => ('D', id, String::new()),
@@ -934,8 +937,9 @@ impl<T: Record> RedisTable<T> {
     }
 
     /// Runs `script` (KEYS lock, rows, order, rev, tv, parts; ARGV the partition, then
-    /// `args`) as one step that takes no lock: in this process's queue for the partition,
-    /// and again while the script answers `{'BUSY'}` (another writer holds the partition).
+    /// `args`) as one step that takes no lock: beside the process's other such steps on
+    /// the partition, after those holding its lock, and again while the script answers
+    /// `{'BUSY'}` (another process holds the partition).
     /// What the script answered otherwise.
     async fn unlocked_step(
         &self,
@@ -944,7 +948,7 @@ impl<T: Record> RedisTable<T> {
         args: &[&str],
     ) -> Result<Vec<Value>, StoreError> {
         let local = self.backend.local_lock(part);
-        let _queue = local.lock().await;
+        let _queue = local.read().await;
         let keys = self.keys(part);
         let mut backoff = Backoff::new();
         loop {

@@ -16,7 +16,7 @@
 //! waits leaves the record as it was, and does not take the other changes with it.
 
 use futures_util::future::join_all;
-use tokio::sync::{mpsc, oneshot, OwnedMutexGuard};
+use tokio::sync::{mpsc, oneshot, OwnedRwLockWriteGuard};
 
 use super::{decode, encode, pairs, RedisTable, LOCK_SOME};
 use crate::store::model::{Record, StoreError};
@@ -127,7 +127,7 @@ impl<T: Record> RedisTable<T> {
             done: false,
         };
         loop {
-            let local = self.backend.local_lock(&part).lock_owned().await;
+            let local = self.backend.local_lock(&part).write_owned().await;
             let batch = {
                 let mut map = self.queues.lock().unwrap_or_else(|e| e.into_inner());
                 let Some(queue) = map.get_mut(&part) else {
@@ -148,7 +148,7 @@ impl<T: Record> RedisTable<T> {
 
     /// One lock, the batch's records read with it, each change run by its waiter, one
     /// write that lets go of the lock.
-    async fn run_batch(&self, part: &str, local: OwnedMutexGuard<()>, batch: Vec<Waiter<T>>) {
+    async fn run_batch(&self, part: &str, local: OwnedRwLockWriteGuard<()>, batch: Vec<Waiter<T>>) {
         let mut ids: Vec<&str> = Vec::new();
         for w in &batch {
             if !ids.contains(&w.id.as_str()) {
