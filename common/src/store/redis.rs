@@ -18,8 +18,9 @@
 //! Tenant and region are escaped (`%` and `:`), so a key names one partition. Every
 //! write is one Lua script: it checks the partition lock, writes the records with fresh
 //! revisions, moves the table version and keeps `parts`, atomically. A multi-record
-//! operation holds the partition lock (`SET NX PX`) while its closure runs; a writer
-//! that died holding it loses it after [`LOCK_TTL`].
+//! operation, and a batch of single-record changes ([`batch`]), holds the partition lock
+//! (`SET NX PX`) while its closures run; a writer that died holding it loses it after
+//! [`LOCK_TTL`].
 //!
 //! The client is the `redis` crate's `ConnectionManager`: one multiplexed connection per
 //! runtime of a mock (each actix worker's, pipelined, so the requests a worker serves share
