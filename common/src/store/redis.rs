@@ -18,7 +18,7 @@
 //! Tenant and region are escaped (`%` and `:`), so a key names one partition. Every
 //! write is one Lua script: it checks the partition lock, writes the records with fresh
 //! revisions, moves the table version and keeps `parts`, atomically. A multi-record
-//! operation, and a batch of single-record changes ([`batch`]), holds the partition lock
+//! operation, and a batch of single-record changes (`redis/batch.rs`), holds the partition lock
 //! (`SET NX PX`) while its closures run; a writer that died holding it loses it after
 //! [`LOCK_TTL`].
 //!
