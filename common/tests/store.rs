@@ -257,11 +257,16 @@ async fn concurrent_updates_through_two_replicas_never_lose_a_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn changes_queued_together_each_see_the_one_before_them() {
     for b in backends() {
-        let replicas = [b.first.clone(), b.replica()];
+        // One table handle per replica, shared by its tasks (as a mock shares its state),
+        // so their changes queue together.
+        let tables = [
+            b.first.table::<Thing>("things"),
+            b.replica().table::<Thing>("things"),
+        ];
         let s = scope("queued");
         let mut tasks = Vec::new();
         for i in 0..64 {
-            let things = replicas[i % 2].table::<Thing>("things");
+            let things = tables[i % 2].clone();
             let s = s.clone();
             tasks.push(tokio::spawn(async move {
                 let mut seen = Vec::new();
@@ -296,7 +301,7 @@ async fn changes_queued_together_each_see_the_one_before_them() {
         }
         seen.sort_unstable();
         assert_eq!(seen, (1..=640).collect::<Vec<u32>>(), "{}", b.name);
-        let things = replicas[1].table::<Thing>("things");
+        let things = &tables[1];
         assert_eq!(things.get(&s, "hot").await.unwrap(), Some(Thing { n: 640 }));
         assert_eq!(
             things.get(&s, "own-63").await.unwrap(),
@@ -320,7 +325,9 @@ async fn a_change_whose_caller_goes_away_leaves_the_others_whole() {
         let things = b.first.table::<Thing>("things");
         let s = scope("gone");
         things.put(&s, "c", Thing { n: 0 }).await.unwrap();
-        // On a thread and runtime of its own, so its 300 ms do not hold up this one's.
+        // On a thread and runtime of its own, so its second does not hold up this one's;
+        // it says when it holds the partition.
+        let (holding, held) = std::sync::mpsc::channel();
         let holder = {
             let other = b.replica().table::<Thing>("things");
             let s = s.clone();
@@ -329,10 +336,15 @@ async fn a_change_whose_caller_goes_away_leaves_the_others_whole() {
                     .enable_all()
                     .build()
                     .unwrap();
-                rt.block_on(other.transact(&s, |_| std::thread::sleep(Duration::from_millis(300))))
+                rt.block_on(other.transact(&s, |_| {
+                    holding.send(()).unwrap();
+                    std::thread::sleep(Duration::from_millis(1000));
+                }))
             })
         };
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::task::spawn_blocking(move || held.recv().unwrap())
+            .await
+            .unwrap();
         let ran = Arc::new(AtomicU32::new(0));
         let mut kept = Vec::new();
         let mut dropped = Vec::new();

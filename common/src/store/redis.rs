@@ -24,8 +24,9 @@
 //!
 //! The client is the `redis` crate's `ConnectionManager`: one multiplexed connection per
 //! runtime of a mock (each actix worker's, pipelined, so the requests a worker serves share
-//! it without a pool, and never hand a call to another thread), reconnected after a
-//! failure. Every command is bounded by `store.timeout_ms`; a command that fails or
+//! it without a pool, and its calls are not handed to another thread; a batch of queued
+//! changes is the exception: it runs on the drainer of the worker whose change queued
+//! first), reconnected after a failure. Every command is bounded by `store.timeout_ms`; a command that fails or
 //! times out is [`StoreError::Unavailable`], which the mocks answer with 503.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -580,9 +581,9 @@ impl<T> Clone for RedisTable<T> {
 }
 
 /// The wait between attempts at a partition another writer holds: 1 ms, doubling to 4 ms
-/// (a partition is held for a few round trips, well under a millisecond, so a longer wait
-/// would mostly wait for nothing), until the lock's lifetime (and a second) has passed;
-/// then the store is unavailable.
+/// (a partition is usually held for a few round trips, under a millisecond, so a longer
+/// wait would mostly wait for nothing), until the lock's lifetime (and a second) has
+/// passed; then the store is unavailable.
 struct Backoff {
     started: Instant,
     pause: Duration,
@@ -822,6 +823,102 @@ impl<T: Record> RedisTable<T> {
             None => ('D', id, String::new()),
         };
         self.write(&part, None, &[w]).await
+    }
+
+    /// `Table::update` and `Table::upsert`: `f` sees the record (`None` when absent) and
+    /// may replace, change or take it, atomically against every writer of the partition.
+    /// The change queues with the others waiting for the partition ([`batch`]).
+    pub(super) async fn modify<R>(
+        &self,
+        scope: &Scope,
+        id: &str,
+        f: impl FnOnce(&mut Option<T>) -> R,
+    ) -> Result<R, StoreError> {
+        let part = self.part(scope);
+        let mut f = f;
+        // A change comes back unrun only when its drainer ended (its runtime stopped):
+        // queued again, it gets a drainer on this task's runtime.
+        for _ in 0..3 {
+            let (waiter, ticket) = batch::waiter(id);
+            if let Some(draining) = batch::enqueue(&self.queues, &part, waiter) {
+                let table = self.clone();
+                tokio::spawn(async move { table.drain(draining).await });
+            }
+            match ticket.serve(f).await {
+                batch::Served::Answer(out) => return out,
+                batch::Served::NotRun(back) => f = back,
+            }
+            tokio::task::yield_now().await;
+        }
+        Err(StoreError::Unavailable(format!(
+            "the changes queued on {part} were dropped"
+        )))
+    }
+
+    /// Serves a partition's queued changes, a batch per lock, until none are left.
+    async fn drain(self, mut draining: batch::Draining<T>) {
+        loop {
+            let local = self.backend.local_lock(draining.part()).write_owned().await;
+            let Some(waiting) = draining.next() else {
+                return;
+            };
+            self.run_batch(draining.part(), local, waiting).await;
+        }
+    }
+
+    /// One lock, the batch's records read with it, each change run by its caller, one
+    /// write that lets go of the lock. A record that cannot be read or written fails its
+    /// own changes, not the others'.
+    async fn run_batch(
+        &self,
+        part: &str,
+        local: tokio::sync::OwnedRwLockWriteGuard<()>,
+        waiting: Vec<batch::Waiter<T>>,
+    ) {
+        let mut ids: Vec<&str> = Vec::new();
+        for w in &waiting {
+            if !ids.contains(&w.id()) {
+                ids.push(w.id());
+            }
+        }
+        let (held, v) = match self.lock_as(local, part, &LOCK_SOME, &ids).await {
+            Ok(locked) => locked,
+            Err(e) => {
+                for w in &waiting {
+                    w.answer(Err(e.clone()));
+                }
+                return;
+            }
+        };
+        let mut found: crate::FastMap<String, String> =
+            pairs(v.get(2..).unwrap_or_default()).into_iter().collect();
+        let chains = batch::chains(waiting, |id| {
+            found
+                .remove(id)
+                .map(|raw| decode::<T>(&raw).map(|(_, v)| v))
+        });
+        let chains = batch::run(chains).await;
+        let (result, failed) = {
+            let mut writes = Vec::new();
+            let mut failed = Vec::new();
+            for (i, c) in chains.iter().enumerate() {
+                match c.outcome() {
+                    Some(Some(value)) => match encode(value) {
+                        Ok(json) => writes.push(('P', c.id(), json)),
+                        Err(e) => failed.push((i, e)),
+                    },
+                    Some(None) => writes.push(('D', c.id(), String::new())),
+                    None => {}
+                }
+            }
+            (self.write(part, Some(&held), &writes).await, failed)
+        };
+        for (i, c) in chains.into_iter().enumerate() {
+            match failed.iter().find(|(at, _)| *at == i) {
+                Some((_, e)) => c.answer(Err(e.clone())),
+                None => c.answer(result.clone()),
+            }
+        }
     }
 
     /// `Table::transact_some`: the partition locked, only the named records read.

@@ -1,71 +1,94 @@
-//! One partition lock for every single-record change queued on a partition.
+//! The queue behind one partition lock for single-record changes (`Table::update`,
+//! `Table::upsert` on Redis).
 //!
-//! A change of one record ([`RedisTable::modify`]: `Table::update`, `Table::upsert`) needs
-//! the partition's lock: one round trip to take it and read the record, one to write it
-//! and let go. The partition's writers in one process used to queue for it one by one, so
-//! a busy partition (a tenant's quota usage, which every create and delete changes) did
-//! one change per two round trips whatever the load. Now the changes waiting for a
-//! partition go together: one task per partition (the drainer) takes the lock once for
-//! all of them, reads their records in the same step, hands each record in turn to the
-//! task that asked (which runs its own closure on it, so closures may borrow and need not
-//! be `Send`), and writes what they made of them in one step that lets go of the lock.
+//! A change of one record needs the partition's lock: one round trip to take it and read
+//! the record, one to write it and let go. Queued one by one, a busy partition (a
+//! tenant's quota usage, which every create and delete changes) did one change per two
+//! round trips whatever the load. Instead, the changes waiting for a partition go
+//! together: a drainer task (`RedisTable::drain`, one per partition and table handle)
+//! takes the lock once for a batch, reads its records in the same step, hands each
+//! record in turn to the task that asked (which runs its own closure on it, so closures
+//! may borrow and need not be `Send`), and writes what they made of them in one step that
+//! lets go of the lock.
 //!
-//! Each change still sees the one before it on the same record, in the order they
-//! queued, and the batch is atomic against every other writer, in every replica, as one
-//! change was. The drainer is a spawned task: a request that goes away while its change
-//! waits leaves the record as it was, and does not take the other changes with it.
+//! Each change sees the one before it on the same record, in the order they queued, and
+//! a batch is atomic against every other writer, in every replica, as one change was. A
+//! caller that goes away while its change waits leaves the record as it was and the
+//! others whole. A drainer that ends before a change's turn (its runtime stopped) hands
+//! the change back to its caller, which queues it again.
+//!
+//! This file holds the queue and the hand-over; `redis.rs` takes the lock and writes.
+
+use std::sync::Arc;
 
 use futures_util::future::join_all;
-use tokio::sync::{mpsc, oneshot, OwnedRwLockWriteGuard};
+use tokio::sync::{mpsc, oneshot};
 
-use super::{decode, encode, pairs, RedisTable, LOCK_SOME};
 use crate::store::model::{Record, StoreError};
 use crate::FastMap;
 
 /// The most changes one lock serves; those queued beyond it wait for the next.
 const MOST: usize = 256;
 
-/// A change waiting for its partition.
+/// A change waiting for its partition, as the drainer sees it.
 pub(super) struct Waiter<T> {
     id: String,
     turns: mpsc::UnboundedSender<Turn<T>>,
 }
 
+/// The same change, as its caller holds it.
+pub(super) struct Ticket<T> {
+    turns: mpsc::UnboundedReceiver<Turn<T>>,
+}
+
 /// What the drainer tells a waiting change.
 enum Turn<T> {
     /// The record as the changes before this one left it (`None`: there is none); the
-    /// waiter answers with what it is now.
+    /// caller answers with what it is now.
     Record(Option<T>, oneshot::Sender<Option<T>>),
     /// Whether the batch's write landed (or why this change did not).
     Done(Result<(), StoreError>),
 }
 
-/// The changes queued on each partition of one table; a partition is here while its
-/// drainer runs.
-pub(super) type Queues<T> = std::sync::Mutex<FastMap<String, Vec<Waiter<T>>>>;
+/// A change for the record `id`, and its caller's end.
+pub(super) fn waiter<T>(id: &str) -> (Waiter<T>, Ticket<T>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (
+        Waiter {
+            id: id.to_string(),
+            turns: tx,
+        },
+        Ticket { turns: rx },
+    )
+}
 
-impl<T: Record> RedisTable<T> {
-    /// `Table::update` and `Table::upsert`: `f` sees the record (`None` when absent) and
-    /// may replace, change or take it, atomically against every writer of the partition.
-    pub(in crate::store) async fn modify<R>(
-        &self,
-        scope: &super::Scope,
-        id: &str,
-        f: impl FnOnce(&mut Option<T>) -> R,
-    ) -> Result<R, StoreError> {
-        let part = self.part(scope);
-        let (tx, mut turns) = mpsc::unbounded_channel();
-        self.enqueue(
-            &part,
-            Waiter {
-                id: id.to_string(),
-                turns: tx,
-            },
-        );
+impl<T> Waiter<T> {
+    pub(super) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Tells the caller how its change ended.
+    pub(super) fn answer(&self, result: Result<(), StoreError>) {
+        let _ = self.turns.send(Turn::Done(result));
+    }
+}
+
+/// How a queued change ended for its caller.
+pub(super) enum Served<R, F> {
+    /// Its closure ran and this is the answer, or it failed with this error.
+    Answer(Result<R, StoreError>),
+    /// Its drainer ended before its turn: nothing was done, and here is the closure back.
+    NotRun(F),
+}
+
+impl<T> Ticket<T> {
+    /// Waits for the change's turn, runs `f` on the record, and answers once the batch's
+    /// write has landed.
+    pub(super) async fn serve<R, F: FnOnce(&mut Option<T>) -> R>(mut self, f: F) -> Served<R, F> {
         let mut f = Some(f);
         let mut out = None;
         loop {
-            match turns.recv().await {
+            match self.turns.recv().await {
                 Some(Turn::Record(mut slot, back)) => {
                     if let Some(f) = f.take() {
                         out = Some(f(&mut slot));
@@ -75,145 +98,90 @@ impl<T: Record> RedisTable<T> {
                     let _ = back.send(slot);
                 }
                 Some(Turn::Done(Ok(()))) => {
-                    return out.ok_or_else(|| {
-                        StoreError::Backend(format!("the change of {id} in {part} was not run"))
-                    })
+                    return Served::Answer(out.ok_or_else(|| {
+                        StoreError::Backend("a queued change was answered but not run".into())
+                    }))
                 }
-                Some(Turn::Done(Err(e))) => return Err(e),
+                Some(Turn::Done(Err(e))) => return Served::Answer(Err(e)),
                 None => {
-                    return Err(StoreError::Unavailable(format!(
-                        "the writes queued on {part} were dropped"
-                    )))
+                    return match f {
+                        Some(f) => Served::NotRun(f),
+                        None => Served::Answer(Err(StoreError::Unavailable(
+                            "the batch of queued changes ended before its write".into(),
+                        ))),
+                    }
                 }
-            }
-        }
-    }
-
-    /// Queues a change; the first one on an idle partition starts its drainer.
-    fn enqueue(&self, part: &str, waiter: Waiter<T>) {
-        let mut map = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(queue) = map.get_mut(part) {
-            queue.push(waiter);
-            return;
-        }
-        map.insert(part.to_string(), vec![waiter]);
-        drop(map);
-        let table = self.clone();
-        let part = part.to_string();
-        tokio::spawn(async move { table.drain(part).await });
-    }
-
-    /// Serves the partition's queue, a batch per lock, until it is empty.
-    async fn drain(self, part: String) {
-        // If this task ends any other way (a panic, the runtime shutting down), the
-        // changes still queued are dropped, and their waiters answer "unavailable" rather
-        // than waiting for a drainer that will not come.
-        struct Leave<'a, T> {
-            queues: &'a Queues<T>,
-            part: &'a str,
-            done: bool,
-        }
-        impl<T> Drop for Leave<'_, T> {
-            fn drop(&mut self) {
-                if !self.done {
-                    let mut map = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-                    map.remove(self.part);
-                }
-            }
-        }
-        let mut leave = Leave {
-            queues: &self.queues,
-            part: &part,
-            done: false,
-        };
-        loop {
-            let local = self.backend.local_lock(&part).write_owned().await;
-            let batch = {
-                let mut map = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-                let Some(queue) = map.get_mut(&part) else {
-                    leave.done = true;
-                    return;
-                };
-                if queue.is_empty() {
-                    map.remove(&part);
-                    leave.done = true;
-                    return;
-                }
-                let n = queue.len().min(MOST);
-                queue.drain(..n).collect::<Vec<_>>()
-            };
-            self.run_batch(&part, local, batch).await;
-        }
-    }
-
-    /// One lock, the batch's records read with it, each change run by its waiter, one
-    /// write that lets go of the lock.
-    async fn run_batch(&self, part: &str, local: OwnedRwLockWriteGuard<()>, batch: Vec<Waiter<T>>) {
-        let mut ids: Vec<&str> = Vec::new();
-        for w in &batch {
-            if !ids.contains(&w.id.as_str()) {
-                ids.push(&w.id);
-            }
-        }
-        let (held, v) = match self.lock_as(local, part, &LOCK_SOME, &ids).await {
-            Ok(locked) => locked,
-            Err(e) => {
-                for w in &batch {
-                    let _ = w.turns.send(Turn::Done(Err(e.clone())));
-                }
-                return;
-            }
-        };
-        let mut found: FastMap<String, String> =
-            pairs(v.get(2..).unwrap_or_default()).into_iter().collect();
-        // One chain per record, in the order its changes queued; chains of different
-        // records run side by side.
-        let mut chains: Vec<Chain<T>> = Vec::new();
-        for w in batch {
-            match chains.iter_mut().find(|c| c.id == w.id) {
-                Some(c) => c.waiters.push(w),
-                None => {
-                    let raw = found.remove(&w.id);
-                    chains.push(Chain {
-                        id: w.id.clone(),
-                        existed: raw.is_some(),
-                        slot: raw.map(|raw| decode::<T>(&raw).map(|(_, v)| v)),
-                        touched: false,
-                        waiters: vec![w],
-                    });
-                }
-            }
-        }
-        let chains = join_all(chains.into_iter().map(Chain::run)).await;
-        let mut writes = Vec::new();
-        let mut failed = None;
-        for c in &chains {
-            if !c.touched {
-                continue;
-            }
-            match &c.slot {
-                Some(Ok(value)) => match encode(value) {
-                    Ok(json) => writes.push(('P', c.id.as_str(), json)),
-                    Err(e) => failed = Some(e),
-                },
-                None if c.existed => writes.push(('D', c.id.as_str(), String::new())),
-                _ => {}
-            }
-        }
-        let result = match failed {
-            Some(e) => self.write(part, Some(&held), &[]).await.and(Err(e)),
-            None => self.write(part, Some(&held), &writes).await,
-        };
-        for c in chains {
-            for w in c.waiters {
-                let _ = w.turns.send(Turn::Done(result.clone()));
             }
         }
     }
 }
 
+/// The changes queued on each partition of one table; a partition is here while its
+/// drainer runs.
+pub(super) type Queues<T> = std::sync::Mutex<FastMap<String, Vec<Waiter<T>>>>;
+
+/// Queues a change; on an idle partition, what its new drainer serves (the caller
+/// spawns it).
+pub(super) fn enqueue<T>(queues: &Arc<Queues<T>>, part: &str, w: Waiter<T>) -> Option<Draining<T>> {
+    let mut map = queues.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(queue) = map.get_mut(part) {
+        queue.push(w);
+        return None;
+    }
+    map.insert(part.to_string(), vec![w]);
+    Some(Draining {
+        queues: queues.clone(),
+        part: part.to_string(),
+        done: false,
+    })
+}
+
+/// A partition's queue while a drainer serves it. Dropped before the queue is empty (the
+/// drainer panicked, or its task was dropped, run or not), it drops the changes still
+/// queued, whose callers queue them again, so no change waits for a drainer that will
+/// not come.
+pub(super) struct Draining<T> {
+    queues: Arc<Queues<T>>,
+    part: String,
+    done: bool,
+}
+
+impl<T> Draining<T> {
+    pub(super) fn part(&self) -> &str {
+        &self.part
+    }
+
+    /// The next batch in queue order (changes whose callers went away left out), or
+    /// `None` when the queue is empty: then the partition has no drainer.
+    pub(super) fn next(&mut self) -> Option<Vec<Waiter<T>>> {
+        let mut map = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let queue = map.get_mut(&self.part)?;
+        loop {
+            if queue.is_empty() {
+                map.remove(&self.part);
+                self.done = true;
+                return None;
+            }
+            let n = queue.len().min(MOST);
+            let batch: Vec<_> = queue.drain(..n).filter(|w| !w.turns.is_closed()).collect();
+            if !batch.is_empty() {
+                return Some(batch);
+            }
+        }
+    }
+}
+
+impl<T> Drop for Draining<T> {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut map = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            map.remove(&self.part);
+        }
+    }
+}
+
 /// The changes of one record in a batch.
-struct Chain<T> {
+pub(super) struct Chain<T> {
     id: String,
     existed: bool,
     /// The record as the changes so far left it; an error if it cannot be read.
@@ -224,19 +192,53 @@ struct Chain<T> {
     waiters: Vec<Waiter<T>>,
 }
 
+/// The batch as one chain per record, in queue order; `read` gives each record as read
+/// with the lock.
+pub(super) fn chains<T>(
+    batch: Vec<Waiter<T>>,
+    mut read: impl FnMut(&str) -> Option<Result<T, StoreError>>,
+) -> Vec<Chain<T>> {
+    let mut at: FastMap<String, usize> = FastMap::default();
+    let mut chains: Vec<Chain<T>> = Vec::new();
+    for w in batch {
+        match at.get(&w.id) {
+            Some(&i) => chains[i].waiters.push(w),
+            None => {
+                let slot = read(&w.id);
+                at.insert(w.id.clone(), chains.len());
+                chains.push(Chain {
+                    id: w.id.clone(),
+                    existed: slot.is_some(),
+                    slot,
+                    touched: false,
+                    waiters: vec![w],
+                });
+            }
+        }
+    }
+    chains
+}
+
+/// Hands every record to its changes: chains of different records side by side, the
+/// changes of one record in turn.
+pub(super) async fn run<T: Record>(chains: Vec<Chain<T>>) -> Vec<Chain<T>> {
+    join_all(chains.into_iter().map(Chain::run)).await
+}
+
 impl<T: Record> Chain<T> {
     async fn run(mut self) -> Chain<T> {
         if let Some(Err(e)) = &self.slot {
             for w in self.waiters.drain(..) {
-                let _ = w.turns.send(Turn::Done(Err(e.clone())));
+                w.answer(Err(e.clone()));
             }
             return self;
         }
-        let mut slot = self.slot.take().map(|r| r.ok()).unwrap_or(None);
+        let mut slot = self.slot.take().and_then(Result::ok);
         for w in &self.waiters {
             let (back, answer) = oneshot::channel();
+            // Sent as a copy: a caller that goes away takes it with it.
             if w.turns.send(Turn::Record(slot.clone(), back)).is_err() {
-                continue; // its request went away: the record stays as it was
+                continue; // its caller went away: the record stays as it was
             }
             if let Ok(now) = answer.await {
                 slot = now;
@@ -245,5 +247,31 @@ impl<T: Record> Chain<T> {
         }
         self.slot = slot.map(Ok);
         self
+    }
+}
+
+impl<T> Chain<T> {
+    pub(super) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What to write back: `None` nothing, `Some(Some(v))` the record, `Some(None)` its
+    /// removal.
+    pub(super) fn outcome(&self) -> Option<Option<&T>> {
+        if !self.touched {
+            return None;
+        }
+        match &self.slot {
+            Some(Ok(value)) => Some(Some(value)),
+            None if self.existed => Some(None),
+            _ => None,
+        }
+    }
+
+    /// Tells each change of the record how the batch ended.
+    pub(super) fn answer(self, result: Result<(), StoreError>) {
+        for w in &self.waiters {
+            w.answer(result.clone());
+        }
     }
 }
