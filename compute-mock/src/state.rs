@@ -129,12 +129,12 @@ impl ComputeState {
     /// deletion that forgets nothing is one step. When the queue overflows, the oldest
     /// sixteenth of it is forgotten at once (their servers removed in one step), so the
     /// work of forgetting is spread over that many deletions. A deletion that passes the
-    /// cap trims before it answers, so no more than `max_deleted_kept` stay kept (for the
-    /// moment between a push and its trim, the deletions in flight are kept as well).
-    /// Deletions in flight together see different lengths, and only the one that sees the
-    /// cap passed by one trims: the others would find nothing left to forget. Should a
-    /// trim fail, the queue stays long, and every deletion past an eighth more than the
-    /// cap tries again.
+    /// cap trims before it answers. Deletions in flight together see different lengths,
+    /// and only those that pass the cap by one, or by one more sixteenth each time, trim:
+    /// the others would find nothing left to forget. So once the deletions in flight have
+    /// answered, no more than `max_deleted_kept` stay kept; should a trim not run (it
+    /// failed, or its request went away), up to a sixteenth more, until the next
+    /// deletion that trims.
     pub async fn forget_deleted(
         &self,
         scope: &Scope,
@@ -150,7 +150,7 @@ impl ComputeState {
             .push(scope, id, DeletedServer { at_ms: now })
             .await?;
         let over = count > cap;
-        let trims = count == cap + 1 || count > cap + cap / 8;
+        let trims = over && (count - cap - 1).is_multiple_of((cap / 16).max(1));
         if !trims && !oldest.is_some_and(|(_, d)| expired(&d)) {
             return Ok(());
         }
