@@ -130,11 +130,11 @@ impl ComputeState {
     /// sixteenth of it is forgotten at once (their servers removed in one step), so the
     /// work of forgetting is spread over that many deletions. A deletion that passes the
     /// cap trims before it answers. Deletions in flight together see different lengths,
-    /// and only those that pass the cap by one, or by one more sixteenth each time, trim:
-    /// the others would find nothing left to forget. So once the deletions in flight have
-    /// answered, no more than `max_deleted_kept` stay kept; should a trim not run (it
-    /// failed, or its request went away), up to a sixteenth more, until the next
-    /// deletion that trims.
+    /// and only those that pass the cap by one, or by one more sixteenth each time, trim
+    /// (when every trim runs, the others have nothing to forget). So once the deletions in
+    /// flight have answered, the queue holds no more than `max_deleted_kept`; should a
+    /// trim not run (it failed, or its request went away), up to a sixteenth more, until
+    /// the next deletion that trims.
     pub async fn forget_deleted(
         &self,
         scope: &Scope,

@@ -18,16 +18,17 @@
 //! Tenant and region are escaped (`%` and `:`), so a key names one partition. Every
 //! write is one Lua script: it checks the partition lock, writes the records with fresh
 //! revisions, moves the table version and keeps `parts`, atomically. A multi-record
-//! operation, and a batch of single-record changes (`redis/batch.rs`), holds the partition lock
-//! (`SET NX PX`) while its closures run; a writer that died holding it loses it after
-//! [`LOCK_TTL`].
+//! operation, and a batch of single-record changes (`redis/batch.rs`), holds the
+//! partition lock (`SET NX PX`) while its closures run; a writer that died holding it
+//! loses it after [`LOCK_TTL`].
 //!
 //! The client is the `redis` crate's `ConnectionManager`: one multiplexed connection per
 //! runtime of a mock (each actix worker's, pipelined, so the requests a worker serves share
 //! it without a pool, and its calls are not handed to another thread; a batch of queued
 //! changes is the exception: it runs on the drainer of the worker whose change queued
-//! first), reconnected after a failure. Every command is bounded by `store.timeout_ms`; a command that fails or
-//! times out is [`StoreError::Unavailable`], which the mocks answer with 503.
+//! first), reconnected after a failure. Every command is bounded by `store.timeout_ms`;
+//! a command that fails or times out is [`StoreError::Unavailable`], which the mocks
+//! answer with 503.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, Weak};
@@ -108,7 +109,8 @@ struct Inner {
     client: redis::Client,
     /// One connection per runtime that uses the store (each actix worker's, the main
     /// one's): a connection's driver task runs on the runtime that opened it, so a worker's
-    /// Redis calls never hand off to another thread and back.
+    /// Redis calls do not hand off to another thread and back (but for a batch of queued
+    /// changes, which runs on its drainer's runtime).
     conns: Mutex<
         crate::FastMap<Option<tokio::runtime::Id>, Arc<tokio::sync::OnceCell<ConnectionManager>>>,
     >,
@@ -836,9 +838,11 @@ impl<T: Record> RedisTable<T> {
     ) -> Result<R, StoreError> {
         let part = self.part(scope);
         let mut f = f;
-        // A change comes back unrun only when its drainer ended (its runtime stopped):
-        // queued again, it gets a drainer on this task's runtime.
-        for _ in 0..3 {
+        // A change comes back unrun only when its drainer ended before its turn (the
+        // runtime it ran on stopped): it queues again, behind those queued since, for
+        // whichever drainer serves the partition next. Each attempt needs a drainer to
+        // end, so this cannot spin; the bound is for a runtime that drops every task.
+        for _ in 0..16 {
             let (waiter, ticket) = batch::waiter(id);
             if let Some(draining) = batch::enqueue(&self.queues, &part, waiter) {
                 let table = self.clone();
