@@ -902,26 +902,24 @@ impl<T: Record> RedisTable<T> {
                 .map(|raw| decode::<T>(&raw).map(|(_, v)| v))
         });
         let chains = batch::run(chains).await;
-        let (result, failed) = {
+        // Each chain's own failure (a record that cannot be encoded), if any.
+        let mut failed: Vec<Option<StoreError>> = vec![None; chains.len()];
+        let result = {
             let mut writes = Vec::new();
-            let mut failed = Vec::new();
-            for (i, c) in chains.iter().enumerate() {
+            for (c, failed) in chains.iter().zip(&mut failed) {
                 match c.outcome() {
                     Some(Some(value)) => match encode(value) {
                         Ok(json) => writes.push(('P', c.id(), json)),
-                        Err(e) => failed.push((i, e)),
+                        Err(e) => *failed = Some(e),
                     },
                     Some(None) => writes.push(('D', c.id(), String::new())),
                     None => {}
                 }
             }
-            (self.write(part, Some(&held), &writes).await, failed)
+            self.write(part, Some(&held), &writes).await
         };
-        for (i, c) in chains.into_iter().enumerate() {
-            match failed.iter().find(|(at, _)| *at == i) {
-                Some((_, e)) => c.answer(Err(e.clone())),
-                None => c.answer(result.clone()),
-            }
+        for (c, failed) in chains.into_iter().zip(failed) {
+            c.answer(failed.map_or_else(|| result.clone(), Err));
         }
     }
 
