@@ -27,12 +27,12 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tokio::task::JoinSet;
 
 use crate::args::Args;
-use crate::http::{on_replica, origin, query_param, Answer, Api, Http, Method, Result};
+use crate::http::{on_replica, origin, query_param, Answer, Api, Http, Json, Method, Result};
 
 /// Nodes per balancer (CLB's limit) and node ids per bulk delete (CLB's batch limit).
 const NODES_PER_BALANCER: usize = 25;
@@ -207,7 +207,14 @@ struct ListedServer {
     #[serde(default)]
     status: String,
     #[serde(default)]
-    addresses: HashMap<String, Vec<Address>>,
+    addresses: Addresses,
+}
+/// Of a server's networks, the one whose address becomes a node (the others are skipped
+/// unread).
+#[derive(Deserialize, Default)]
+struct Addresses {
+    #[serde(default)]
+    private: Vec<Address>,
 }
 #[derive(Deserialize)]
 struct Address {
@@ -254,10 +261,10 @@ struct Rule {
 
 /// `POST /v2.0/tokens`; the token, the region's Compute and Load Balancers URLs.
 async fn authenticate(http: &Http, args: &Args) -> Result<(String, String, String)> {
-    let body = json!({"auth": {
+    let body = Json::of(&json!({"auth": {
         "passwordCredentials": {"username": args.username, "password": "understudy"},
         "tenantId": args.tenant,
-    }});
+    }}))?;
     let url = format!("{}/v2.0/tokens", args.identity);
     let access: Access = http
         .send(Method::POST, &url, Some(&body), None)
@@ -312,7 +319,7 @@ async fn change_balancer(
     id: u64,
     method: Method,
     url: &str,
-    body: Option<&Value>,
+    body: Option<&Json>,
     tick_seconds: f64,
     what: &str,
 ) -> Result<Answer> {
@@ -326,13 +333,62 @@ async fn change_balancer(
     Err(format!("{what}: balancer {id} kept refusing the change"))
 }
 
-fn server_body(name: &str, image: &str, build_seconds: u64) -> Value {
-    json!({"server": {
-        "name": name,
-        "imageRef": image,
-        "flavorRef": "2",
-        "metadata": {"server_building": build_seconds.to_string()},
-    }})
+/// A server that stays BUILD for `build_seconds` of virtual time (Mimic's metadata).
+fn server_body(name: &str, image: &str, build_seconds: u64) -> Result<Json> {
+    #[derive(Serialize)]
+    struct New<'a> {
+        server: NewServer<'a>,
+    }
+    #[derive(Serialize)]
+    struct NewServer<'a> {
+        name: &'a str,
+        #[serde(rename = "imageRef")]
+        image_ref: &'a str,
+        #[serde(rename = "flavorRef")]
+        flavor_ref: &'a str,
+        metadata: Building,
+    }
+    #[derive(Serialize)]
+    struct Building {
+        server_building: String,
+    }
+    Json::of(&New {
+        server: NewServer {
+            name,
+            image_ref: image,
+            flavor_ref: "2",
+            metadata: Building {
+                server_building: build_seconds.to_string(),
+            },
+        },
+    })
+}
+
+/// Servers' addresses as a balancer's nodes.
+fn nodes_body(addresses: &[String]) -> Result<Json> {
+    #[derive(Serialize)]
+    struct NewNodes<'a> {
+        nodes: Vec<NewNode<'a>>,
+    }
+    #[derive(Serialize)]
+    struct NewNode<'a> {
+        address: &'a str,
+        port: u16,
+        condition: &'static str,
+        #[serde(rename = "type")]
+        kind: &'static str,
+    }
+    Json::of(&NewNodes {
+        nodes: addresses
+            .iter()
+            .map(|a| NewNode {
+                address: a,
+                port: 80,
+                condition: "ENABLED",
+                kind: "PRIMARY",
+            })
+            .collect(),
+    })
 }
 
 /// The marker of a `servers_links` next link.
@@ -343,8 +399,9 @@ fn next_marker(links: &[Link]) -> Option<String> {
 
 fn private_v4(s: &ListedServer) -> Option<String> {
     s.addresses
-        .get("private")
-        .and_then(|list| list.iter().find(|a| a.version == 4 || a.version == 0))
+        .private
+        .iter()
+        .find(|a| a.version == 4 || a.version == 0)
         .map(|a| a.addr.clone())
 }
 
@@ -385,12 +442,12 @@ pub async fn run(args: &Args, http: Http) -> Result<(Arc<Api>, Vec<Phase>, f64, 
     // 2. The balancers, one per 25 servers.
     let k = args.n.div_ceil(NODES_PER_BALANCER);
     let balancers = bounded(&api, (0..k).collect(), c, move |api, i| async move {
-        let body = json!({"loadBalancer": {
+        let body = Json::of(&json!({"loadBalancer": {
             "name": format!("autoscale-{i}"),
             "port": 80,
             "protocol": "HTTP",
             "virtualIps": [{"type": "PUBLIC"}],
-        }});
+        }}))?;
         let url = format!("{}/loadbalancers", api.lb);
         let (a, _) = api
             .call_retrying(Method::POST, || url.clone(), Some(&body))
@@ -412,6 +469,7 @@ pub async fn run(args: &Args, http: Http) -> Result<(Arc<Api>, Vec<Phase>, f64, 
     let ids = bounded(&api, (0..args.n).collect(), c, move |api, i| {
         let body = server_body(&format!("as-{i}"), &im, build_seconds);
         async move {
+            let body = body?;
             let (a, _) = api
                 .call_retrying(
                     Method::POST,
@@ -503,11 +561,7 @@ pub async fn run(args: &Args, http: Http) -> Result<(Arc<Api>, Vec<Phase>, f64, 
         .zip(ips.chunks(NODES_PER_BALANCER).map(<[String]>::to_vec))
         .collect();
     let node_ids = bounded(&api, groups, c, move |api, (id, addrs)| async move {
-        let nodes: Vec<Value> = addrs
-            .iter()
-            .map(|a| json!({"address": a, "port": 80, "condition": "ENABLED", "type": "PRIMARY"}))
-            .collect();
-        let body = json!({ "nodes": nodes });
+        let body = nodes_body(&addrs)?;
         let url = format!("{}/loadbalancers/{id}/nodes", api.lb);
         let added: Nodes = change_balancer(
             &api,
@@ -535,19 +589,19 @@ pub async fn run(args: &Args, http: Http) -> Result<(Arc<Api>, Vec<Phase>, f64, 
     // 7. One create fails (an injected 500), the retry succeeds.
     let compute0 = api.computes[0].clone();
     let control = format!("{}/_understudy/v1/faults", origin(&compute0)?);
-    let rule = json!({
+    let rule = Json::of(&json!({
         "description": "understudy-driver: the next create fails once",
         "match": {"method": "POST", "path": "/**/servers", "tenant": args.tenant},
         "action": {"type": "error", "status": 500, "kind": "computeFault",
                    "message": "injected by understudy-driver"},
         "budget": {"times": 1},
-    });
+    }))?;
     let rule: Rule = api
         .call(Method::POST, &control, Some(&rule))
         .await?
         .expect(201, "add fault rule")?
         .json("add fault rule")?;
-    let body = server_body("as-retried", &image_id, build_seconds);
+    let body = server_body("as-retried", &image_id, build_seconds)?;
     let (a, failed) = api
         .call_retrying(Method::POST, || format!("{compute0}/servers"), Some(&body))
         .await?;

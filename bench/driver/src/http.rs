@@ -15,7 +15,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -48,6 +49,17 @@ pub struct Stats {
     pub transport_errors: AtomicU64,
     pub retries: AtomicU64,
     pub ticks: AtomicU64,
+}
+
+/// A request's JSON body, serialized once: a retry sends the same bytes.
+pub struct Json(Vec<u8>);
+
+impl Json {
+    pub fn of(value: &impl Serialize) -> Result<Json> {
+        serde_json::to_vec(value)
+            .map(Json)
+            .map_err(|e| format!("a request body: {e}"))
+    }
 }
 
 /// An answer: status and body bytes.
@@ -146,7 +158,7 @@ impl Http {
         &self,
         method: Method,
         url: &str,
-        body: Option<&Value>,
+        body: Option<&Json>,
         token: Option<&str>,
     ) -> Result<Answer> {
         self.stats.requests.fetch_add(1, Relaxed);
@@ -177,15 +189,12 @@ impl Http {
         &self,
         method: Method,
         url: &str,
-        body: Option<&Value>,
+        body: Option<&Json>,
         token: Option<&str>,
     ) -> Result<Answer> {
         let t = target(url)?;
-        let body = match body {
-            Some(b) => Some(serde_json::to_vec(b).map_err(|e| e.to_string())?),
-            None => None,
-        };
-        let mut req = Vec::with_capacity(256 + body.as_ref().map_or(0, Vec::len));
+        let body = body.map(|b| b.0.as_slice());
+        let mut req = Vec::with_capacity(256 + body.map_or(0, <[u8]>::len));
         req.extend_from_slice(method.0.as_bytes());
         req.push(b' ');
         req.extend_from_slice(t.path.as_bytes());
@@ -197,7 +206,7 @@ impl Http {
             req.extend_from_slice(token.as_bytes());
             req.extend_from_slice(b"\r\n");
         }
-        match &body {
+        match body {
             Some(b) => {
                 req.extend_from_slice(b"Content-Type: application/json\r\nContent-Length: ");
                 req.extend_from_slice(b.len().to_string().as_bytes());
@@ -466,7 +475,7 @@ impl Api {
         &self.computes[i]
     }
 
-    pub async fn call(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Answer> {
+    pub async fn call(&self, method: Method, url: &str, body: Option<&Json>) -> Result<Answer> {
         self.http.send(method, url, body, Some(&self.token)).await
     }
 
@@ -477,7 +486,7 @@ impl Api {
         &self,
         method: Method,
         url: impl Fn() -> String,
-        body: Option<&Value>,
+        body: Option<&Json>,
     ) -> Result<(Answer, Vec<u16>)> {
         let mut failed = Vec::new();
         for attempt in 0..ATTEMPTS {
@@ -505,7 +514,12 @@ impl Api {
             let url = format!("{}/_understudy/v1/clock/tick", self.identity);
             let a = self
                 .http
-                .send(Method::POST, &url, Some(&json!({"seconds": seconds})), None)
+                .send(
+                    Method::POST,
+                    &url,
+                    Some(&Json::of(&json!({"seconds": seconds}))?),
+                    None,
+                )
                 .await?;
             if a.status != 404 && a.status != 405 {
                 a.expect(200, "clock tick")?;
@@ -515,7 +529,12 @@ impl Api {
         }
         let url = format!("{}/mimic/v1.1/tick", self.identity);
         self.http
-            .send(Method::POST, &url, Some(&json!({"amount": seconds})), None)
+            .send(
+                Method::POST,
+                &url,
+                Some(&Json::of(&json!({"amount": seconds}))?),
+                None,
+            )
             .await?
             .expect(200, "Mimic tick")?;
         Ok(())
