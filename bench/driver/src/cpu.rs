@@ -1,6 +1,7 @@
 //! CPU time of processes, in seconds: `/proc/PID/stat` (user + system, every thread,
 //! reaped ones included, counted in clock ticks) and `/proc/PID/task/*/schedstat`
-//! (nanoseconds per live thread), so a short day is not lost in 10 ms ticks. No libc: the
+//! (nanoseconds per live thread), so a short day is not lost in 10 ms ticks. The split
+//! between user and system time is `/proc/PID/stat`'s alone (ticks: coarse on a short day). No libc: the
 //! clock-tick rate comes from the auxiliary vector (`AT_CLKTCK` in `/proc/self/auxv`),
 //! 100 when it cannot be read.
 
@@ -27,22 +28,28 @@ fn clock_ticks_of_auxv(raw: &[u8]) -> Option<usize> {
     })
 }
 
-/// utime + stime of a `/proc/PID/stat` line, in ticks.
-fn ticks_of_stat(stat: &str) -> Option<u64> {
+/// utime and stime of a `/proc/PID/stat` line, in ticks.
+fn ticks_of_stat(stat: &str) -> Option<(u64, u64)> {
     // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // rest starts at field 3 (state); utime is field 14, stime field 15.
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+    Some((utime, stime))
 }
 
-/// CPU seconds of `pid` ("self" for this process) from `/proc/PID/stat`: every thread,
-/// exited ones included, in clock ticks (10 ms). None when it is gone or unreadable.
-pub fn cpu_seconds(pid: &str, ticks: f64) -> Option<f64> {
+/// User and system CPU seconds of `pid` ("self" for this process) from
+/// `/proc/PID/stat`: every thread, exited ones included, in clock ticks (10 ms). None
+/// when it is gone or unreadable.
+pub fn user_system_seconds(pid: &str, ticks: f64) -> Option<(f64, f64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    ticks_of_stat(&stat).map(|t| t as f64 / ticks)
+    ticks_of_stat(&stat).map(|(u, s)| (u as f64 / ticks, s as f64 / ticks))
+}
+
+/// [`user_system_seconds`], summed.
+pub fn cpu_seconds(pid: &str, ticks: f64) -> Option<f64> {
+    user_system_seconds(pid, ticks).map(|(u, s)| u + s)
 }
 
 /// CPU seconds of `pid`'s live threads from `/proc/PID/task/*/schedstat` (nanoseconds on
@@ -57,19 +64,29 @@ pub fn thread_seconds(pid: &str) -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
-/// A process's CPU time at one moment, both ways.
+/// A process's CPU time at one moment, both ways, and `/proc/PID/stat`'s user and
+/// system parts.
 #[derive(Clone, Copy, Default)]
 pub struct Sample {
     stat: Option<f64>,
     threads: Option<f64>,
+    split: Option<(f64, f64)>,
 }
 
 impl Sample {
     pub fn take(pid: &str, ticks: f64) -> Sample {
+        let split = user_system_seconds(pid, ticks);
         Sample {
-            stat: cpu_seconds(pid, ticks),
+            stat: split.map(|(u, s)| u + s),
             threads: thread_seconds(pid),
+            split,
         }
+    }
+
+    /// User and system seconds from `before` to `self` (`/proc/PID/stat`, in ticks).
+    pub fn user_system_since(self, before: Sample) -> Option<(f64, f64)> {
+        let ((u0, s0), (u1, s1)) = (before.split?, self.split?);
+        Some((u1 - u0, s1 - s0))
     }
 
     /// Seconds used from `before` to `self`: by the threads' own counters when both
@@ -108,7 +125,7 @@ mod tests {
     #[test]
     fn stat_fields_after_an_odd_command_name() {
         let line = "42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 4 0 1 2 3";
-        assert_eq!(ticks_of_stat(line), Some(325));
+        assert_eq!(ticks_of_stat(line), Some((250, 75)));
         assert_eq!(ticks_of_stat("garbage"), None);
     }
 

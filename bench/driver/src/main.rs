@@ -7,8 +7,8 @@
 //!
 //! The phases are in [`day`]. The report: each phase's wall time and requests, the total,
 //! requests per second, the driver's own CPU time and — given `--pids` — the CPU time the
-//! stack's processes spent meanwhile (`/proc/PID/stat`), so the load generator is seen
-//! not to be what is measured. `--json` prints the same as one JSON object.
+//! stack's processes spent meanwhile (`/proc/PID/stat`), each also split in user and
+//! system time, so the load generator is seen not to be what is measured. `--json` prints the same as one JSON object.
 
 mod args;
 mod cpu;
@@ -93,16 +93,24 @@ async fn drive(args: &Args) -> Result<Value, String> {
     let self_after = cpu::Sample::take("self", ticks);
     let process_total = cpu::cpu_seconds("self", ticks).unwrap_or(0.0);
     let (driver_cpu, driver_source) = self_after.since(self_before).unwrap_or((0.0, "none"));
+    let split = |us: Option<(f64, f64)>| {
+        us.map_or(
+            Value::Null,
+            |(u, s)| json!({"user": round(u, 2), "system": round(s, 2)}),
+        )
+    };
     let mut stack = Vec::new();
     let mut stack_cpu = 0.0;
     for (pid, before) in args.pids.iter().zip(stack_before) {
-        let used = cpu::Sample::take(&pid.to_string(), ticks).since(before);
+        let after = cpu::Sample::take(&pid.to_string(), ticks);
+        let used = after.since(before);
         stack_cpu += used.map_or(0.0, |(u, _)| u);
         stack.push(json!({
             "pid": pid,
             "name": cpu::name(*pid),
             "cpu_seconds": used.map(|(u, _)| round(u, 4)),
             "source": used.map(|(_, s)| s),
+            "user_system_seconds": split(after.user_system_since(before)),
         }));
     }
     let s = &api.http.stats;
@@ -145,6 +153,8 @@ async fn drive(args: &Args) -> Result<Value, String> {
         // driver process's whole CPU time (start-up included, 10 ms ticks).
         "driver_cpu_seconds": round(driver_cpu, 4),
         "driver_cpu_source": driver_source,
+        // The same split in user and system time, from /proc/PID/stat (10 ms ticks).
+        "driver_user_system_seconds": split(self_after.user_system_since(self_before)),
         "driver_process_cpu_seconds": round(process_total, 2),
         "stack": stack,
         "stack_cpu_seconds": if args.pids.is_empty() { Value::Null } else { json!(round(stack_cpu, 4)) },
@@ -186,19 +196,25 @@ fn text(r: &Value) -> String {
         "before the tick: {}; servers ACTIVE after it: {} ({} list pages); balancers: {}; nodes added: {}; fault: {}\n",
         r["status_before_tick"], r["servers_active"], r["list_pages"], r["balancers"], r["nodes_added"], r["fault"]
     ));
+    let split = |v: &Value| match v {
+        Value::Null => String::new(),
+        v => format!("; user {} s, system {} s", v["user"], v["system"]),
+    };
     s.push_str(&format!(
-        "driver CPU during the day: {:.4} s ({}); whole process: {:.2} s\n",
+        "driver CPU during the day: {:.4} s ({}{}); whole process: {:.2} s\n",
         num(&r["driver_cpu_seconds"]),
         r["driver_cpu_source"],
+        split(&r["driver_user_system_seconds"]),
         num(&r["driver_process_cpu_seconds"])
     ));
     for p in r["stack"].as_array().into_iter().flatten() {
         s.push_str(&format!(
-            "stack pid {} ({}): {} s ({})\n",
+            "stack pid {} ({}): {} s ({}{})\n",
             p["pid"],
             p["name"].as_str().unwrap_or("?"),
             p["cpu_seconds"],
-            p["source"]
+            p["source"],
+            split(&p["user_system_seconds"])
         ));
     }
     if !r["stack_cpu_seconds"].is_null() {
