@@ -57,3 +57,72 @@ async fn concurrent_creates_leave_exactly_that_many_servers_with_unique_ids_and_
     let limits = app.get_json("limits").await;
     assert_eq!(limits["limits"]["absolute"]["totalInstancesUsed"], 3200);
 }
+
+/// A delete whose client goes away after the server was marked deleted still gives the
+/// server's usage back: what follows the mark runs to its end. Only on Redis can a test
+/// hold the tenant's usage record from outside the app (as another replica would), so the
+/// client is sure to leave while the delete waits for it; in memory it checks nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_whose_client_goes_away_still_gives_the_usage_back() {
+    use std::time::Duration;
+
+    use common::store::{Scope, Store, StoreSettings};
+
+    let mut store = StoreSettings::Memory;
+    let app = spawn_app_with(|s| store = s.base.store.clone()).await;
+    if matches!(store, StoreSettings::Memory) {
+        eprintln!("skipped: UNDERSTUDY_TEST_REDIS is not set");
+        return;
+    }
+    let id = app.create_server("leaving").await;
+    let used = |v: &Value| v["limits"]["absolute"]["totalInstancesUsed"].clone();
+    assert_eq!(used(&app.get_json("limits").await), 1);
+
+    // Another replica holds the tenant's usage for a second and a half.
+    let other = Store::from_settings(&store, "compute").unwrap();
+    let usage = other.table::<Value>("compute_usage");
+    let scope = Scope::new(crate::helpers::TENANT, "ORD");
+    let (holding, held) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(usage.transact(&scope, |_| {
+            holding.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(1500));
+        }))
+    });
+    tokio::task::spawn_blocking(move || held.recv().unwrap())
+        .await
+        .unwrap();
+    // The client gives up after 300 ms, while the delete waits for the usage record.
+    let gone = app
+        .client
+        .delete(app.url(&format!("servers/{id}")))
+        .header("X-Auth-Token", &app.token)
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(
+        gone.is_err(),
+        "the delete answered while usage was held: {gone:?}"
+    );
+    tokio::task::spawn_blocking(move || holder.join().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    // Its usage is given back once the record is let go.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let limits = app.get_json("limits").await;
+        if used(&limits) == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the usage of a deleted server was never given back: {limits}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
