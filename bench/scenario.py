@@ -276,8 +276,9 @@ def write_results(rows):
         "deleted. `lb wait` read: the balancer is read until ACTIVE after every node change; retry: "
         "not read (a 422 would make the driver wait). Times in seconds; mock CPU is the mocks' "
         "processes (Redis apart) during the day. The driver-CPU goal rows also give user and "
-        "system time apart (`/proc/PID/stat`, 10 ms ticks: a day the stack spends under 0.3 s on "
-        "is too short to split): the driver's own code against the stack's, and the kernel's "
+        "system time apart (`/proc/PID/stat`, 10 ms ticks, as the kernel sampled them: shown when "
+        "each part is 0.05 s at least and the stack's day 0.3 s): the driver's own code against "
+        "the stack's, and the kernel's "
         "part, mostly loopback TCP, which the kernel bills to whichever end sends.\n",
         "| topology | N | lb wait | total | range | auth | balancers | create | tick | list | add nodes "
         "| fault + retry | remove nodes | delete servers | delete balancers | requests | req/s "
@@ -318,10 +319,11 @@ def write_results(rows):
         share = s["driver_cpu"] / server if server else float("inf")
         # Beside it, user and system time apart: the driver's own code against the stack's,
         # and the kernel's (mostly loopback TCP, billed to whichever end sends). They come in
-        # 10 ms ticks, so a day the stack spends under 0.3 s on is too short to split.
+        # 10 ms ticks, sampled: a part under 0.05 s, or a stack under 0.3 s, is too short to
+        # split. They need not add up to the share, which is schedstat's.
         (du, ds), (su, ss) = s["driver_split"], s["stack_split"]
-        if su + ss >= 0.3 and su and ss:
-            apart = (f" (user {du:.2f} / {su:.2f} s: {du / su:.0%}; "
+        if min(du, ds, su, ss) >= 0.05 and su + ss >= 0.3:
+            apart = (f" (stat: user {du:.2f} / {su:.2f} s: {du / su:.0%}; "
                      f"system {ds:.2f} / {ss:.2f} s: {ds / ss:.0%})")
         else:
             apart = ""

@@ -1,7 +1,9 @@
 //! CPU time of processes, in seconds: `/proc/PID/stat` (user + system, every thread,
 //! reaped ones included, counted in clock ticks) and `/proc/PID/task/*/schedstat`
 //! (nanoseconds per live thread), so a short day is not lost in 10 ms ticks. The split
-//! between user and system time is `/proc/PID/stat`'s alone (ticks: coarse on a short day). No libc: the
+//! between user and system time is `/proc/PID/stat`'s alone: the kernel divides a thread's
+//! time between the two by what it sampled at its timer ticks, so the split is an estimate,
+//! noisy on a short day, and need not add up to the schedstat total. No libc: the
 //! clock-tick rate comes from the auxiliary vector (`AT_CLKTCK` in `/proc/self/auxv`),
 //! 100 when it cannot be read.
 

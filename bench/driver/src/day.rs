@@ -209,8 +209,8 @@ struct ListedServer {
     #[serde(default)]
     addresses: Addresses,
 }
-/// Of a server's networks, the one whose address becomes a node (the others are skipped
-/// unread).
+/// Of a server's networks, the one whose address becomes a node (the others are scanned
+/// past, not stored).
 #[derive(Deserialize, Default)]
 struct Addresses {
     #[serde(default)]

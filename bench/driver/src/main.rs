@@ -8,7 +8,8 @@
 //! The phases are in [`day`]. The report: each phase's wall time and requests, the total,
 //! requests per second, the driver's own CPU time and — given `--pids` — the CPU time the
 //! stack's processes spent meanwhile (`/proc/PID/stat`), each also split in user and
-//! system time, so the load generator is seen not to be what is measured. `--json` prints the same as one JSON object.
+//! system time, so the load generator is seen not to be what is measured. `--json` prints
+//! the same as one JSON object.
 
 mod args;
 mod cpu;
@@ -198,7 +199,7 @@ fn text(r: &Value) -> String {
     ));
     let split = |v: &Value| match v {
         Value::Null => String::new(),
-        v => format!("; user {} s, system {} s", v["user"], v["system"]),
+        v => format!("; stat: user {} s, system {} s", v["user"], v["system"]),
     };
     s.push_str(&format!(
         "driver CPU during the day: {:.4} s ({}{}); whole process: {:.2} s\n",

@@ -58,10 +58,12 @@ async fn concurrent_creates_leave_exactly_that_many_servers_with_unique_ids_and_
     assert_eq!(limits["limits"]["absolute"]["totalInstancesUsed"], 3200);
 }
 
-/// A delete whose client goes away after the server was marked deleted still gives the
-/// server's usage back: what follows the mark runs to its end. Only on Redis can a test
-/// hold the tenant's usage record from outside the app (as another replica would), so the
-/// client is sure to leave while the delete waits for it; in memory it checks nothing.
+/// A delete whose client goes away while it is in flight still gives the server's usage
+/// back: the request runs to its end (actix keeps serving a request whose client closed
+/// its side, `h1_allow_half_closed`; were the handler dropped, its queued release would be
+/// left out). Only on Redis can a test hold the tenant's usage record from outside the app
+/// (as another replica would), so the client is sure to leave while the delete waits for
+/// it; in memory it checks nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_whose_client_goes_away_still_gives_the_usage_back() {
     use std::time::Duration;
