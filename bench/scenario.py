@@ -205,15 +205,18 @@ def summary(topology, n, lb_wait, r):
     phases = {p["name"]: p["seconds"] for p in r["phases"]}
     mocks = sum(p["cpu_seconds"] or 0 for p in r["stack"] if p["name"] != "redis-server")
     redis = sum(p["cpu_seconds"] or 0 for p in r["stack"] if p["name"] == "redis-server")
-    # User and system time apart (/proc/PID/stat, 10 ms ticks), the stack's with Redis.
+    # User and system time apart (/proc/PID/stat, 10 ms ticks), the stack's with Redis;
+    # None when a process could not be read (no split is shown then).
     def split(v):
-        return (v["user"], v["system"]) if v else (0.0, 0.0)
-    stack_split = [split(p.get("user_system_seconds")) for p in r["stack"]]
+        return (v["user"], v["system"]) if v else None
+    parts = [split(p.get("user_system_seconds")) for p in r["stack"]]
+    stack_split = (None if None in parts or not parts
+                   else (sum(u for u, _ in parts), sum(s for _, s in parts)))
     return {"topology": topology, "n": n, "lb_wait": lb_wait, "total": r["total_seconds"],
             "phases": phases, "requests": r["requests"], "rps": r["requests_per_second"],
             "driver_cpu": r["driver_cpu_seconds"], "mock_cpu": mocks, "redis_cpu": redis,
             "driver_split": split(r.get("driver_user_system_seconds")),
-            "stack_split": (sum(u for u, _ in stack_split), sum(s for _, s in stack_split)),
+            "stack_split": stack_split,
             "fault_ok": r["fault"]["retry_succeeded"], "tick": r["tick_endpoint"],
             "answers": r["answers"]}
 
@@ -321,7 +324,7 @@ def write_results(rows):
         # and the kernel's (mostly loopback TCP, billed to whichever end sends). They come in
         # 10 ms ticks, sampled: a part under 0.05 s, or a stack under 0.3 s, is too short to
         # split. They need not add up to the share, which is schedstat's.
-        (du, ds), (su, ss) = s["driver_split"], s["stack_split"]
+        (du, ds), (su, ss) = s["driver_split"] or (0, 0), s["stack_split"] or (0, 0)
         if min(du, ds, su, ss) >= 0.05 and su + ss >= 0.3:
             apart = (f" (stat: user {du:.2f} / {su:.2f} s: {du / su:.0%}; "
                      f"system {ds:.2f} / {ss:.2f} s: {ds / ss:.0%})")

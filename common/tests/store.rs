@@ -325,26 +325,12 @@ async fn a_change_whose_caller_goes_away_leaves_the_others_whole() {
         let things = b.first.table::<Thing>("things");
         let s = scope("gone");
         things.put(&s, "c", Thing { n: 0 }).await.unwrap();
-        // On a thread and runtime of its own, so its second does not hold up this one's;
-        // it says when it holds the partition.
-        let (holding, held) = std::sync::mpsc::channel();
-        let holder = {
-            let other = b.replica().table::<Thing>("things");
-            let s = s.clone();
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(other.transact(&s, |_| {
-                    holding.send(()).unwrap();
-                    std::thread::sleep(Duration::from_millis(1000));
-                }))
-            })
-        };
-        tokio::task::spawn_blocking(move || held.recv().unwrap())
-            .await
-            .unwrap();
+        let holder = test_support::hold_partition(
+            b.replica().table::<Thing>("things"),
+            s.clone(),
+            Duration::from_millis(1000),
+        )
+        .await;
         let ran = Arc::new(AtomicU32::new(0));
         let mut kept = Vec::new();
         let mut dropped = Vec::new();

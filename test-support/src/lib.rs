@@ -70,3 +70,29 @@ pub fn store_under_test() -> common::store::StoreSettings {
         _ => common::store::StoreSettings::Memory,
     }
 }
+
+/// Holds `scope`'s partition of `table` for `hold`, as another replica would: on a thread
+/// and runtime of its own (so its sleep holds up nobody else's runtime), and answers once
+/// it holds it. Joining the handle waits for the hold to end and gives the step's outcome.
+pub async fn hold_partition<T: common::store::Record>(
+    table: common::store::Table<T>,
+    scope: common::store::Scope,
+    hold: std::time::Duration,
+) -> std::thread::JoinHandle<Result<(), common::store::StoreError>> {
+    let (holding, held) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the holder");
+        rt.block_on(table.transact(&scope, |_| {
+            let _ = holding.send(());
+            std::thread::sleep(hold);
+        }))
+    });
+    tokio::task::spawn_blocking(move || held.recv())
+        .await
+        .expect("the holder's wait ends")
+        .expect("the holder holds the partition");
+    holder
+}

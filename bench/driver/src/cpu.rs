@@ -66,23 +66,25 @@ pub fn thread_seconds(pid: &str) -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
-/// A process's CPU time at one moment, both ways, and `/proc/PID/stat`'s user and
-/// system parts.
+/// A process's CPU time at one moment, both ways: `/proc/PID/stat`'s user and system
+/// parts, and its live threads' schedstat total.
 #[derive(Clone, Copy, Default)]
 pub struct Sample {
-    stat: Option<f64>,
-    threads: Option<f64>,
     split: Option<(f64, f64)>,
+    threads: Option<f64>,
 }
 
 impl Sample {
     pub fn take(pid: &str, ticks: f64) -> Sample {
-        let split = user_system_seconds(pid, ticks);
         Sample {
-            stat: split.map(|(u, s)| u + s),
+            split: user_system_seconds(pid, ticks),
             threads: thread_seconds(pid),
-            split,
         }
+    }
+
+    /// `/proc/PID/stat`'s user + system.
+    fn stat(self) -> Option<f64> {
+        self.split.map(|(u, s)| u + s)
     }
 
     /// User and system seconds from `before` to `self` (`/proc/PID/stat`, in ticks).
@@ -95,7 +97,7 @@ impl Sample {
     /// samples have them and they do not show less than `/proc/PID/stat` (threads exited),
     /// else by `/proc/PID/stat`; with the source's name.
     pub fn since(self, before: Sample) -> Option<(f64, &'static str)> {
-        let stat = match (before.stat, self.stat) {
+        let stat = match (before.stat(), self.stat()) {
             (Some(b), Some(a)) => Some(a - b),
             _ => None,
         };

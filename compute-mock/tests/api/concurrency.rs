@@ -71,7 +71,12 @@ async fn a_delete_whose_client_goes_away_still_gives_the_usage_back() {
     use common::store::{Scope, Store, StoreSettings};
 
     let mut store = StoreSettings::Memory;
-    let app = spawn_app_with(|s| store = s.base.store.clone()).await;
+    let mut region = String::new();
+    let app = spawn_app_with(|s| {
+        store = s.base.store.clone();
+        region = s.compute.default_region.clone();
+    })
+    .await;
     if matches!(store, StoreSettings::Memory) {
         eprintln!("skipped: UNDERSTUDY_TEST_REDIS is not set");
         return;
@@ -82,22 +87,12 @@ async fn a_delete_whose_client_goes_away_still_gives_the_usage_back() {
 
     // Another replica holds the tenant's usage for a second and a half.
     let other = Store::from_settings(&store, "compute").unwrap();
-    let usage = other.table::<Value>("compute_usage");
-    let scope = Scope::new(crate::helpers::TENANT, "ORD");
-    let (holding, held) = std::sync::mpsc::channel();
-    let holder = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(usage.transact(&scope, |_| {
-            holding.send(()).unwrap();
-            std::thread::sleep(Duration::from_millis(1500));
-        }))
-    });
-    tokio::task::spawn_blocking(move || held.recv().unwrap())
-        .await
-        .unwrap();
+    let holder = test_support::hold_partition(
+        other.table::<Value>("compute_usage"),
+        Scope::new(crate::helpers::TENANT, region),
+        Duration::from_millis(1500),
+    )
+    .await;
     // The client gives up after 300 ms, while the delete waits for the usage record.
     let gone = app
         .client
