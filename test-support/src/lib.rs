@@ -1,8 +1,8 @@
 //! What the test suites of every Understudy crate share, and nothing a binary carries (a
 //! dev-dependency only): a mock's settings for a test, the mock served on a free port, a
 //! token signed as the stack signs them, the store a test runs on (memory, or Redis when
-//! `UNDERSTUDY_TEST_REDIS` names one), and arbitrary request bodies for property tests
-//! ([`props`]).
+//! `UNDERSTUDY_TEST_REDIS` names one), a partition of it held as another replica would,
+//! and arbitrary request bodies for property tests ([`props`]).
 
 pub mod props;
 
