@@ -15,7 +15,9 @@ median total, the 10x goal judged on the median of each repeat's own N = 10,000 
 ratio), in each balancer-wait mode (`read`: the balancer is read until ACTIVE after every
 node change, as the scenario asks; `retry`: it is not read, a 422 on the next change would
 make the driver wait, as Otter does). The driver is given the stack's pids and
-reports its own CPU time and theirs. A section is appended to bench/RESULTS.md.
+reports its own CPU time and theirs. When the memory topology runs and wrk is installed,
+wrk then measures a load generator's floor: its CPU per request, and the stack's, on a
+server created and a server read. A section is appended to bench/RESULTS.md.
 
     python3 bench/scenario.py                   # everything
     SCENARIO_N=1000 SCENARIO_TOPOLOGIES=memory SCENARIO_LB_WAIT=read python3 bench/scenario.py
@@ -29,6 +31,7 @@ first.
 import datetime
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -144,6 +147,75 @@ def start_memory():
     return stack
 
 
+def on_cpu_seconds(pid):
+    """A live process's CPU time so far: its threads' schedstat, in nanoseconds."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1e9
+
+
+def call(method, url, body=None, token=None):
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("X-Auth-Token", token)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def floor():
+    """A load generator's floor on this machine: wrk (C, one thread, 64 connections, as the
+    driver) against a fresh in-memory stack, on the two requests an autoscaler's day is made
+    of most (a server created, a server read), with wrk's CPU time per request and the
+    stack's. None when wrk is not installed."""
+    wrk = shutil.which("wrk")
+    if not wrk:
+        return None
+    stack = start_memory()
+    try:
+        auth = call("POST", stack.identity + "/identity/v2.0/tokens",
+                    {"auth": {"passwordCredentials": {"username": "floor", "password": "p"}}})["access"]
+        token = auth["token"]["id"]
+        compute = next(e["endpoints"][0]["publicURL"] for e in auth["serviceCatalog"]
+                       if e["type"] == "compute")
+        image = call("GET", compute + "/images", token=token)["images"][0]["id"]
+        server = {"server": {"name": "floor", "imageRef": image, "flavorRef": "2",
+                             "metadata": {"server_building": "30"}}}
+        sid = call("POST", compute + "/servers", server, token)["server"]["id"]
+        script = os.path.join(stack.work, "create.lua")
+        with open(script, "w") as f:
+            f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                    f"wrk.body = {json.dumps(json.dumps(server))}\n")
+        rows = []
+        for label, extra, url, seconds in [("POST servers (create)", ["-s", script], compute + "/servers", 2),
+                                           ("GET servers/{id}", [], f"{compute}/servers/{sid}", 3)]:
+            before = [on_cpu_seconds(p) for p in stack.pids()]
+            # The stack's processes are not reaped before it stops: the children's rusage
+            # moves by wrk's alone.
+            reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+            res = subprocess.run([wrk, "-t1", "-c64", f"-d{seconds}s", "-H", f"X-Auth-Token: {token}",
+                                  *extra, url], capture_output=True, text=True, timeout=60)
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            stack_cpu = sum(on_cpu_seconds(q) for q in stack.pids()) - sum(before)
+            out = res.stdout + res.stderr
+            done = next((int(l.split()[0]) for l in out.splitlines() if "requests in" in l), 0)
+            if res.returncode != 0 or not done or "Non-2xx" in out:
+                raise RuntimeError(f"wrk {label}: {out.strip()}")
+            wrk_cpu = (usage.ru_utime - reaped.ru_utime) + (usage.ru_stime - reaped.ru_stime)
+            rows.append({"request": label, "requests": done, "wrk_us": wrk_cpu / done * 1e6,
+                         "stack_us": stack_cpu / done * 1e6, "share": wrk_cpu / stack_cpu})
+            say(f"    floor: {label}: {done} requests, wrk {rows[-1]['wrk_us']:.1f} us/request, "
+                f"stack {rows[-1]['stack_us']:.1f} us/request, wrk/stack {rows[-1]['share']:.0%}")
+        return rows
+    finally:
+        stack.stop()
+
+
 def start_redis_stack(name, computes):
     stack = Stack(name)
     rport, iport, lport, *cports = free_ports(3 + computes)
@@ -250,7 +322,7 @@ def mtime(path):
     return datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def write_results(rows):
+def write_results(rows, floors):
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cpu = ""
     try:
@@ -330,8 +402,24 @@ def write_results(rows):
                      f"system {ds:.2f} / {ss:.2f} s: {ds / ss:.0%})")
         else:
             apart = ""
+        per_request = s["driver_cpu"] / s["requests"] * 1e6 if s["requests"] else 0
         lines.append(f"| driver CPU well below the stack's, <= 50% (N = {n:,}) | {topo} | {wait} | "
-                     f"{share:.0%} of the stack's{apart} | {'yes' if share <= 0.5 else '**no**'} |")
+                     f"{share:.0%} of the stack's{apart}; {per_request:.1f} us per request | "
+                     f"{'yes' if share <= 0.5 else '**no**'} |")
+    lines.append("")
+    if floors:
+        lines.append("A load generator's floor, for the driver's share: `wrk -t1 -c64` (C; one thread "
+                     "and 64 connections, as the driver) against a fresh in-memory stack, on the "
+                     "requests the day is made of most. CPU per request from wrk's rusage and the "
+                     "stack's schedstat; the driver's own per request is in the rows above (its "
+                     "requests also parse JSON).\n")
+        lines.append("| request | requests | wrk CPU per request | stack CPU per request | wrk / stack |")
+        lines.append("|---|---|---|---|---|")
+        for f in floors:
+            lines.append(f"| {f['request']} | {f['requests']:,} | {f['wrk_us']:.1f} us | "
+                         f"{f['stack_us']:.1f} us | {f['share']:.0%} |")
+    else:
+        lines.append("No load generator's floor: wrk is not installed.")
     path = os.path.join(ROOT, "bench", "RESULTS.md")
     with open(path, "a") as f:
         f.write("\n".join(lines) + "\n")
@@ -365,8 +453,12 @@ def main():
                 rows.append(median_run(each))
         finally:
             stack.stop()
+    floors = None
+    if "memory" in TOPOLOGIES:
+        say("==> floor: wrk against an in-memory stack")
+        floors = floor()
     if os.environ.get("SCENARIO_NO_RESULTS") != "1":
-        write_results(rows)
+        write_results(rows, floors)
     return 0
 
 
