@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use common::clock::{ClockChange, ClockState};
 use common::journal::{Journal, JournalEntry, JournalQuery};
-use common::store::{redis::RedisSettings, Scope, Store, StoreError, StoreSettings};
+use common::store::{redis::RedisSettings, Scope, Store, StoreError, StoreSettings, Table};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
@@ -410,8 +410,22 @@ async fn a_check_then_insert_is_atomic_across_replicas() {
     }
 }
 
+/// Removes what `oldest` picked, as a bounded queue does.
+async fn remove_picked(things: &Table<Thing>, s: &Scope, picked: &[(String, Thing)]) {
+    let ids: Vec<String> = picked.iter().map(|(id, _)| id.clone()).collect();
+    things
+        .transact_some(s, &ids, |rows, _| {
+            for id in &ids {
+                rows.remove(id);
+            }
+        })
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
-async fn trimming_removes_the_oldest_while_asked_and_replicas_never_trim_too_much() {
+async fn the_oldest_are_picked_while_asked_and_replicas_removing_what_they_picked_never_remove_too_much(
+) {
     for b in backends() {
         let things = b.first.table::<Thing>("queue");
         let s = scope("a");
@@ -421,45 +435,50 @@ async fn trimming_removes_the_oldest_while_asked_and_replicas_never_trim_too_muc
                 .await
                 .unwrap();
         }
-        // Old records go (n < 5), then the queue is cut to 30, then the first kept stops it.
-        let gone = things
-            .trim_oldest(&s, |left, t| t.n < 5 || left > 30)
+        // Old records (n < 5), then the oldest past 30, then the first not picked stops it.
+        let picked = things
+            .oldest(&s, |left, t| t.n < 5 || left > 30)
             .await
             .unwrap();
-        let ids: Vec<_> = gone.iter().map(|(id, _)| id.as_str()).collect();
+        let ids: Vec<_> = picked.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(
             ids,
             ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
             "{}",
             b.name
         );
-        assert_eq!(gone[9].1, Thing { n: 9 });
+        assert_eq!(picked[9].1, Thing { n: 9 });
+        assert_eq!(
+            things.count(&s).await.unwrap(),
+            40,
+            "{}: picking removes nothing",
+            b.name
+        );
+        remove_picked(&things, &s, &picked).await;
         assert_eq!(things.count(&s).await.unwrap(), 30, "{}", b.name);
-        let nothing = things.trim_oldest(&s, |_, t| t.n < 5).await.unwrap();
+        let nothing = things.oldest(&s, |_, t| t.n < 5).await.unwrap();
         assert!(nothing.is_empty(), "{}", b.name);
 
-        // Twenty trims at once over two replicas, each to at most 20 records: exactly ten go.
+        // Twenty queues at once over two replicas, each picking to leave 20 records and
+        // removing what it picked: exactly ten go, the oldest.
         let replicas = [b.first.clone(), b.replica()];
         let mut tasks = Vec::new();
         for i in 0..20 {
             let things = replicas[i % 2].table::<Thing>("queue");
             tasks.push(tokio::spawn(async move {
-                things
-                    .trim_oldest(&scope("a"), |left, _| left > 20)
-                    .await
-                    .unwrap()
-                    .len()
+                let s = scope("a");
+                let picked = things.oldest(&s, |left, _| left > 20).await.unwrap();
+                remove_picked(&things, &s, &picked).await;
             }));
         }
-        let mut removed = 0;
         for t in tasks {
-            removed += t.await.unwrap();
+            t.await.unwrap();
         }
-        assert_eq!(removed, 10, "{}", b.name);
+        assert_eq!(things.count(&s).await.unwrap(), 20, "{}", b.name);
         let first = things.page(&s, None, 1, |_| true).await.unwrap();
         assert_eq!(first, [Thing { n: 20 }], "{}", b.name);
         assert!(things
-            .trim_oldest(&scope("empty"), |_, _| true)
+            .oldest(&scope("empty"), |_, _| true)
             .await
             .unwrap()
             .is_empty());
@@ -495,9 +514,10 @@ async fn a_push_adds_the_newest_and_reports_the_count_and_the_oldest_across_repl
             b.name
         );
         assert_eq!(things.get(&s, "a").await.unwrap(), Some(Thing { n: 1 }));
-        // The pushed record is the newest: trimming takes the others first.
-        let gone = things.trim_oldest(&s, |left, _| left > 1).await.unwrap();
-        assert_eq!(gone, [("a".to_string(), Thing { n: 1 })], "{}", b.name);
+        // The pushed record is the newest: the oldest are the others.
+        let picked = things.oldest(&s, |left, _| left > 1).await.unwrap();
+        assert_eq!(picked, [("a".to_string(), Thing { n: 1 })], "{}", b.name);
+        remove_picked(&things, &s, &picked).await;
 
         // Forty pushes at once over two replicas: every one lands, the counts they report
         // are forty different ones, and the oldest is always the first that was kept.

@@ -127,8 +127,9 @@ impl ComputeState {
     /// or beyond the `max_deleted_kept` newest. The queue is one record per deletion; the
     /// push that notes a deletion also answers the queue's length and oldest entry, so a
     /// deletion that forgets nothing is one step. When the queue overflows, the oldest
-    /// sixteenth of it is forgotten at once (their servers removed in one step), so the
-    /// work of forgetting is spread over that many deletions. A deletion that passes the
+    /// sixteenth of it is forgotten at once (their servers removed in one step, then their
+    /// entries in another; a trim whose step fails leaves the entries, for the next trim to
+    /// forget), so the work of forgetting is spread over that many deletions. A deletion that passes the
     /// cap trims before it answers. Deletions in flight together see different lengths,
     /// and only those that pass the cap by one, or by one more sixteenth each time, trim
     /// (when every trim runs, the others have nothing to forget). So once the deletions in
@@ -157,21 +158,30 @@ impl ComputeState {
         let floor = cap - cap / 16;
         let gone: Vec<String> = self
             .deleted
-            .trim_oldest(scope, |left, d| (over && left > floor) || expired(d))
+            .oldest(scope, |left, d| (over && left > floor) || expired(d))
             .await?
             .into_iter()
             .map(|(gone, _)| gone)
             .collect();
-        if !gone.is_empty() {
-            self.servers
-                .transact_some(scope, &gone, |rows, _| {
-                    for id in &gone {
-                        rows.remove(id);
-                    }
-                })
-                .await?;
+        if gone.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        // The servers first, then their entries: should either step fail, the entries are
+        // still there, and the next deletion that trims forgets them.
+        self.servers
+            .transact_some(scope, &gone, |rows, _| {
+                for id in &gone {
+                    rows.remove(id);
+                }
+            })
+            .await?;
+        self.deleted
+            .transact_some(scope, &gone, |rows, _| {
+                for id in &gone {
+                    rows.remove(id);
+                }
+            })
+            .await
     }
 
     /// The server's record and what it shows now; 404 when unknown or gone.

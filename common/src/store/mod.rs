@@ -384,7 +384,7 @@ impl<T: Record> Table<T> {
     /// Adds `value` as the partition's newest record ([`StoreError::Exists`] when the id is
     /// taken) and answers, from the same atomic step, how many records the partition holds
     /// now and its oldest one: the one round trip a bounded queue needs to learn whether
-    /// [`Table::trim_oldest`] has anything to do.
+    /// [`Table::oldest`] has anything to pick.
     pub async fn push(
         &self,
         scope: &Scope,
@@ -404,20 +404,25 @@ impl<T: Record> Table<T> {
         }
     }
 
-    /// Removes a partition's oldest records while `drop(left, oldest)` says so, where `left`
-    /// counts the records still there (the oldest included); stops at the first record it
-    /// keeps. Atomic against every other writer of the partition, in every replica, and it
-    /// reads only the records it removes and the one it keeps: a bounded queue (Compute's
-    /// deleted servers) costs the same however long it is. The removed records, oldest
-    /// first.
-    pub async fn trim_oldest(
+    /// A partition's oldest records while `pick(left, oldest)` says so, where `left` counts
+    /// the records from the one asked about to the newest; stops at the first one it does
+    /// not pick. Nothing is removed. What it reads is one moment of the partition, in
+    /// every replica (no writer changes it meanwhile), and only the records it picks and the
+    /// one it stops at: a bounded queue (Compute's deleted servers) costs the same however
+    /// long it is. A queue that forgets what this picks removes it afterwards, what the
+    /// records stand for first: should a step fail, the records are still there to be
+    /// picked again. Readers at once each pick a prefix of the same order; when a prefix
+    /// ends where `left` says, each leaves the newest records it was asked to keep, so
+    /// removing what all of them picked still leaves those of the latest read. The picked
+    /// records, oldest first.
+    pub async fn oldest(
         &self,
         scope: &Scope,
-        drop: impl FnMut(usize, &T) -> bool,
+        pick: impl FnMut(usize, &T) -> bool,
     ) -> Result<Vec<(String, T)>, StoreError> {
         match &self.inner {
-            TableInner::Memory(t) => Ok(t.transact(scope, |rows| rows.trim_oldest(drop))),
-            TableInner::Redis(t) => t.trim_oldest(scope, drop).await,
+            TableInner::Memory(t) => Ok(t.transact(scope, |rows| rows.oldest(pick))),
+            TableInner::Redis(t) => t.oldest(scope, pick).await,
         }
     }
 

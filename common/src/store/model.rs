@@ -215,24 +215,18 @@ impl<T: Record> Rows<'_, T> {
         self.len() == 0
     }
 
-    /// Removes the oldest records while `drop(left, oldest)` says so; see
-    /// `Table::trim_oldest`.
-    pub fn trim_oldest(&mut self, mut drop: impl FnMut(usize, &T) -> bool) -> Vec<(String, T)> {
+    /// The oldest records while `pick(left, oldest)` says so; see `Table::oldest`.
+    pub fn oldest(&self, mut pick: impl FnMut(usize, &T) -> bool) -> Vec<(String, T)> {
+        let mut left = self.len();
         let mut out = Vec::new();
-        loop {
-            let left = self.len();
-            let Some(id) = self
-                .iter()
-                .next()
-                .filter(|(_, v)| drop(left, v))
-                .map(|(id, _)| id.to_string())
-            else {
-                return out;
-            };
-            if let Some(v) = self.remove(&id) {
-                out.push((id, v));
+        for (id, v) in self.iter() {
+            if !pick(left, v) {
+                break;
             }
+            left -= 1;
+            out.push((id.to_string(), v.clone()));
         }
+        out
     }
 
     /// Records oldest first, with their ids.

@@ -973,12 +973,12 @@ impl<T: Record> RedisTable<T> {
         self.write(part, Some(held), &writes).await
     }
 
-    /// `Table::trim_oldest`: under the partition lock, reads the oldest records a
-    /// few at a time and removes those `drop` gives up, in one write that ends the lock.
-    pub(super) async fn trim_oldest(
+    /// `Table::oldest`: under the partition lock, reads the oldest records a few at a
+    /// time while `pick` takes them, then lets the lock go, having written nothing.
+    pub(super) async fn oldest(
         &self,
         scope: &Scope,
-        mut drop: impl FnMut(usize, &T) -> bool,
+        mut pick: impl FnMut(usize, &T) -> bool,
     ) -> Result<Vec<(String, T)>, StoreError> {
         // Enough for what a bounded queue forgets at once at its default cap (Compute's
         // sixteenth of 1,000), so the lock is held for two steps: other writers of the
@@ -1004,7 +1004,7 @@ impl<T: Record> RedisTable<T> {
                             continue;
                         }
                         let (_, value) = decode::<T>(&raw)?;
-                        if !drop(left, &value) {
+                        if !pick(left, &value) {
                             return Ok(out);
                         }
                         left = left.saturating_sub(1);
@@ -1025,14 +1025,7 @@ impl<T: Record> RedisTable<T> {
             }
         };
         let out: Result<Vec<(String, T)>, StoreError> = read.await;
-        let writes: Vec<(char, &str, String)> = match &out {
-            Ok(gone) => gone
-                .iter()
-                .map(|(id, _)| ('D', id.as_str(), String::new()))
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        self.write(&part, Some(&held), &writes).await?;
+        self.write(&part, Some(&held), &[]).await?;
         out
     }
 
