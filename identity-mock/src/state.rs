@@ -25,7 +25,7 @@ use common::store::{Scope, Store, StoreError, Table};
 use common::token::Claims;
 
 use crate::configuration::{IdentitySettings, Settings, UserMode};
-use crate::domain::credentials::{TenantRef, UserRef};
+use crate::domain::credentials::UserRef;
 use crate::domain::derive;
 use crate::domain::mimic::{auth_attribute, Failure, AUTH_EVENT, FAIL};
 use crate::domain::token::{self, NewToken, TokenPolicy};
@@ -146,14 +146,15 @@ impl Directory {
         let id = id
             .map(str::to_string)
             .unwrap_or_else(|| derive::user_id(name));
-        let tenant = match self.known.get(&Scope::global(), &id).await? {
-            Some(k) => k.tenant,
-            None => derive::tenant_id(name),
-        };
+        let seen = self
+            .known
+            .get(&Scope::global(), &id)
+            .await?
+            .map(|k| k.tenant);
         Ok(User::open(
             name,
             id,
-            tenant,
+            seen,
             self.default_roles.clone(),
             self.default_region.clone(),
         ))
@@ -257,16 +258,6 @@ impl Directory {
         Ok(out)
     }
 
-    /// The tenant (id, name) a user gets for a requested tenant, or `None` when the user
-    /// may not use it (see [`User::tenant_for`]).
-    pub fn tenant_for(
-        &self,
-        user: &User,
-        requested: Option<&TenantRef>,
-    ) -> Option<(String, String)> {
-        user.tenant_for(self.mode, requested)
-    }
-
     /// The user behind a live token, as the directory knows them now (with the id and
     /// roles the token carries).
     pub async fn user_of(&self, claims: &Claims) -> Result<Option<User>, StoreError> {
@@ -317,6 +308,7 @@ impl Directory {
 mod tests {
     use super::*;
     use crate::configuration::UserEntry;
+    use crate::domain::credentials::TenantRef;
 
     fn settings(mode: UserMode) -> IdentitySettings {
         IdentitySettings {
@@ -348,13 +340,22 @@ mod tests {
         assert_eq!(u.tenant_id, derive::tenant_id("joe"));
         assert_eq!(u.id, derive::user_id("joe"));
         assert_eq!(
-            d.tenant_for(&u, Some(&TenantRef::Name("999".into()))),
+            u.tenant_for(Some(&TenantRef::Name("999".into()))),
             Some(("999".into(), "999".into())),
-            "a requested tenant is honoured"
+            "a user not seen yet gets the tenant it asks for"
         );
         d.remember(&u.name, &u.id, "999").await.unwrap();
         let again = d.by_api_key("joe", "whatever").await.unwrap().unwrap();
         assert_eq!(again.tenant_id, "999", "the chosen tenant is remembered");
+        assert_eq!(
+            again.tenant_for(Some(&TenantRef::Id("999".into()))),
+            Some(("999".into(), "999".into()))
+        );
+        assert_eq!(
+            again.tenant_for(Some(&TenantRef::Id("1000".into()))),
+            None,
+            "once seen, the user's tenant is settled"
+        );
         assert_eq!(d.by_id(&u.id).await.unwrap().unwrap().name, "joe");
         assert_eq!(d.by_tenant("999").await.unwrap().unwrap().name, "joe");
         assert_eq!(
@@ -385,10 +386,10 @@ mod tests {
         let u = d.by_password(&alice, "secret").await.unwrap().unwrap();
         assert_eq!(u.default_region, "LON");
         assert_eq!(
-            d.tenant_for(&u, Some(&TenantRef::Name("alice-tenant".into()))),
+            u.tenant_for(Some(&TenantRef::Name("alice-tenant".into()))),
             Some(("1000".into(), "alice-tenant".into()))
         );
-        assert_eq!(d.tenant_for(&u, Some(&TenantRef::Id("2000".into()))), None);
+        assert_eq!(u.tenant_for(Some(&TenantRef::Id("2000".into()))), None);
         assert!(d.by_tenant("2000").await.unwrap().is_none());
         assert!(d
             .by_password(&UserRef::Id("u-alice".into()), "secret")

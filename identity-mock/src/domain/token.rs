@@ -91,7 +91,7 @@ mod tests {
         User::open(
             "joe",
             "u1".into(),
-            "42".into(),
+            Some("42".into()),
             vec!["compute:default".into()],
             "DFW".into(),
         )

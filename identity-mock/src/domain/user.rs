@@ -2,7 +2,7 @@
 //! configured entry is, who an open-mode username is, whether credentials prove a user,
 //! and which tenant a user may scope a token to.
 
-use crate::configuration::{IdentitySettings, UserEntry, UserMode};
+use crate::configuration::{IdentitySettings, UserEntry};
 use crate::domain::credentials::TenantRef;
 use crate::domain::derive;
 
@@ -15,6 +15,11 @@ pub struct User {
     pub api_key: Option<String>,
     pub tenant_id: String,
     pub tenant_name: String,
+    /// Whether the user's tenant is settled: a configured user's always, an open-mode
+    /// user's once the user was seen (a token issued to it, or the user created). A
+    /// settled user asking for another tenant is refused (Rackspace's 401; Mimic's too,
+    /// since its issue #146).
+    pub tenant_settled: bool,
     pub roles: Vec<String>,
     pub default_region: String,
 }
@@ -44,6 +49,7 @@ impl User {
             api_key: u.api_key.clone(),
             tenant_name: u.tenant_name.clone().unwrap_or_else(|| tenant_id.clone()),
             tenant_id,
+            tenant_settled: true,
             roles: u
                 .roles
                 .clone()
@@ -55,15 +61,18 @@ impl User {
         }
     }
 
-    /// A user of `open` mode: the API key derived from the name, the tenant as given
-    /// (the one last chosen, or derived), the default roles and region.
+    /// A user of `open` mode: the API key derived from the name, the tenant it was seen
+    /// with (settled) or else derived from the name (not yet: the first token may name
+    /// another), the default roles and region.
     pub fn open(
         name: &str,
         id: String,
-        tenant: String,
+        seen: Option<String>,
         roles: Vec<String>,
         default_region: String,
     ) -> User {
+        let tenant_settled = seen.is_some();
+        let tenant = seen.unwrap_or_else(|| derive::tenant_id(name));
         User {
             api_key: Some(derive::api_key(name)),
             id,
@@ -71,6 +80,7 @@ impl User {
             password: None,
             tenant_name: tenant.clone(),
             tenant_id: tenant,
+            tenant_settled,
             roles,
             default_region,
         }
@@ -87,18 +97,18 @@ impl User {
     }
 
     /// The tenant (id, name) this user gets for a requested tenant, or `None` when the
-    /// user may not use it. Open mode honours any tenant; tenant names are tenant ids there.
-    pub fn tenant_for(
-        &self,
-        mode: UserMode,
-        requested: Option<&TenantRef>,
-    ) -> Option<(String, String)> {
+    /// user may not use it: a user whose tenant is not settled yet (open mode, never seen)
+    /// gets any tenant asked for (tenant names are tenant ids there); a settled one only
+    /// its own.
+    pub fn tenant_for(&self, requested: Option<&TenantRef>) -> Option<(String, String)> {
         let own = || (self.tenant_id.clone(), self.tenant_name.clone());
-        match (mode, requested) {
-            (_, None) => Some(own()),
-            (UserMode::Open, Some(t)) => Some((t.as_str().to_string(), t.as_str().to_string())),
-            (UserMode::Strict, Some(TenantRef::Id(id))) => (*id == self.tenant_id).then(own),
-            (UserMode::Strict, Some(TenantRef::Name(n))) => (*n == self.tenant_name).then(own),
+        match requested {
+            None => Some(own()),
+            Some(t) if !self.tenant_settled => {
+                Some((t.as_str().to_string(), t.as_str().to_string()))
+            }
+            Some(TenantRef::Id(id)) => (*id == self.tenant_id).then(own),
+            Some(TenantRef::Name(n)) => (*n == self.tenant_name).then(own),
         }
     }
 }

@@ -54,7 +54,7 @@ fn sign_in(
             Refusal::WrongApiKey => WRONG_API_KEY,
         })
     })?;
-    let scope = match (state.directory.tenant_for(&user, tenant), tenant) {
+    let scope = match (user.tenant_for(tenant), tenant) {
         (Some(scope), _) => scope,
         (None, Some(t)) => return Err(tenant_mismatch(t, &user)),
         (None, None) => return Err(IdentityError::unauthorized(WRONG_PASSWORD)),
@@ -91,9 +91,8 @@ async fn rescope(
         .user_of(&original)
         .await?
         .ok_or_else(|| IdentityError::unauthorized(BAD_TOKEN))?;
-    let scope = state
-        .directory
-        .tenant_for(&user, Some(t))
+    let scope = user
+        .tenant_for(Some(t))
         .ok_or_else(|| IdentityError::unauthorized(token_tenant_mismatch(t.as_str())))?;
     Ok(state.issue(
         ctx,

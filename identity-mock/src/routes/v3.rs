@@ -141,9 +141,8 @@ pub async fn create_token(
         V3Scope::Default => default_tenant,
         V3Scope::Unscoped | V3Scope::Domain(_) => (String::new(), String::new()),
         V3Scope::Unsupported(_) => return Err(unauthorized()),
-        V3Scope::ProjectId(_) | V3Scope::ProjectName { .. } => state
-            .directory
-            .tenant_for(&user, requested.as_ref())
+        V3Scope::ProjectId(_) | V3Scope::ProjectName { .. } => user
+            .tenant_for(requested.as_ref())
             .ok_or_else(unauthorized)?,
     };
     let (token, claims) = state.issue(

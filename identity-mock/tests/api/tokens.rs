@@ -103,14 +103,21 @@ async fn expires_is_utc_with_milliseconds_and_a_literal_z() {
 }
 
 #[tokio::test]
-async fn a_requested_tenant_id_or_name_is_honoured_in_open_mode() {
+async fn a_requested_tenant_id_or_name_is_honoured_in_open_mode_then_settled() {
     let app = spawn_app().await;
 
     let (_, by_id) = app.token_for("joe", Some("000001")).await;
+    let password = |user: &str, tenant: Value| {
+        let mut auth = json!({"passwordCredentials": {"username": user, "password": "x"}});
+        auth.as_object_mut()
+            .unwrap()
+            .extend(tenant.as_object().unwrap().clone());
+        json!({ "auth": auth })
+    };
     let (status, by_name) = status_and_json(
         app.post_json(
             "/v2.0/tokens",
-            &json!({"auth": {"passwordCredentials": {"username": "joe", "password": "x"}, "tenantName": "demo"}}),
+            &password("jane", json!({"tenantName": "demo"})),
         )
         .await,
     )
@@ -126,6 +133,40 @@ async fn a_requested_tenant_id_or_name_is_honoured_in_open_mode() {
     );
     assert_eq!(status, 200);
     assert_eq!(by_name["access"]["token"]["tenant"]["id"], "demo");
+
+    // From then on each user's tenant is settled (Mimic's sessions, and Rackspace): the
+    // same tenant again, by id or name, is fine; another is a 401 and changes nothing.
+    for tenant in [
+        json!({"tenantId": "000001"}),
+        json!({"tenantName": "000001"}),
+    ] {
+        let again = app
+            .post_json("/v2.0/tokens", &password("joe", tenant))
+            .await;
+        assert_eq!(again.status(), 200);
+    }
+    let id_of = |access: &Value| access["access"]["user"]["id"].as_str().unwrap().to_string();
+    for (user, id, tenant, named) in [
+        ("joe", id_of(&by_id), json!({"tenantId": "999"}), "999"),
+        (
+            "jane",
+            id_of(&by_name),
+            json!({"tenantName": "other"}),
+            "other",
+        ),
+    ] {
+        let (status, body) =
+            status_and_json(app.post_json("/v2.0/tokens", &password(user, tenant)).await).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(
+            body,
+            json!({"unauthorized": {"code": 401, "message": format!(
+                "Tenant with Name/Id: '{named}' is not valid for User '{user}' (id: '{id}')"
+            )}})
+        );
+    }
+    let (_, plain) = app.token_for("joe", None).await;
+    assert_eq!(plain["access"]["token"]["tenant"]["id"], "000001");
 }
 
 #[tokio::test]
@@ -395,27 +436,32 @@ async fn tokens_issued_here_validate_with_the_shared_development_key() {
 }
 
 #[tokio::test]
-async fn token_auth_for_another_tenant_gives_a_token_for_that_tenant_in_open_mode() {
+async fn token_auth_for_another_tenant_is_a_401_and_for_its_own_the_same_token() {
     let app = spawn_app().await;
     let (token, _) = app.token_for("joe", Some("555")).await;
+    let auth = |tenant: Value| {
+        let mut auth = json!({"token": {"id": token}});
+        auth.as_object_mut()
+            .unwrap()
+            .extend(tenant.as_object().unwrap().clone());
+        json!({ "auth": auth })
+    };
 
+    for own in [json!({"tenantId": "555"}), json!({"tenantName": "555"})] {
+        let (status, body) = status_and_json(app.post_json("/v2.0/tokens", &auth(own)).await).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["access"]["token"]["id"], token.as_str());
+    }
     let (status, body) = status_and_json(
-        app.post_json(
-            "/v2.0/tokens",
-            &json!({"auth": {"token": {"id": token}, "tenantId": "666"}}),
-        )
-        .await,
+        app.post_json("/v2.0/tokens", &auth(json!({"tenantId": "666"})))
+            .await,
     )
     .await;
-
-    assert_eq!(status, 200);
-    let new_token = body["access"]["token"]["id"].as_str().unwrap();
-    assert_ne!(new_token, token);
-    assert_eq!(body["access"]["token"]["tenant"]["id"], "666");
+    assert_eq!(status, 401);
     assert_eq!(
-        app.claims(new_token).exp,
-        app.claims(&token).exp,
-        "no longer-lived than the original"
+        body,
+        json!({"unauthorized": {"code": 401,
+            "message": "Token doesn't belong to Tenant with Id/Name: '666'"}})
     );
 }
 

@@ -105,16 +105,18 @@ async fn a_user_can_be_named_by_id() {
     let app = spawn_app().await;
     let (_, v2) = app.token_for("admin", None).await;
     let id = v2["access"]["user"]["id"].as_str().unwrap();
+    let tenant = v2["access"]["token"]["tenant"]["id"].as_str().unwrap();
 
     let (_, body) = issue(
         &app,
         &json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"id": id, "password": "p"}}},
-            "scope": {"project": {"id": "1"}}}}),
+            "scope": {"project": {"id": tenant}}}}),
     )
     .await;
 
     assert_eq!(body["token"]["user"]["id"], id);
     assert_eq!(body["token"]["user"]["name"], "admin");
+    assert_eq!(body["token"]["project"]["id"], tenant);
 }
 
 #[tokio::test]
@@ -287,9 +289,21 @@ async fn a_v2_token_validates_on_v3_and_a_v3_token_on_v2() {
     let (v2_token, _) = app.token_for("joe", Some("123")).await;
     let (v3_token, _) = issue(
         &app,
-        &v3_password_body("joe", "p", json!({"project": {"id": "456"}})),
+        &v3_password_body("joe", "p", json!({"project": {"id": "123"}})),
     )
     .await;
+    // The user's project is settled by its first token: another is refused, as Keystone
+    // refuses a project the user has no role on.
+    let other = app
+        .v3_authenticate(&v3_password_body(
+            "joe",
+            "p",
+            json!({"project": {"id": "456"}}),
+        ))
+        .await;
+    let (status, body) = status_and_json(other).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], 401);
 
     let (status, on_v3) = status_and_json(app.v3_request(Method::GET, &v2_token).await).await;
     let (status2, on_v2) =
@@ -299,7 +313,7 @@ async fn a_v2_token_validates_on_v3_and_a_v3_token_on_v2() {
     assert_eq!(on_v3["token"]["project"]["id"], "123");
     assert_eq!(on_v3["token"]["user"]["name"], "joe");
     assert_eq!(status2, 200);
-    assert_eq!(on_v2["access"]["token"]["tenant"]["id"], "456");
+    assert_eq!(on_v2["access"]["token"]["tenant"]["id"], "123");
 }
 
 #[tokio::test]

@@ -778,12 +778,14 @@ class Understudy:
         region: str | None = None,
     ) -> Tenant:
         """Authenticates (``POST /v2.0/tokens``, password credentials) as ``username`` in
-        ``tenant_id``; both are made up, unique, when not given (open user mode)."""
+        ``tenant_id``. Neither given: both are made up, unique (open user mode). A username
+        alone: its own tenant (in open mode, the one it was first seen with: a user's tenant
+        is settled then, and another is a 401)."""
         unique = uuid.uuid4()
-        if tenant_id is None:
-            tenant_id = f"9{unique.int % 10**9:09d}"
         if username is None:
             username = f"understudy-{unique.hex[:12]}"
+            if tenant_id is None:
+                tenant_id = f"9{unique.int % 10**9:09d}"
         return authenticate(self._transport, self.url, username, password, tenant_id, region)
 
 
