@@ -99,7 +99,8 @@ def expect(resp, *statuses, what=""):
 class Stack:
     def __init__(self, identity, compute, lb):
         self.identity, self.compute, self.lb = identity, compute, lb
-        # A tenant of this run's own, so a stack that was used before does not get in the way.
+        # A tenant and user of this run's own, so a stack that was used before does not get
+        # in the way (a user's tenant is settled once it was seen).
         self.tenant = "con" + uuid.uuid4().hex[:8]
         self._token = None
         self._image = None
@@ -108,7 +109,7 @@ class Stack:
         if self._token is None:
             r = expect(
                 call("POST", f"{self.identity}/v2.0/tokens", {"auth": {
-                    "passwordCredentials": {"username": "console", "password": "secret"},
+                    "passwordCredentials": {"username": "user-" + self.tenant, "password": "secret"},
                     "tenantId": self.tenant}}),
                 200, 203, what="POST /v2.0/tokens")
             self._token = r.json["access"]["token"]["id"]

@@ -378,7 +378,7 @@ def check_fault_naming_identity_forwarded(st, tenant):
     rule_id = r.json.get("id") if isinstance(r.json, dict) else None
     ensure(rule_id, f"no rule id in answer: {r.describe()}")
     expect(call("GET", st.identity + "/v2.0"), 503, what="identity GET /v2.0 with an identity fault")
-    body = {"auth": {"passwordCredentials": {"username": "u", "password": "p"}, "tenantId": tenant}}
+    body = {"auth": {"passwordCredentials": {"username": f"u-{tenant}", "password": "p"}, "tenantId": tenant}}
     expect(call("POST", st.identity + "/v2.0/tokens", body), 503, what="token POST with an identity fault")
     expect(s.get(s.nova + "/flavors"), 200, what="nova flavors with an identity fault")
     ids_identity = [x.get("id") for x in _rules(st, "identity")]
