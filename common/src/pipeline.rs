@@ -1,6 +1,7 @@
 //! The request pipeline every mock shares, in order, for every request: the stack's
 //! clock read from a shared store (503 in the API's format when it does not answer,
-//! probes excepted); request id; trailing slashes trimmed; the request noted for the
+//! probes excepted); request id; trailing slashes trimmed; a CONNECT's tunnel not read
+//! as its body; the request noted for the
 //! journal; the oversized-body check (413); the admin token on Mimic's control routes;
 //! fault rules (never on the control API or the console); the mock's handler; metrics,
 //! and the journal (which keeps neither the console's reads nor the stack's own calls).
@@ -55,6 +56,13 @@ pub(crate) async fn pipeline(
         .unwrap_or_else(|| format!("req-{:032x}", rand::random::<u128>()));
     if req.path().len() > 1 && req.path().ends_with('/') {
         trim_trailing_slashes(&mut req);
+    }
+    // CONNECT asks for a tunnel: actix hands the rest of the connection to the handler as
+    // the request's body, and a handler that reads its body would wait for the client to
+    // hang up. No route here serves CONNECT: it is a request without a body, answered as
+    // any method its route does not serve.
+    if req.method() == actix_web::http::Method::CONNECT {
+        req.set_payload(actix_web::dev::Payload::None);
     }
     let path = req.path().to_string();
     let info = (ctx.spec.route_info)(&path);

@@ -204,6 +204,57 @@ async fn deleting_a_stack_rule_by_id_removes_every_copy() {
     }
 }
 
+/// CONNECT asks for a tunnel, and the rest of the connection would be its body: every
+/// mock answers it at once, as a method its route does not serve, in its API's format,
+/// even where the route's handler reads a body.
+#[tokio::test]
+async fn a_connect_is_answered_at_once_in_each_apis_own_format() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let s = spawn_stack().await;
+    for (base, path) in [
+        (&s.identity, "/v2.0/tokens"),
+        (&s.compute, "/v2/500001/servers"),
+        (&s.lb, "/ORD/v1.0/500001/loadbalancers"),
+        (&s.lb, "/ORD/v1.0/500001/loadbalancers/1/nodes"),
+    ] {
+        let addr = base.trim_start_matches("http://");
+        let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+        conn.write_all(format!("CONNECT {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        // The client keeps its side open, as a tunnel's would: the answer must not wait.
+        let mut answer = Vec::new();
+        let head_and_body = async {
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = conn.read(&mut buf).await.unwrap();
+                answer.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&answer);
+                if n == 0
+                    || text
+                        .split_once("\r\n\r\n")
+                        .is_some_and(|(_, b)| b.ends_with('}'))
+                {
+                    break;
+                }
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), head_and_body)
+            .await
+            .unwrap_or_else(|_| panic!("CONNECT {base}{path}: no answer within 5 s"));
+        let text = String::from_utf8_lossy(&answer);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!((400..500).contains(&status), "CONNECT {base}{path}: {head}");
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert!(
+            body.to_string().contains(&status.to_string()),
+            "CONNECT {base}{path}: {body}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_store_that_does_not_answer_is_a_503_in_each_apis_own_format() {
     // A Redis nobody listens on: every request is refused quickly, nothing hangs.
