@@ -26,6 +26,10 @@ const BAD_TOKEN: &str = "Token not authenticated.";
 const TOKEN_NOT_FOUND: &str = "Token not found.";
 /// Rackspace's revoke says it without the period.
 const REVOKE_NOT_FOUND: &str = "Token not found";
+/// Rackspace's 403.
+const NOT_AUTHORIZED: &str = "Not Authorized";
+/// The roles that may revoke any tenant's token (Rackspace's identity admins).
+const TOKEN_ADMIN_ROLES: [&str; 2] = ["identity:admin", "identity:service-admin"];
 
 fn tenant_mismatch(t: &TenantRef, user: &User) -> IdentityError {
     IdentityError::unauthorized(format!(
@@ -229,17 +233,27 @@ pub async fn check_token(ctx: Ctx, state: State, req: HttpRequest, query: Query)
 }
 
 /// `DELETE /v2.0/tokens/{token_id}`: 204; the token fails validation everywhere after.
-pub async fn delete_token(
-    ctx: Ctx,
-    state: State,
-    req: HttpRequest,
-) -> Result<HttpResponse, IdentityError> {
-    guard_v2(&ctx, &state, &req).await?;
+/// An admin call, as in Rackspace, in either user mode: the caller's `X-Auth-Token` (401
+/// without a valid one) may revoke its own tenant's tokens (its own included), an identity
+/// admin's any token; another tenant's token is a 403 and stays valid.
+pub async fn delete_token(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, IdentityError> {
+    let by = caller(&ctx, &req)
+        .await
+        .ok_or_else(|| IdentityError::unauthorized(UNAUTHORIZED_MESSAGE))?;
     let claims = ctx
         .auth
         .verify_local(token_id(&req))
         .await
         .map_err(|_| IdentityError::not_found(REVOKE_NOT_FOUND))?;
+    let own = claims.user_id == by.user_id
+        || (!by.tenant_id.is_empty() && claims.tenant_id == by.tenant_id);
+    let admin = by
+        .roles
+        .iter()
+        .any(|r| TOKEN_ADMIN_ROLES.contains(&r.as_str()));
+    if !own && !admin {
+        return Err(IdentityError::v2(StatusCode::FORBIDDEN, NOT_AUTHORIZED));
+    }
     revoke(&ctx, &claims).await?;
     Ok(HttpResponse::NoContent().finish())
 }

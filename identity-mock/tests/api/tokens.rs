@@ -344,7 +344,13 @@ async fn unknown_tampered_expired_and_revoked_tokens_are_404_on_validation() {
     let tampered = format!("uu1.{payload}.{signature}");
     let foreign = common::token::TokenCodec::new("another-key").issue(&app.claims(&other));
 
-    let revoke = app.delete(&format!("/v2.0/tokens/{revoked}")).await;
+    let revoke = app
+        .client
+        .delete(app.url(&format!("/v2.0/tokens/{revoked}")))
+        .header("X-Auth-Token", &revoked)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(revoke.status(), 204);
     for (token, why) in [
         ("token_123".to_string(), "unknown"),
@@ -367,14 +373,92 @@ async fn unknown_tampered_expired_and_revoked_tokens_are_404_on_validation() {
     assert_eq!(status, 404, "expired after the clock passes the TTL");
 }
 
+/// `DELETE /v2.0/tokens/{id}` as the caller's `X-Auth-Token`.
+async fn revoke_as(app: &crate::helpers::TestApp, token: &str, by: Option<&str>) -> (u16, Value) {
+    let mut req = app.client.delete(app.url(&format!("/v2.0/tokens/{token}")));
+    if let Some(by) = by {
+        req = req.header("X-Auth-Token", by);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 #[tokio::test]
 async fn revoking_an_unknown_token_is_404() {
     let app = spawn_app().await;
+    let (caller, _) = app.token_for("joe", None).await;
 
-    let (status, body) = status_and_json(app.delete("/v2.0/tokens/unknown").await).await;
+    let (status, body) = revoke_as(&app, "unknown", Some(&caller)).await;
 
     assert_eq!(status, 404);
     assert_eq!(body["itemNotFound"]["message"], "Token not found");
+}
+
+#[tokio::test]
+async fn revoking_a_token_takes_a_token_of_its_tenant_or_an_identity_admins() {
+    let app = spawn_app().await;
+    let (victim, _) = app.token_for("joe", Some("100")).await;
+    let (colleague, _) = app.token_for("jane", Some("100")).await;
+    let (stranger, _) = app.token_for("mallory", Some("200")).await;
+    let valid = |t: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/v2.0/tokens/{t}"))
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+
+    let (status, body) = revoke_as(&app, &victim, None).await;
+    assert_eq!(status, 401, "no caller: {body}");
+    assert_eq!(
+        body["unauthorized"]["message"],
+        "No valid token provided. Please use the 'X-Auth-Token' header with a valid token."
+    );
+    let (status, _) = revoke_as(&app, &victim, Some("not-a-token")).await;
+    assert_eq!(status, 401, "a caller whose token is not valid");
+    let (status, body) = revoke_as(&app, &victim, Some(&stranger)).await;
+    assert_eq!(
+        (status, body),
+        (
+            403,
+            json!({"forbidden": {"code": 403, "message": "Not Authorized"}})
+        ),
+        "another tenant's caller"
+    );
+    assert_eq!(
+        valid(victim.clone()).await,
+        200,
+        "a refused revoke changes nothing"
+    );
+
+    let (status, _) = revoke_as(&app, &victim, Some(&colleague)).await;
+    assert_eq!(status, 204, "a caller of the token's own tenant");
+    assert_eq!(valid(victim).await, 404);
+    let (status, _) = revoke_as(&app, &stranger, Some(&stranger)).await;
+    assert_eq!(status, 204, "the caller's own token");
+    assert_eq!(valid(stranger).await, 404);
+}
+
+#[tokio::test]
+async fn an_identity_admin_revokes_any_tenants_token() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.identity.default_roles = vec!["identity:service-admin".into()];
+    })
+    .await;
+    let (victim, _) = app.token_for("joe", Some("100")).await;
+    let (admin, _) = app.token_for("ops", Some("200")).await;
+
+    let (status, _) = revoke_as(&app, &victim, Some(&admin)).await;
+
+    assert_eq!(status, 204);
+    assert_eq!(
+        app.get(&format!("/v2.0/tokens/{victim}")).await.status(),
+        404
+    );
 }
 
 #[tokio::test]
