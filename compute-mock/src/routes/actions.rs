@@ -170,6 +170,7 @@ async fn rebuild(
     };
     let disk = parse_disk_config(arg.get("OS-DCF:diskConfig").unwrap_or(&Value::Null))
         .map_err(ComputeError::bad_request)?;
+    super::servers::check_personality(arg.get("personality"))?;
     if state.catalog.image(&image, &t.scope.region).is_none()
         && state.snapshots.get(&t.scope, &image).await?.is_none()
     {

@@ -101,7 +101,8 @@ fn check_networks(v: Option<&Value>) -> Result<(), ComputeError> {
     Ok(())
 }
 
-fn check_personality(v: Option<&Value>) -> Result<(), ComputeError> {
+/// Nova's `personality` check (create and rebuild): a list of `{path, contents}`.
+pub(crate) fn check_personality(v: Option<&Value>) -> Result<(), ComputeError> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(());
     };

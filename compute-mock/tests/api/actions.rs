@@ -98,6 +98,21 @@ async fn action_bodies_are_checked_with_novas_texts() {
         let res = app.action(&id, &body).await;
         assert_error(res, 400, "badRequest", message).await;
     }
+    // A rebuild's personality is checked as a create's, and a refused rebuild changes
+    // nothing.
+    let image = app.ubuntu().await;
+    for (personality, message) in [
+        (json!("x"), "Bad personality format"),
+        (
+            json!([{"path": "/etc/motd"}]),
+            "Bad personality format: missing 'contents'",
+        ),
+    ] {
+        let body = json!({"rebuild": {"imageRef": image, "personality": personality}});
+        let res = app.action(&id, &body).await;
+        assert_error(res, 400, "badRequest", message).await;
+    }
+    assert_eq!(app.server(&id).await["status"], "ACTIVE");
     let res = app
         .action("nope", &json!({"reboot": {"type": "SOFT"}}))
         .await;
