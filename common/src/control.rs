@@ -572,10 +572,11 @@ async fn move_clock(
     change: fn(f64) -> ClockChange,
 ) -> Result<HttpResponse, ApiError> {
     let b: AdvanceBody = parse(&body.0)?;
-    if !b.seconds.is_finite() {
+    // Forward only: `clock/set` is how a test puts the clock back.
+    if !b.seconds.is_finite() || b.seconds < 0.0 {
         return Err(control_error(
             StatusCode::BAD_REQUEST,
-            "seconds must be a finite number",
+            "seconds must be a finite number, 0 or more",
         ));
     }
     ctx.store
@@ -639,6 +640,14 @@ async fn reset_clock(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiErro
 async fn reset(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let q = web::Query::<ScopeQuery>::from_query(req.query_string())
         .map_err(|e| control_error(StatusCode::BAD_REQUEST, e.to_string()))?;
+    // An empty tenant names no tenant; read as one, it would reset the records kept for
+    // the whole stack (fault rules among them).
+    if q.tenant.as_deref() == Some("") {
+        return Err(control_error(
+            StatusCode::BAD_REQUEST,
+            "tenant must not be empty",
+        ));
+    }
     match &q.tenant {
         Some(t) => ctx.store.reset_tenant(t).await.map_err(internal)?,
         None => {

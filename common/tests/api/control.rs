@@ -66,6 +66,31 @@ async fn the_clock_reads_advances_sets_and_freezes() {
         )
         .await;
     assert_eq!(res.status(), 400);
+    // Forward only, and a refused move changes nothing.
+    for route in ["/clock/advance", "/clock/tick"] {
+        let res = app
+            .control(Method::POST, route, Some(json!({"seconds": -1})))
+            .await;
+        assert_eq!(res.status(), 400, "{route}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(
+            body["error"]["message"], "seconds must be a finite number, 0 or more",
+            "{route}"
+        );
+    }
+    let now: Value = app
+        .control(Method::GET, "/clock", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        now["now"]
+            .as_str()
+            .unwrap()
+            .starts_with("2031-02-03T04:05:1"),
+        "{now}"
+    );
     let body: Value = app
         .control(Method::POST, "/clock/unfreeze", None)
         .await
@@ -86,6 +111,11 @@ async fn reset_forgets_everything_or_one_tenant() {
             .await
             .unwrap();
     }
+    // An empty tenant is refused, and resets nothing.
+    let res = app.control(Method::POST, "/reset?tenant=", None).await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["message"], "tenant must not be empty");
     app.control(Method::POST, "/reset?tenant=t1", None).await;
     let t1: Value = app.get("/v1/t1/things").await.json().await.unwrap();
     let t2: Value = app.get("/v1/t2/things").await.json().await.unwrap();
