@@ -5,7 +5,8 @@ use serde_json::{Map, Value};
 
 use super::fields::{self, field, opt};
 use super::model::{
-    valid_address, AccessItem, HealthMonitor, HealthMonitorType, LoadBalancer, Protocol, Throttle,
+    valid_network_item, AccessItem, HealthMonitor, HealthMonitorType, LoadBalancer, Protocol,
+    Throttle,
 };
 use super::rejection::Rejection;
 
@@ -256,7 +257,7 @@ pub fn parse_network_items(
             None | Some("") => {
                 messages.push("Must provide an address for the network item.".into())
             }
-            Some(a) if !valid_address(a, true) => {
+            Some(a) if !valid_network_item(a) => {
                 messages.push("Must provide a valid address for the network item.".into())
             }
             Some(a) => out.push((a.to_string(), allow)),

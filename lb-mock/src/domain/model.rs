@@ -409,34 +409,41 @@ impl LoadBalancer {
     }
 }
 
-/// Whether `s` is a plausible node or network address: IPv4, IPv6 (optionally with a
-/// CIDR suffix when `cidr`), or a host name.
-pub fn valid_address(s: &str, cidr: bool) -> bool {
-    let (ip, prefix) = match s.split_once('/') {
-        Some((ip, p)) if cidr => (ip, Some(p)),
-        Some(_) => return false,
-        None => (s, None),
-    };
-    if let Ok(addr) = ip.parse::<std::net::IpAddr>() {
-        return match prefix {
-            None => true,
-            Some(p) => p
-                .parse::<u8>()
-                .is_ok_and(|p| p <= if addr.is_ipv4() { 32 } else { 128 }),
-        };
+/// Whether `s` is a node's address: an IPv4 or IPv6 address, or a host name.
+pub fn valid_node_address(s: &str) -> bool {
+    if s.parse::<std::net::IpAddr>().is_ok() {
+        return true;
     }
-    if prefix.is_some() || ip.is_empty() || ip.len() > 253 {
+    if s.is_empty() || s.len() > 253 {
         return false;
     }
     // A host name with at least one letter (so "1.2.3.999" is not taken for one).
-    ip.chars().any(|c| c.is_ascii_alphabetic())
-        && ip.split('.').all(|label| {
+    s.chars().any(|c| c.is_ascii_alphabetic())
+        && s.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
+}
+
+/// Whether `s` is an access list's network item: an IPv4 or IPv6 address, with a CIDR
+/// prefix or without (no host names: CLB filters by address).
+pub fn valid_network_item(s: &str) -> bool {
+    let (ip, prefix) = match s.split_once('/') {
+        Some((ip, p)) => (ip, Some(p)),
+        None => (s, None),
+    };
+    let Ok(addr) = ip.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let most = if addr.is_ipv4() { 32 } else { 128 };
+    prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u8>().is_ok_and(|p| p <= most)
+    })
 }
 
 #[cfg(test)]
@@ -531,16 +538,34 @@ mod tests {
     }
 
     #[test]
-    fn addresses_are_ips_or_host_names() {
+    fn node_addresses_are_ips_or_host_names_and_network_items_ips_or_cidrs() {
         for ok in ["10.1.1.1", "::1", "example.com", "web-1.internal"] {
-            assert!(valid_address(ok, false), "{ok} should be valid");
+            assert!(valid_node_address(ok), "{ok} should be valid");
         }
         for bad in ["", "10.1.1.999", "-a.com", "a..b", "10.0.0.0/8", "a b"] {
-            assert!(!valid_address(bad, false), "{bad} should be invalid");
+            assert!(!valid_node_address(bad), "{bad} should be invalid");
         }
-        assert!(valid_address("10.0.0.0/8", true));
-        assert!(valid_address("0.0.0.0/0", true));
-        assert!(!valid_address("10.0.0.0/33", true));
+        for ok in [
+            "10.0.0.0/8",
+            "0.0.0.0/0",
+            "10.1.1.1",
+            "::1",
+            "2001:db8::/32",
+        ] {
+            assert!(valid_network_item(ok), "{ok} should be valid");
+        }
+        for bad in [
+            "",
+            "bad",
+            "example.com",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "10.1.1.999",
+        ] {
+            assert!(!valid_network_item(bad), "{bad} should be invalid");
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::fields::{self, field, opt};
 use super::guards::{require_active, DELETED_IMMUTABLE};
-use super::model::{valid_address, Condition, LoadBalancer, Node, NodeEvent, NodeType, Vip};
+use super::model::{valid_node_address, Condition, LoadBalancer, Node, NodeEvent, NodeType, Vip};
 use super::rejection::Rejection;
 use super::status::LbStatus;
 
@@ -44,7 +44,7 @@ pub fn parse_new_nodes(
         let weight = opt(n, "weight", fields::int)?;
         match address {
             None => messages.push("Must provide a valid ip for the node.".into()),
-            Some(a) if !valid_address(a, false) => {
+            Some(a) if !valid_node_address(a) => {
                 messages.push("Node ip is invalid. Please specify a valid ip.".into())
             }
             _ => {}

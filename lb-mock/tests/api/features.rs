@@ -176,6 +176,25 @@ async fn access_list_appends_and_deletes() {
         &["Must provide at least one network item to the access list."],
     )
     .await;
+    // A network item is an address or a CIDR, not a host name; a refused list adds nothing.
+    for address in ["bad", "example.com", "10.0.0.0/33"] {
+        assert_validation(
+            app.post(
+                &al,
+                json!({"accessList": [{"address": address, "type": "DENY"}]}),
+            )
+            .await,
+            &["Must provide a valid address for the network item."],
+        )
+        .await;
+    }
+    assert_eq!(
+        body(app.get(&al).await).await["accessList"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert_fault(
         app.delete(&format!("{al}?id=9999")).await,
         400,
