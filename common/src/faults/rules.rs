@@ -475,7 +475,51 @@ pub fn check(rule: &FaultRule) -> Result<(), RuleError> {
             ));
         }
     }
+    check_hold(&rule.action).map_err(RuleError::Invalid)?;
     compile(rule, 0).map(|_| ())
+}
+
+/// A delay or hang as it will be held: every length within the five minutes a fault may
+/// hold a request, a uniform range the right way round, a log-normal spread that is a
+/// number, 0 or more. (Checked when a rule is made; a stored rule is held as it was.)
+fn check_hold(action: &Action) -> Result<(), String> {
+    let most = crate::faults::inject::MAX_HOLD_MS;
+    let within = |name: &str, ms: u64| {
+        if ms > most {
+            Err(format!(
+                "{name} must be at most {most} (five minutes), got {ms}"
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    match action {
+        Action::Hang { ms } => within("hang ms", *ms),
+        Action::Delay(d) => match d.distribution {
+            Distribution::Fixed => within("delay ms", d.ms),
+            Distribution::Uniform => {
+                within("delay max_ms", d.max_ms)?;
+                if d.min_ms > d.max_ms {
+                    return Err(format!(
+                        "delay min_ms must be at most max_ms, got {} > {}",
+                        d.min_ms, d.max_ms
+                    ));
+                }
+                Ok(())
+            }
+            Distribution::LogNormal => {
+                within("delay median_ms", d.median_ms)?;
+                if !d.sigma.is_finite() || d.sigma < 0.0 {
+                    return Err(format!(
+                        "delay sigma must be a number, 0 or more, got {}",
+                        d.sigma
+                    ));
+                }
+                Ok(())
+            }
+        },
+        _ => Ok(()),
+    }
 }
 
 /// The names the mocks give themselves (`ServiceSpec::name`): what `match.service` names.
@@ -870,6 +914,45 @@ mod tests {
                 compile(&rule(c.clone()), 0).is_err(),
                 "{c} should be refused"
             );
+        }
+    }
+
+    #[test]
+    fn delays_and_hangs_are_held_as_asked_or_refused() {
+        for (c, reason) in [
+            (
+                json!({"type": "delay", "ms": 300_001}),
+                "delay ms must be at most 300000",
+            ),
+            (
+                json!({"type": "hang", "ms": u64::MAX}),
+                "hang ms must be at most 300000",
+            ),
+            (
+                json!({"type": "delay", "distribution": "uniform", "min_ms": 900, "max_ms": 100}),
+                "delay min_ms must be at most max_ms, got 900 > 100",
+            ),
+            (
+                json!({"type": "delay", "distribution": "uniform", "min_ms": 1, "max_ms": 400_000}),
+                "delay max_ms must be at most 300000",
+            ),
+            (
+                json!({"type": "delay", "distribution": "log_normal", "median_ms": 200, "sigma": -1.0}),
+                "delay sigma must be a number, 0 or more, got -1",
+            ),
+        ] {
+            let e = check(&rule(json!({ "action": c })))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(reason), "{c}: {e}");
+        }
+        for c in [
+            json!({"type": "delay", "ms": 300_000}),
+            json!({"type": "hang", "ms": 0}),
+            json!({"type": "delay", "distribution": "uniform", "min_ms": 5, "max_ms": 5}),
+            json!({"type": "delay", "distribution": "log_normal", "median_ms": 200, "sigma": 0.0}),
+        ] {
+            assert!(check(&rule(json!({ "action": c }))).is_ok(), "{c}");
         }
     }
 }
