@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use common::auth::UNAUTHORIZED_MESSAGE;
 
 use super::request::{caller, guard_v2, query_param, Ctx, Query, State};
+use crate::domain::credentials::{has_control_characters, MAX_NAME};
 use crate::domain::user::User;
 use crate::error::IdentityError;
 
@@ -59,11 +60,15 @@ pub async fn list_users(
     let created = "2015-01-01T00:00:00.000Z";
     match query_param(&query, "name").filter(|n| !n.is_empty()) {
         Some(name) => {
-            let user = state
-                .directory
-                .by_name(name)
-                .await?
-                .ok_or_else(|| IdentityError::not_found("User not found"))?;
+            // A name no credentials could carry (control characters, too long) is no
+            // user's, and is not remembered as one.
+            let impossible = has_control_characters(name) || name.chars().count() > MAX_NAME;
+            let user = if impossible {
+                None
+            } else {
+                state.directory.by_name(name).await?
+            }
+            .ok_or_else(|| IdentityError::not_found("User not found"))?;
             state
                 .directory
                 .remember(&user.name, &user.id, &user.tenant_id)

@@ -49,6 +49,26 @@ async fn a_user_is_found_by_name() {
 }
 
 #[tokio::test]
+async fn a_name_no_credentials_could_carry_is_no_users_and_is_not_remembered() {
+    let app = spawn_app().await;
+    let long = "a".repeat(256);
+    for name in ["%00", "a%1Bb", long.as_str()] {
+        let (status, body) =
+            status_and_json(app.get(&format!("/v2.0/users?name={name}")).await).await;
+        assert_eq!(
+            (status, body),
+            (
+                404,
+                json!({"itemNotFound": {"code": 404, "message": "User not found"}})
+            ),
+            "{name}"
+        );
+    }
+    let (_, body) = status_and_json(app.get("/v2.0/users").await).await;
+    assert_eq!(body["users"], json!([]));
+}
+
+#[tokio::test]
 async fn without_a_name_users_are_listed() {
     let app = spawn_app().await;
     app.token_for("joe", None).await;
