@@ -107,13 +107,17 @@ async fn set_attributes(c: Control) -> Result<HttpResponse, LbError> {
     if obj.keys().any(|k| k != "status") || obj.is_empty() {
         return Err(LbError::bad_request("Attempt to alter a bad attribute"));
     }
-    let wanted = obj
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    // Mimic names the value it refuses as Python prints it; a string as it is.
+    let given = &obj["status"];
+    let wanted = match given {
+        Value::String(s) => s.clone(),
+        Value::Null => "None".to_string(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        other => other.to_string(),
+    };
     let status = LbStatus::SETTABLE
         .into_iter()
-        .find(|s| s.as_str() == wanted)
+        .find(|s| given.as_str() == Some(s.as_str()))
         .ok_or_else(|| {
             let allowed: Vec<String> = LbStatus::SETTABLE
                 .iter()

@@ -65,6 +65,16 @@ async fn patch_attributes_errors_use_mimics_texts() {
         "Unsupported status BUILD not one of [u'ACTIVE', u'ERROR', u'PENDING_DELETE', u'PENDING_UPDATE', u'SUSPENDED']",
     )
     .await;
+    // A value that is no string is named as Python prints it.
+    for (value, named) in [("5", "5"), ("null", "None"), ("true", "True")] {
+        assert_fault(
+            app.control(Method::PATCH, &path, &format!(r#"{{"status": {value}}}"#))
+                .await,
+            400,
+            &format!("Unsupported status {named} not one of [u'ACTIVE', u'ERROR', u'PENDING_DELETE', u'PENDING_UPDATE', u'SUSPENDED']"),
+        )
+        .await;
+    }
     assert_fault(
         app.control(
             Method::PATCH,
