@@ -1,6 +1,7 @@
 //! The feeds of a balancer's nodes: `.../nodes/events` (every node's entries, JSON) and
 //! `.../nodes/{node_id}.atom` (one node's, Atom XML).
 
+use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use serde_json::{json, Value};
 
@@ -43,8 +44,41 @@ pub async fn list_node_events(r: Req) -> Result<HttpResponse, LbError> {
     Ok(HttpResponse::Ok().json(json!({"nodeServiceEvents": events, "links": []})))
 }
 
-/// `GET .../nodes/{node_id}.atom`: Atom XML whatever the Accept header, newest entry first.
+/// `GET .../nodes/{node_id}.atom`: Atom XML whatever the Accept header, newest entry first;
+/// an unknown or deleted balancer or node is answered in XML too.
 pub async fn get_node_feed(r: Req) -> Result<HttpResponse, LbError> {
+    match node_feed(&r).await {
+        Err(LbError::Fault(status, message))
+            if status == StatusCode::NOT_FOUND || status == StatusCode::GONE =>
+        {
+            Ok(xml_error(status, &message))
+        }
+        answer => answer,
+    }
+}
+
+/// A feed's 404 or 410 as CLB's XML (as Mimic gives it): `itemNotFound` with its
+/// message, or the bare message of a deleted balancer.
+fn xml_error(status: StatusCode, message: &str) -> HttpResponse {
+    const HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#;
+    const NS: &str = "http://docs.openstack.org/loadbalancers/api/v1.0";
+    let message = escape(message);
+    let body = if status == StatusCode::NOT_FOUND {
+        format!(
+            r#"{HEAD}<itemNotFound xmlns="{NS}" code="404"><message>{message}</message></itemNotFound>"#
+        )
+    } else {
+        format!(
+            r#"{HEAD}<message xmlns="{NS}" code="{}">{message}</message>"#,
+            status.as_u16()
+        )
+    };
+    HttpResponse::build(status)
+        .content_type("application/xml")
+        .body(body)
+}
+
+async fn node_feed(r: &Req) -> Result<HttpResponse, LbError> {
     let (id, nid) = (r.lb_id()?, r.item_id("node_id")?);
     let lb = r.balancers().load_live(id).await?;
     let node = lb

@@ -370,10 +370,44 @@ async fn node_feed_is_atom_even_with_a_json_accept_header() {
     let created = xml.find("Node successfully created with address: '10.0.0.1', port: '80', condition: 'ENABLED', weight: '1'").expect("create entry");
     assert!(updated < created, "newest entry first");
     assert!(xml.contains("<updated>"));
+    // An unknown node or balancer, or a deleted balancer, is answered in XML too.
+    let ns = r#"xmlns="http://docs.openstack.org/loadbalancers/api/v1.0""#;
+    let head = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#;
+    for (path, what) in [
+        (
+            format!("/loadbalancers/{id}/nodes/77777.atom"),
+            "Node not found",
+        ),
+        (
+            format!("/loadbalancers/99999/nodes/{nid}.atom"),
+            "Load balancer not found",
+        ),
+    ] {
+        let res = app.get(&path).await;
+        assert_eq!(res.status().as_u16(), 404, "{path}");
+        assert_eq!(res.headers()["content-type"], "application/xml");
+        assert_eq!(
+            res.text().await.unwrap(),
+            format!(
+                r#"{head}<itemNotFound {ns} code="404"><message>{what}</message></itemNotFound>"#
+            )
+        );
+    }
+    assert_eq!(
+        app.delete(&format!("/loadbalancers/{id}")).await.status(),
+        202
+    );
+    app.advance(1.0).await;
     let res = app
-        .get(&format!("/loadbalancers/{id}/nodes/77777.atom"))
+        .get(&format!("/loadbalancers/{id}/nodes/{nid}.atom"))
         .await;
-    assert_eq!(res.status().as_u16(), 404);
+    assert_eq!(res.status().as_u16(), 410, "a deleted balancer's feed");
+    assert_eq!(
+        res.text().await.unwrap(),
+        format!(
+            r#"{head}<message {ns} code="410">The loadbalancer is marked as deleted.</message>"#
+        )
+    );
 }
 
 #[tokio::test]
