@@ -18,11 +18,8 @@ use rand::Rng;
 
 use crate::context::{RouteInfo, ServiceContext};
 use crate::error::{ApiError, ErrorStyle};
-use crate::faults::rules::{Action, Decision, Delay, Distribution, RequestFacts};
+use crate::faults::rules::{Action, Decision, Delay, Distribution, RequestFacts, MAX_HOLD_MS};
 use crate::json::Body;
-
-/// Longest a fault may hold a request.
-pub const MAX_HOLD_MS: u64 = 300_000;
 
 /// How long a delay action waits, drawn from its distribution.
 pub fn delay_ms(d: &Delay) -> u64 {

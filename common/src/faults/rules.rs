@@ -479,11 +479,14 @@ pub fn check(rule: &FaultRule) -> Result<(), RuleError> {
     compile(rule, 0).map(|_| ())
 }
 
+/// Longest a fault may hold a request (a delay or a hang).
+pub const MAX_HOLD_MS: u64 = 300_000;
+
 /// A delay or hang as it will be held: every length within the five minutes a fault may
 /// hold a request, a uniform range the right way round, a log-normal spread that is a
 /// number, 0 or more. (Checked when a rule is made; a stored rule is held as it was.)
 fn check_hold(action: &Action) -> Result<(), String> {
-    let most = crate::faults::inject::MAX_HOLD_MS;
+    let most = MAX_HOLD_MS;
     let within = |name: &str, ms: u64| {
         if ms > most {
             Err(format!(
