@@ -11,7 +11,8 @@ OPTIONS:
     --n N                  servers to scale up to and back down (default 1000)
     --concurrency C        requests in flight at most (default 64)
     --tenant T             tenantId to authenticate with (default 900001)
-    --username U           username (default understudy-driver; open mode takes any)
+    --username U           username (default understudy-driver-T, one per tenant: a user's
+                           tenant is settled by its first token)
     --region R             catalog region (default ORD)
     --compute-urls U,...   Compute replicas to spread Compute calls over, round-robin: each
                            replaces the scheme, host and port of the catalog's Compute URL
@@ -54,7 +55,8 @@ impl Default for Args {
             n: 1000,
             concurrency: 64,
             tenant: "900001".into(),
-            username: "understudy-driver".into(),
+            // Empty: `understudy-driver-<tenant>` once the tenant is known.
+            username: String::new(),
             region: "ORD".into(),
             compute_urls: Vec::new(),
             pids: Vec::new(),
@@ -142,6 +144,9 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
     if a.concurrency == 0 {
         return Err("--concurrency must be at least 1".into());
     }
+    if a.username.is_empty() {
+        a.username = format!("understudy-driver-{}", a.tenant);
+    }
     if !(a.lb_tick_seconds.is_finite() && a.lb_tick_seconds > 0.0) {
         return Err("--lb-tick-seconds must be a positive number".into());
     }
@@ -177,6 +182,11 @@ mod tests {
         assert_eq!(a.pids, [1, 2]);
         assert!(a.json);
         assert_eq!(a.concurrency, 64);
+        assert_eq!(a.username, "understudy-driver-900001", "a user per tenant");
+        let a = run(&["--tenant", "42"]).unwrap();
+        assert_eq!(a.username, "understudy-driver-42");
+        let a = run(&["--tenant", "42", "--username", "me"]).unwrap();
+        assert_eq!(a.username, "me");
     }
 
     #[test]
