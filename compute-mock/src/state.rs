@@ -128,14 +128,15 @@ impl ComputeState {
     /// push that notes a deletion also answers the queue's length and oldest entry, so a
     /// deletion that forgets nothing is one step. When the queue overflows, the oldest
     /// sixteenth of it is forgotten at once (their servers removed in one step, then their
-    /// entries in another; a trim whose step fails leaves the entries, for the next trim to
-    /// forget), so the work of forgetting is spread over that many deletions. A deletion that passes the
-    /// cap trims before it answers. Deletions in flight together see different lengths,
-    /// and only those that pass the cap by one, or by one more sixteenth each time, trim
-    /// (when every trim runs, the others have nothing to forget). So once the deletions in
-    /// flight have answered, the queue holds no more than `max_deleted_kept`; should a
-    /// trim not run (it failed, or its request went away), up to a sixteenth more, until
-    /// the next deletion that trims.
+    /// entries in another), so the work of forgetting is spread over that many deletions.
+    /// A deletion that passes the cap trims before it answers. Deletions in flight together
+    /// see different lengths, and only those that pass the cap by one, or by one more
+    /// sixteenth each time, trim (when every trim runs, the others have nothing to forget).
+    /// So once the deletions in flight have answered, the queue holds no more than
+    /// `max_deleted_kept`; should a trim not run (its request went away) or fail, up to a
+    /// sixteenth more, until the next deletion that trims (a failed trim leaves its
+    /// entries, for that one to forget). A failed push is this call's error; a failed
+    /// trim is logged, not answered: the deletion itself is done.
     pub async fn forget_deleted(
         &self,
         scope: &Scope,
@@ -156,9 +157,26 @@ impl ComputeState {
             return Ok(());
         }
         let floor = cap - cap / 16;
+        if let Err(e) = self
+            .trim_deleted(scope, |left, d| (over && left > floor) || expired(d))
+            .await
+        {
+            tracing::warn!(error = %e, "forgetting deleted servers failed; the next trim retries");
+        }
+        Ok(())
+    }
+
+    /// Forgets the oldest deleted servers `pick` takes: the servers first, then their
+    /// entries, so that should either step fail, the entries are still there to be
+    /// picked again.
+    async fn trim_deleted(
+        &self,
+        scope: &Scope,
+        pick: impl FnMut(usize, &DeletedServer) -> bool,
+    ) -> Result<(), StoreError> {
         let gone: Vec<String> = self
             .deleted
-            .oldest(scope, |left, d| (over && left > floor) || expired(d))
+            .oldest(scope, pick)
             .await?
             .into_iter()
             .map(|(gone, _)| gone)
@@ -166,8 +184,6 @@ impl ComputeState {
         if gone.is_empty() {
             return Ok(());
         }
-        // The servers first, then their entries: should either step fail, the entries are
-        // still there, and the next deletion that trims forgets them.
         self.servers
             .transact_some(scope, &gone, |rows, _| {
                 for id in &gone {

@@ -714,7 +714,8 @@ async fn an_overflowing_deleted_queue_forgets_its_oldest_sixteenth_at_once_and_n
 }
 
 /// A trim whose store step fails forgets nothing for good: the queue keeps its entries,
-/// and the next deletion that trims forgets their servers. Only on Redis can a test make a
+/// and the next deletion that trims forgets their servers; the deletion that tried still
+/// answers 204. Only on Redis can a test make a
 /// server's record unreadable from outside the app; in memory it checks nothing.
 #[tokio::test]
 async fn a_trim_that_fails_leaves_its_servers_for_the_next_trim_to_forget() {
@@ -748,9 +749,9 @@ async fn a_trim_that_fails_leaves_its_servers_for_the_next_trim_to_forget() {
         .put(&scope, &ids[1], json!("unreadable"))
         .await
         .unwrap();
+    // The deletion itself is done (204); only its trim failed.
     let id = app.create_server("s32").await;
-    let failed = app.delete(&format!("servers/{id}")).await;
-    assert!(failed.status().is_server_error(), "{}", failed.status());
+    assert_eq!(app.delete(&format!("servers/{id}")).await.status(), 204);
     servers.put(&scope, &ids[1], record).await.unwrap();
     assert_eq!(deleted_names(&app).await.len(), 33, "nothing was forgotten");
 
