@@ -55,6 +55,9 @@ pub fn v2_fault(status: StatusCode) -> &'static str {
 /// Keystone v3's text for every authentication failure (it never says which part failed).
 pub const V3_UNAUTHORIZED: &str = "The request you have made requires authentication.";
 
+/// Keystone v3's text for an action the caller may not take.
+pub const V3_FORBIDDEN: &str = "You are not authorized to perform the requested action.";
+
 /// Every error an identity handler returns.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {

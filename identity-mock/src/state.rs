@@ -5,8 +5,8 @@
 //! [`crate::domain::derive`]). Open mode needs no state to authenticate. It remembers two
 //! small facts in the store so the lookup routes can answer: which username a user id
 //! belongs to (credentials routes) and which username a tenant belongs to
-//! (`/v1.1/mosso/{tenant}`), plus the tenant a user last chose, so later calls without a
-//! tenant land in the same one.
+//! (`/v1.1/mosso/{tenant}`), plus the tenant a user was first seen with: its tenant from
+//! then on (later calls without a tenant land in it, and another is refused).
 //!
 //! Tokens are signed, not stored: issuing one reads the clock and signs its claims
 //! ([`IdentityState::issue`]); revoking one is stored by `common` and spread to the stack
@@ -60,6 +60,20 @@ impl IdentityState {
         let claims = new.claims(token::new_id(), now, self.tokens);
         (ctx.auth.codec().issue(&claims), claims)
     }
+}
+
+/// The roles that may revoke any tenant's token (Rackspace's identity admins).
+const TOKEN_ADMIN_ROLES: [&str; 2] = ["identity:admin", "identity:service-admin"];
+
+/// Whether the holder of `by` may revoke `token` (v2.0 and v3 alike): its own, its
+/// tenant's, or any when `by` is an identity admin's.
+pub fn may_revoke(by: &Claims, token: &Claims) -> bool {
+    token.user_id == by.user_id
+        || (!by.tenant_id.is_empty() && token.tenant_id == by.tenant_id)
+        || by
+            .roles
+            .iter()
+            .any(|r| TOKEN_ADMIN_ROLES.contains(&r.as_str()))
 }
 
 /// Revokes a token here and tells every mock of the stack, which check tokens locally.
@@ -141,7 +155,8 @@ impl Directory {
         self.mode == UserMode::Strict
     }
 
-    /// An open-mode user: ids derived from the name, tenant as last chosen or derived.
+    /// An open-mode user: ids derived from the name (or the one given), the tenant it was
+    /// settled on, else one derived from the name.
     async fn open_user(&self, name: &str, id: Option<&str>) -> Result<User, StoreError> {
         let id = id
             .map(str::to_string)
@@ -230,8 +245,9 @@ impl Directory {
             Some(name) => name,
             None => {
                 let name = format!("user_{tenant}");
-                self.remember(&name, &derive::user_id(&name), tenant)
-                    .await?;
+                // Should `user_T` be settled on another tenant already, it is still the
+                // user answered for T (the route has nothing better to say).
+                self.settle(&name, &derive::user_id(&name), tenant).await?;
                 name
             }
         };
@@ -259,27 +275,47 @@ impl Directory {
     }
 
     /// The user behind a live token, as the directory knows them now (with the id and
-    /// roles the token carries).
+    /// roles the token carries; in open mode, its tenant as settled under that id).
     pub async fn user_of(&self, claims: &Claims) -> Result<Option<User>, StoreError> {
-        Ok(self.by_name(&claims.user_name).await?.map(|u| User {
+        let found = if self.is_strict() {
+            self.by_name(&claims.user_name).await?
+        } else {
+            Some(
+                self.open_user(&claims.user_name, Some(&claims.user_id))
+                    .await?,
+            )
+        };
+        Ok(found.map(|u| User {
             id: claims.user_id.clone(),
             roles: claims.roles.clone(),
             ..u
         }))
     }
 
-    /// Open mode: remembers a user's name and chosen tenant (a no-op when unchanged, and
-    /// in strict mode).
-    pub async fn remember(&self, name: &str, id: &str, tenant: &str) -> Result<(), StoreError> {
+    /// Open mode: settles a user's tenant the first time the user is seen (a token issued
+    /// to it, or it is looked up), remembering its name and that tenant. Whether `tenant`
+    /// is the user's tenant: false when the user was settled on another one (by an
+    /// earlier token, or by one issued at the same moment by another worker or replica:
+    /// the first to write wins, and a settled tenant is never moved). Strict mode, and a
+    /// token without a tenant, settle nothing.
+    pub async fn settle(&self, name: &str, id: &str, tenant: &str) -> Result<bool, StoreError> {
         if self.is_strict() || tenant.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
-        let record = KnownUser {
-            name: name.to_string(),
-            tenant: tenant.to_string(),
+        let settled = match self.known.get(&Scope::global(), id).await? {
+            Some(k) => k.tenant,
+            None => {
+                let first = || KnownUser {
+                    name: name.to_string(),
+                    tenant: tenant.to_string(),
+                };
+                self.known
+                    .upsert(&Scope::global(), id, first, |k| k.tenant.clone())
+                    .await?
+            }
         };
-        if self.known.get(&Scope::global(), id).await?.as_ref() != Some(&record) {
-            self.known.put(&Scope::global(), id, record).await?;
+        if settled != tenant {
+            return Ok(false);
         }
         if self
             .tenant_users
@@ -291,7 +327,7 @@ impl Directory {
                 .put(&Scope::global(), tenant, name.to_string())
                 .await?;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The region a user's token names as `RAX-AUTH:defaultRegion`.
@@ -344,7 +380,11 @@ mod tests {
             Some(("999".into(), "999".into())),
             "a user not seen yet gets the tenant it asks for"
         );
-        d.remember(&u.name, &u.id, "999").await.unwrap();
+        assert!(d.settle(&u.name, &u.id, "999").await.unwrap());
+        assert!(
+            !d.settle(&u.name, &u.id, "1000").await.unwrap(),
+            "a settled tenant is never moved"
+        );
         let again = d.by_api_key("joe", "whatever").await.unwrap().unwrap();
         assert_eq!(again.tenant_id, "999", "the chosen tenant is remembered");
         assert_eq!(

@@ -128,6 +128,18 @@ pub enum FieldProblem {
 /// The longest user or tenant name or id Keystone stores (its columns hold 255).
 pub const MAX_NAME: usize = 255;
 
+/// What makes `s` no name or id a user or tenant could have: control or
+/// bidirectional-formatting characters, or more than [`MAX_NAME`] characters.
+pub fn name_problem(s: &str) -> Option<FieldProblem> {
+    if has_control_characters(s) {
+        Some(FieldProblem::ControlCharacters)
+    } else if s.chars().count() > MAX_NAME {
+        Some(FieldProblem::TooLong)
+    } else {
+        None
+    }
+}
+
 /// A string field of an authentication body (v2.0 and v3 alike): absent, null or empty
 /// is `None`; a name or id (`is_name`) must also be at most [`MAX_NAME`] characters
 /// without control or bidirectional-formatting characters.
@@ -139,13 +151,10 @@ pub fn text_field(
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) if is_name && has_control_characters(s) => {
-            Err(FieldProblem::ControlCharacters)
-        }
-        Some(Value::String(s)) if is_name && s.chars().count() > MAX_NAME => {
-            Err(FieldProblem::TooLong)
-        }
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => match name_problem(s).filter(|_| is_name) {
+            Some(p) => Err(p),
+            None => Ok(Some(s.clone())),
+        },
         Some(_) => Err(FieldProblem::NotText),
     }
 }
@@ -246,11 +255,8 @@ impl ImpersonationRequest {
             .and_then(Value::as_str)
             .filter(|u| !u.is_empty())
             .ok_or_else(|| err("Expecting username"))?;
-        if has_control_characters(username) {
-            return Err(CredentialError(control_characters("username")));
-        }
-        if username.chars().count() > MAX_NAME {
-            return Err(CredentialError(too_long("username")));
+        if let Some(p) = name_problem(username) {
+            return Err(v2_problem("username", p));
         }
         let lifetime_s = match imp.get("expire-in-seconds") {
             None | Some(Value::Null) => DEFAULT_IMPERSONATION_S,

@@ -16,7 +16,7 @@ pub struct User {
     pub tenant_id: String,
     pub tenant_name: String,
     /// Whether the user's tenant is settled: a configured user's always, an open-mode
-    /// user's once the user was seen (a token issued to it, or the user created). A
+    /// user's once the user was seen (a token issued to it, or it was looked up). A
     /// settled user asking for another tenant is refused (Rackspace's 401; Mimic's too,
     /// since its issue #146).
     pub tenant_settled: bool,

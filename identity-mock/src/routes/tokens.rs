@@ -18,7 +18,7 @@ use crate::domain::render;
 use crate::domain::token::{Expiry, NewToken};
 use crate::domain::user::{Refusal, User};
 use crate::error::IdentityError;
-use crate::state::{auth_failure, revoke};
+use crate::state::{auth_failure, may_revoke, revoke};
 
 const WRONG_PASSWORD: &str = "Unable to authenticate user with credentials provided.";
 const WRONG_API_KEY: &str = "Username or api key is invalid.";
@@ -28,15 +28,10 @@ const TOKEN_NOT_FOUND: &str = "Token not found.";
 const REVOKE_NOT_FOUND: &str = "Token not found";
 /// Rackspace's 403.
 const NOT_AUTHORIZED: &str = "Not Authorized";
-/// The roles that may revoke any tenant's token (Rackspace's identity admins).
-const TOKEN_ADMIN_ROLES: [&str; 2] = ["identity:admin", "identity:service-admin"];
 
-fn tenant_mismatch(t: &TenantRef, user: &User) -> IdentityError {
+fn tenant_mismatch(tenant: &str, user_name: &str, user_id: &str) -> IdentityError {
     IdentityError::unauthorized(format!(
-        "Tenant with Name/Id: '{}' is not valid for User '{}' (id: '{}')",
-        t.as_str(),
-        user.name,
-        user.id
+        "Tenant with Name/Id: '{tenant}' is not valid for User '{user_name}' (id: '{user_id}')"
     ))
 }
 
@@ -60,7 +55,7 @@ fn sign_in(
     })?;
     let scope = match (user.tenant_for(tenant), tenant) {
         (Some(scope), _) => scope,
-        (None, Some(t)) => return Err(tenant_mismatch(t, &user)),
+        (None, Some(t)) => return Err(tenant_mismatch(t.as_str(), &user.name, &user.id)),
         (None, None) => return Err(IdentityError::unauthorized(WRONG_PASSWORD)),
     };
     Ok(state.issue(
@@ -155,10 +150,20 @@ pub async fn create_token(
             sign_in(&ctx, &state, found, request.credential.method(), tenant)?
         }
     };
-    state
+    // The first token settles the user's tenant; one issued at the same moment for
+    // another tenant (another worker or replica) loses, and is not handed out.
+    let settled = state
         .directory
-        .remember(&claims.user_name, &claims.user_id, &claims.tenant_id)
+        .settle(&claims.user_name, &claims.user_id, &claims.tenant_id)
         .await?;
+    if !settled {
+        return Err(match &request.credential {
+            Credential::Token { .. } => {
+                IdentityError::unauthorized(token_tenant_mismatch(&claims.tenant_id))
+            }
+            _ => tenant_mismatch(&claims.tenant_id, &claims.user_name, &claims.user_id),
+        });
+    }
     let catalog = if claims.tenant_id.is_empty() {
         render::no_catalog()
     } else {
@@ -245,13 +250,7 @@ pub async fn delete_token(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, Id
         .verify_local(token_id(&req))
         .await
         .map_err(|_| IdentityError::not_found(REVOKE_NOT_FOUND))?;
-    let own = claims.user_id == by.user_id
-        || (!by.tenant_id.is_empty() && claims.tenant_id == by.tenant_id);
-    let admin = by
-        .roles
-        .iter()
-        .any(|r| TOKEN_ADMIN_ROLES.contains(&r.as_str()));
-    if !own && !admin {
+    if !may_revoke(&by, &claims) {
         return Err(IdentityError::v2(StatusCode::FORBIDDEN, NOT_AUTHORIZED));
     }
     revoke(&ctx, &claims).await?;
@@ -330,10 +329,17 @@ pub async fn create_impersonation_token(
             impersonator: Some(by),
         },
     );
-    state
+    if !state
         .directory
-        .remember(&claims.user_name, &claims.user_id, &claims.tenant_id)
-        .await?;
+        .settle(&claims.user_name, &claims.user_id, &claims.tenant_id)
+        .await?
+    {
+        return Err(tenant_mismatch(
+            &claims.tenant_id,
+            &claims.user_name,
+            &claims.user_id,
+        ));
+    }
     Ok(HttpResponse::Ok().json(json!({"access": {"token": {
         "id": token,
         "expires": render::v2_time(claims.expires_at()),

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use common::auth::UNAUTHORIZED_MESSAGE;
 
 use super::request::{caller, guard_v2, query_param, Ctx, Query, State};
-use crate::domain::credentials::{has_control_characters, MAX_NAME};
+use crate::domain::credentials::name_problem;
 use crate::domain::user::User;
 use crate::error::IdentityError;
 
@@ -62,16 +62,16 @@ pub async fn list_users(
         Some(name) => {
             // A name no credentials could carry (control characters, too long) is no
             // user's, and is not remembered as one.
-            let impossible = has_control_characters(name) || name.chars().count() > MAX_NAME;
-            let user = if impossible {
+            let user = if name_problem(name).is_some() {
                 None
             } else {
                 state.directory.by_name(name).await?
             }
             .ok_or_else(|| IdentityError::not_found("User not found"))?;
+            // Looked up, the user is seen: its tenant (the one answered) is settled.
             state
                 .directory
-                .remember(&user.name, &user.id, &user.tenant_id)
+                .settle(&user.name, &user.id, &user.tenant_id)
                 .await?;
             Ok(HttpResponse::Ok().json(json!({"user": user_body(&user, created)})))
         }

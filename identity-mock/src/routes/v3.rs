@@ -16,8 +16,8 @@ use crate::domain::render;
 use crate::domain::token::{Expiry, NewToken};
 use crate::domain::user::{Refusal, User};
 use crate::domain::v3::{V3AuthRequest, V3Identity, V3Scope, V3User, DEFAULT_DOMAIN_ID};
-use crate::error::{IdentityError, V3_UNAUTHORIZED};
-use crate::state::{auth_failure, revoke};
+use crate::error::{IdentityError, V3_FORBIDDEN, V3_UNAUTHORIZED};
+use crate::state::{auth_failure, may_revoke, revoke};
 
 const SUBJECT: &str = "X-Subject-Token";
 
@@ -155,10 +155,14 @@ pub async fn create_token(
             impersonator,
         },
     );
-    state
+    // The first token settles the user's project; see the v2.0 route.
+    if !state
         .directory
-        .remember(&claims.user_name, &claims.user_id, &claims.tenant_id)
-        .await?;
+        .settle(&claims.user_name, &claims.user_id, &claims.tenant_id)
+        .await?
+    {
+        return Err(unauthorized());
+    }
     Ok(token_response(
         StatusCode::CREATED,
         &token,
@@ -218,13 +222,19 @@ pub async fn check_token(ctx: Ctx, state: State, req: HttpRequest) -> HttpRespon
     HttpResponse::build(status).finish()
 }
 
-/// `DELETE /v3/auth/tokens`: 204, and the token is revoked for v2 and v3 alike.
+/// `DELETE /v3/auth/tokens`: 204, and the token is revoked for v2 and v3 alike. As the
+/// v2.0 route, in either user mode: the caller's `X-Auth-Token` (401 without a valid one)
+/// may revoke its own tenant's tokens, an identity admin's any; another is a 403.
 pub async fn delete_token(
     ctx: Ctx,
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
+    let by = caller(&ctx, &req).await.ok_or_else(unauthorized)?;
     let (_, claims) = subject(&ctx, &state, &req).await?;
+    if !may_revoke(&by, &claims) {
+        return Err(IdentityError::v3(StatusCode::FORBIDDEN, V3_FORBIDDEN));
+    }
     revoke(&ctx, &claims).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -550,6 +550,45 @@ async fn token_auth_for_another_tenant_is_a_401_and_for_its_own_the_same_token()
 }
 
 #[tokio::test]
+async fn first_tokens_at_once_for_different_tenants_settle_one_and_refuse_the_others() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let res = app.authenticate("racer", Some(&format!("70{i}"))).await;
+            let (status, body) = status_and_json(res).await;
+            (status, body["access"]["token"]["tenant"]["id"].clone())
+        }));
+    }
+    let mut won = Vec::new();
+    for t in tasks {
+        let (status, tenant) = t.await.unwrap();
+        match status {
+            200 => won.push(tenant),
+            401 => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one first token: {won:?}");
+    let (_, again) = app.token_for("racer", None).await;
+    assert_eq!(again["access"]["token"]["tenant"]["id"], won[0]);
+}
+
+#[tokio::test]
+async fn a_user_named_by_id_is_settled_under_that_id_for_token_auth_too() {
+    let app = spawn_app().await;
+    let by_id = json!({"auth": {"passwordCredentials": {"userId": "u-123", "password": "p"},
+        "tenantId": "5"}});
+    let (status, body) = status_and_json(app.post_json("/v2.0/tokens", &by_id).await).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access"]["token"]["id"].as_str().unwrap();
+    let other = json!({"auth": {"token": {"id": token}, "tenantId": "6"}});
+    let (status, _) = status_and_json(app.post_json("/v2.0/tokens", &other).await).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
 async fn tokens_live_for_the_configured_ttl_on_the_virtual_clock() {
     let app = crate::helpers::spawn_app_with(|s| {
         s.base.auth.token_ttl_s = 60;

@@ -270,7 +270,36 @@ async fn get_head_and_delete_work_on_the_subject_token() {
     let (_, body) = status_and_json(no_catalog).await;
     assert!(body["token"].get("catalog").is_none());
 
-    let deleted = app.v3_request(Method::DELETE, &token).await;
+    // Revoking takes the caller's own token: none is a 401, another tenant's a 403, and
+    // neither changes anything.
+    let (status, body) = status_and_json(app.v3_request(Method::DELETE, &token).await).await;
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            json!({"error": {"code": 401, "title": "Unauthorized",
+                "message": "The request you have made requires authentication."}})
+        )
+    );
+    let (stranger, _) = app.token_for("mallory", Some("10")).await;
+    let delete_as = |by: String| {
+        app.client
+            .delete(app.url("/v3/auth/tokens"))
+            .header("X-Subject-Token", &token)
+            .header("X-Auth-Token", by)
+            .send()
+    };
+    let (status, body) = status_and_json(delete_as(stranger).await.unwrap()).await;
+    assert_eq!(
+        (status, body),
+        (
+            403,
+            json!({"error": {"code": 403, "title": "Forbidden",
+                "message": "You are not authorized to perform the requested action."}})
+        )
+    );
+    assert_eq!(app.v3_request(Method::HEAD, &token).await.status(), 200);
+    let deleted = delete_as(token.clone()).await.unwrap();
     assert_eq!(deleted.status(), 204);
     let (status, body) = status_and_json(app.v3_request(Method::GET, &token).await).await;
     assert_eq!(status, 404);
