@@ -1043,8 +1043,10 @@ def control_cases(run, svc, base):
     for m in ("GET", "DELETE"):
         id_cases(run, f"{p} {m} /faults/{{id}}", m, lambda s: f"{ctl}/faults/{s}", snap=snap, **kw)
 
-    body_cases(run, f"{p} POST /clock/advance", "POST", ctl + "/clock/advance", {"seconds": 60},
-               [F(("seconds",), "int", required=True, neg_ok=True)], snap=snap_clock, **kw)
+    for route in ("advance", "tick"):
+        body_cases(run, f"{p} POST /clock/{route}", "POST", f"{ctl}/clock/{route}",
+                   {"seconds": 60}, [F(("seconds",), "int", required=True)], snap=snap_clock,
+                   **kw)
     body_cases(run, f"{p} POST /clock/set", "POST", ctl + "/clock/set",
                {"now": "2031-01-01T00:00:00Z"}, [F(("now",), "str", required=True)],
                snap=snap_clock, **kw)

@@ -107,7 +107,8 @@ async fn set_attributes(c: Control) -> Result<HttpResponse, LbError> {
     if obj.keys().any(|k| k != "status") || obj.is_empty() {
         return Err(LbError::bad_request("Attempt to alter a bad attribute"));
     }
-    // Mimic names the value it refuses as Python prints it; a string as it is.
+    // The value refused, named as Mimic names it for a string, null, a boolean or a
+    // plain number (as Python prints it); a list or an object as JSON.
     let given = &obj["status"];
     let wanted = match given {
         Value::String(s) => s.clone(),

@@ -118,16 +118,15 @@ class Clock:
         return ClockReading.from_json(self._client._control("POST", path, body).body).now
 
     def advance(self, seconds: Seconds) -> datetime:
-        """``POST /clock/advance``: moves time by ``seconds`` (negative goes back),
-        keeping the clock running or frozen as it was."""
+        """``POST /clock/advance``: moves time forward by ``seconds`` (0 or more; ``set``
+        goes back), keeping the clock running or frozen as it was."""
         return self._change("/clock/advance", {"seconds": _seconds(seconds)})
 
     def tick(self, seconds: Seconds) -> datetime:
-        """Mimic's tick: time stands still between ticks. Freezes the clock where it
-        reads now, then moves it by ``seconds`` (``freeze`` + ``advance``), so two ticks
-        of 5 and 2.5 s move ``now`` by exactly 7.5 s."""
-        self._change("/clock/freeze")
-        return self.advance(seconds)
+        """``POST /clock/tick``, Mimic's tick: time stands still between ticks. Freezes the
+        clock where it reads now, then moves it forward by ``seconds`` (0 or more), in one
+        step, so two ticks of 5 and 2.5 s move ``now`` by exactly 7.5 s."""
+        return self._change("/clock/tick", {"seconds": _seconds(seconds)})
 
     def freeze(self, at: TimeLike | None = None) -> datetime:
         """``POST /clock/freeze``: stops time (at ``at``, or where it reads now)."""
