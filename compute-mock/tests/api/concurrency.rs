@@ -68,28 +68,17 @@ async fn concurrent_creates_leave_exactly_that_many_servers_with_unique_ids_and_
 async fn a_delete_whose_client_goes_away_still_gives_the_usage_back() {
     use std::time::Duration;
 
-    use common::store::{Scope, Store, StoreSettings};
-
-    let mut store = StoreSettings::Memory;
-    let mut region = String::new();
-    let app = spawn_app_with(|s| {
-        store = s.base.store.clone();
-        region = s.compute.default_region.clone();
-    })
-    .await;
-    if matches!(store, StoreSettings::Memory) {
-        eprintln!("skipped: UNDERSTUDY_TEST_REDIS is not set");
+    let Some((app, other, scope)) = crate::helpers::spawn_on_shared_store(|_| {}).await else {
         return;
-    }
+    };
     let id = app.create_server("leaving").await;
     let used = |v: &Value| v["limits"]["absolute"]["totalInstancesUsed"].clone();
     assert_eq!(used(&app.get_json("limits").await), 1);
 
     // Another replica holds the tenant's usage for a second and a half.
-    let other = Store::from_settings(&store, "compute").unwrap();
     let holder = test_support::hold_partition(
         other.table::<Value>("compute_usage"),
-        Scope::new(crate::helpers::TENANT, region),
+        scope,
         Duration::from_millis(1500),
     )
     .await;

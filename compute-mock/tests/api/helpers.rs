@@ -19,6 +19,31 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// On the Redis store under test (`UNDERSTUDY_TEST_REDIS`): the app with settings changed
+/// by `change`, a second handle on its store (as another replica has, so a test can hold
+/// or spoil records from outside the app) and the test tenant's scope in the default
+/// region. `None` in memory, where nothing outside the app reaches its store.
+pub async fn spawn_on_shared_store(
+    change: impl FnOnce(&mut Settings),
+) -> Option<(TestApp, common::store::Store, common::store::Scope)> {
+    use common::store::{Scope, Store, StoreSettings};
+
+    let mut store = StoreSettings::Memory;
+    let mut region = String::new();
+    let app = spawn_app_with(|s| {
+        change(s);
+        store = s.base.store.clone();
+        region = s.compute.default_region.clone();
+    })
+    .await;
+    if matches!(store, StoreSettings::Memory) {
+        eprintln!("skipped: UNDERSTUDY_TEST_REDIS is not set");
+        return None;
+    }
+    let other = Store::from_settings(&store, "compute").expect("a second store handle");
+    Some((app, other, Scope::new(TENANT, region)))
+}
+
 /// The app with settings changed by `change` first.
 pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings: Settings = test_support::settings();
