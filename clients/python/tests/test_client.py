@@ -245,7 +245,13 @@ def test_clock_reads_and_moves_every_mock(understudy: Understudy) -> None:
     for service in ("identity", "compute", "lb"):
         assert understudy.clock.get(service).now == utc(2030, 1, 1)
     assert understudy.clock.advance(90) == utc(2030, 1, 1, 0, 1, 30)
-    assert understudy.clock.advance(timedelta(seconds=-30)) == utc(2030, 1, 1, 0, 1)
+    # Forward only: going back is set; a refused move or tick changes nothing.
+    for back in (understudy.clock.advance, understudy.clock.tick):
+        with pytest.raises(UnderstudyError) as e:
+            back(timedelta(seconds=-30))
+        assert e.value.status == 400
+        assert e.value.message == "seconds must be a finite number, 0 or more"
+    assert understudy.clock.now() == utc(2030, 1, 1, 0, 1, 30)
     assert understudy.clock.set("2031-06-01T12:00:00Z") == utc(2031, 6, 1, 12)
     assert understudy.clock.get().frozen, "set keeps the mode"
     assert understudy.clock.get("lb").now == utc(2031, 6, 1, 12)
