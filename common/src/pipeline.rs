@@ -1,10 +1,10 @@
 //! The request pipeline every mock shares, in order, for every request: the stack's
 //! clock read from a shared store (503 in the API's format when it does not answer,
-//! probes excepted); request id; trailing slashes trimmed; a CONNECT's tunnel not read
-//! as its body; the request noted for the
-//! journal; the oversized-body check (413); the admin token on Mimic's control routes;
-//! fault rules (never on the control API or the console); the mock's handler; metrics,
-//! and the journal (which keeps neither the console's reads nor the stack's own calls).
+//! probes excepted); request id; trailing slashes trimmed; a CONNECT's tunnel not read as
+//! its body; the request noted for the journal; the oversized-body check (413); the admin
+//! token on Mimic's control routes; fault rules (never on the control API or the
+//! console); the mock's handler; metrics, and the journal (which keeps neither the
+//! console's reads nor the stack's own calls).
 
 use std::time::Instant;
 
