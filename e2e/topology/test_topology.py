@@ -293,6 +293,31 @@ def check_clock_calls_reach_every_mock(st, tenant):
                    f"clock/unfreeze on {origin}: {name} jumped away from {target}: {c}")
 
 
+def check_refused_control_calls_change_nothing_anywhere(st, tenant):
+    """A control call refused by any mock (400, the control API's shape) changes the
+    stack nowhere: a clock moved back, a reset naming an empty tenant."""
+    frozen_at = "2031-03-04T05:06:07Z"
+    expect(st.ctl("identity", "POST", "/clock/freeze", {"at": frozen_at}), 200, what="clock/freeze")
+    rule = {"match": {"path": "/nowhere/at/all"}, "action": {"type": "error", "status": 500}}
+    r = expect(st.ctl("compute", "POST", "/faults", rule), 201, what="post an inert rule")
+    rule_id = r.json.get("id") if isinstance(r.json, dict) else None
+    ensure(rule_id, f"no rule id in answer: {r.describe()}")
+    for origin in st.mocks:
+        for route in ("/clock/advance", "/clock/tick"):
+            r = expect(st.ctl(origin, "POST", route, {"seconds": -1}), 400,
+                       what=f"{route} -1 on {origin}")
+            ensure(contains_code(r.json, 400), f"{route} -1 on {origin}: {r.describe()}")
+        for name, c in st.clocks().items():
+            ensure(c["mode"] == "frozen" and parse_ts(c["now"]) == parse_ts(frozen_at),
+                   f"a refused clock move on {origin}: {name} shows {c}")
+        r = expect(st.ctl(origin, "POST", "/reset?tenant="), 400, what=f"reset ?tenant= on {origin}")
+        ensure(contains_code(r.json, 400), f"reset ?tenant= on {origin}: {r.describe()}")
+        ids = [x.get("id") for x in _rules(st, "compute")]
+        ensure(rule_id in ids, f"reset ?tenant= on {origin} dropped compute's rule: {ids}")
+    expect(st.ctl("compute", "DELETE", f"/faults/{rule_id}"), 200, what="delete the inert rule")
+    expect(st.ctl("identity", "POST", "/clock/reset"), 200, what="clock/reset")
+
+
 def check_server_building_30(st, tenant):
     s = st.authenticate(tenant)
     r = expect(s.create_server("sb30", {"server_building": "30"}), 202, what="create server")
@@ -542,6 +567,8 @@ CHECKS = [
     ("tick_freezes_stack_clock", check_tick_freezes_stack_clock),
     ("clock_reset_from_any_mock", check_clock_reset_from_any_mock),
     ("clock_calls_reach_every_mock", check_clock_calls_reach_every_mock),
+    ("refused_control_calls_change_nothing_anywhere",
+     check_refused_control_calls_change_nothing_anywhere),
     ("server_building_30", check_server_building_30),
     ("lb_pending_delete_10", check_lb_pending_delete_10),
     ("lb_building_10", check_lb_building_10),
