@@ -486,11 +486,10 @@ pub const MAX_HOLD_MS: u64 = 300_000;
 /// hold a request, a uniform range the right way round, a log-normal spread that is a
 /// number, 0 or more. (Checked when a rule is made; a stored rule is held as it was.)
 fn check_hold(action: &Action) -> Result<(), String> {
-    let most = MAX_HOLD_MS;
     let within = |name: &str, ms: u64| {
-        if ms > most {
+        if ms > MAX_HOLD_MS {
             Err(format!(
-                "{name} must be at most {most} (five minutes), got {ms}"
+                "{name} must be at most {MAX_HOLD_MS} (five minutes), got {ms}"
             ))
         } else {
             Ok(())
