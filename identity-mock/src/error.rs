@@ -15,6 +15,7 @@ use serde_json::json;
 use common::error::{ApiError, ErrorStyle};
 use common::store::StoreError;
 
+use crate::domain::external::Refused;
 use crate::domain::mimic::Failure;
 
 /// The text of Identity's 404 for a route it does not serve.
@@ -121,6 +122,19 @@ impl IdentityError {
                 None => IdentityError::Api(e),
             },
             other => other,
+        }
+    }
+}
+
+impl From<Refused> for IdentityError {
+    /// A refused change of the external APIs, in the v2 format; a 409 is a `conflict`
+    /// there, as Mimic wrote it.
+    fn from(r: Refused) -> IdentityError {
+        let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
+        IdentityError::V2 {
+            status,
+            kind: (status == StatusCode::CONFLICT).then_some("conflict"),
+            message: r.message,
         }
     }
 }

@@ -55,15 +55,21 @@ pub fn build(settings: Settings, shared: Option<Shared>) -> std::io::Result<Appl
     })
 }
 
-/// The tenant a path is about (only `/v1.1/mosso/{tenant}` names one), and the v3 error
-/// format for `/v3` paths.
+/// The tenant a path is about (`/v1.1/mosso/{tenant}` and
+/// `/v2.0/tenants/{tenant}/OS-KSCATALOG/...` name one), and the v3 error format for `/v3`
+/// paths.
 fn route_info(path: &str) -> RouteInfo {
     let style = (path == "/v3" || path.starts_with("/v3/")).then_some(error::V3_STYLE);
+    let path = path.strip_prefix("/identity").unwrap_or(path);
     let tenant = path
-        .strip_prefix("/identity")
-        .unwrap_or(path)
         .strip_prefix("/v1.1/mosso/")
-        .map(|t| t.trim_end_matches('/').to_string())
+        .map(|t| t.trim_end_matches('/'))
+        .or_else(|| {
+            path.strip_prefix("/v2.0/tenants/")
+                .and_then(|rest| rest.split_once("/OS-KSCATALOG/"))
+                .map(|(t, _)| t)
+        })
+        .map(str::to_string)
         .filter(|t| !t.is_empty());
     RouteInfo {
         tenant,
@@ -84,5 +90,12 @@ mod tests {
             Some("123")
         );
         assert_eq!(route_info("/v2.0/tokens").tenant, None);
+        assert_eq!(
+            route_info("/identity/v2.0/tenants/77/OS-KSCATALOG/endpoints")
+                .tenant
+                .as_deref(),
+            Some("77")
+        );
+        assert_eq!(route_info("/v2.0/tenants").tenant, None);
     }
 }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::keystone::KeystoneCatalog;
+use crate::domain::keystone::{Format, KeystoneCatalog};
 use common::behaviors::Behaviors;
 use common::context::ServiceContext;
 use common::render::RenderCache;
@@ -27,6 +27,7 @@ use common::token::Claims;
 use crate::configuration::{IdentitySettings, Settings, UserMode};
 use crate::domain::credentials::UserRef;
 use crate::domain::derive;
+use crate::domain::external::{Refused, Registry, Template};
 use crate::domain::mimic::{auth_attribute, Failure, AUTH_EVENT, FAIL};
 use crate::domain::token::{self, NewToken, TokenPolicy};
 use crate::domain::user::{Refusal, User};
@@ -35,6 +36,8 @@ use crate::domain::user::{Refusal, User};
 pub struct IdentityState {
     pub directory: Directory,
     pub catalog: KeystoneCatalog,
+    /// The external APIs suites add to the catalog (OS-KSADM / OS-KSCATALOG).
+    pub external: ExternalApis,
     /// How issued tokens expire (`auth.token_ttl_s`, `identity.token_expiry` resolved).
     pub tokens: TokenPolicy,
     /// `GET /v2.0/tokens/{token_id}` answers by token, with the default region they show.
@@ -46,12 +49,24 @@ impl IdentityState {
         IdentityState {
             directory: Directory::new(&settings.identity, store),
             catalog: KeystoneCatalog::new(settings.base.catalog.clone()),
+            external: ExternalApis::new(store),
             tokens: TokenPolicy {
                 ttl_s: i64::try_from(settings.base.auth.token_ttl_s).unwrap_or(i64::MAX / 2),
                 expire: settings.identity.tokens_expire(),
             },
             validations: RenderCache::default(),
         }
+    }
+
+    /// A tenant's catalog in one of Keystone's formats, the external services it sees
+    /// first.
+    pub async fn catalog_for(
+        &self,
+        format: Format,
+        tenant_id: &str,
+    ) -> Result<std::sync::Arc<serde_json::value::RawValue>, StoreError> {
+        let external = self.external.for_catalog(tenant_id).await?;
+        Ok(self.catalog.render(format, tenant_id, external.as_ref()))
     }
 
     /// Signs a new token, issued now on the stack's clock; its text and its claims.
@@ -97,6 +112,127 @@ pub async fn auth_failure(
     Ok(chosen
         .filter(|c| c.name == FAIL)
         .map(|c| Failure::from_parameters(&c.parameters)))
+}
+
+/// The external APIs of the stack: one record holds every service and its templates
+/// (small, and changed as one: ids and names are unique over all of them), and each
+/// tenant's partition the template numbers enabled for it, so a tenant's reset forgets
+/// them and tenants never share them. An enablement names a template's number, not its
+/// id: a template removed and added again under the same id is not enabled anywhere.
+pub struct ExternalApis {
+    registry: Table<Registry>,
+    enabled: Table<Vec<u64>>,
+}
+
+const REGISTRY: &str = "registry";
+const ENABLED: &str = "enabled";
+
+impl ExternalApis {
+    fn new(store: &Store) -> ExternalApis {
+        ExternalApis {
+            registry: store.table("identity_external_apis"),
+            enabled: store.table("identity_external_enabled"),
+        }
+    }
+
+    /// Every service and template.
+    pub async fn registry(&self) -> Result<Registry, StoreError> {
+        Ok(self
+            .registry
+            .get(&Scope::global(), REGISTRY)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Changes the registry atomically (against every worker and replica); a refused
+    /// change writes nothing. `f` may run twice, when another writer made the first
+    /// registry at the same moment.
+    pub async fn change<R>(
+        &self,
+        f: impl Fn(&mut Registry) -> Result<R, Refused>,
+    ) -> Result<Result<R, Refused>, StoreError> {
+        let global = Scope::global();
+        loop {
+            let changed = self
+                .registry
+                .update(&global, REGISTRY, |r| {
+                    let mut next = r.clone();
+                    let out = f(&mut next);
+                    if out.is_ok() {
+                        *r = next;
+                    }
+                    out
+                })
+                .await?;
+            if let Some(done) = changed {
+                return Ok(done);
+            }
+            let mut first = Registry::default();
+            let out = match f(&mut first) {
+                Ok(out) => out,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            match self.registry.insert(&global, REGISTRY, first).await {
+                Ok(()) => return Ok(Ok(out)),
+                // Another writer made the registry first: the change is made on it.
+                Err(StoreError::Exists(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The template numbers enabled for a tenant.
+    pub async fn enabled_for(&self, tenant: &str) -> Result<Vec<u64>, StoreError> {
+        Ok(self
+            .enabled
+            .get(&Scope::tenant(tenant), ENABLED)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Enables a template for a tenant (again: no change).
+    pub async fn enable(&self, tenant: &str, template: &Template) -> Result<(), StoreError> {
+        let seq = template.seq;
+        self.enabled
+            .upsert(&Scope::tenant(tenant), ENABLED, Vec::new, |seqs| {
+                if !seqs.contains(&seq) {
+                    seqs.push(seq);
+                }
+            })
+            .await
+    }
+
+    /// Disables a template for a tenant; false when it was not enabled for it.
+    pub async fn disable(&self, tenant: &str, template: &Template) -> Result<bool, StoreError> {
+        let seq = template.seq;
+        Ok(self
+            .enabled
+            .update(&Scope::tenant(tenant), ENABLED, |seqs| {
+                let before = seqs.len();
+                seqs.retain(|s| *s != seq);
+                seqs.len() != before
+            })
+            .await?
+            .unwrap_or(false))
+    }
+
+    /// What a tenant's catalog adds: `None` when no external service exists (one read).
+    pub async fn for_catalog(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<(Registry, Vec<u64>)>, StoreError> {
+        let registry = self
+            .registry
+            .get_map(&Scope::global(), REGISTRY, |r, _| {
+                (!r.services.is_empty()).then(|| r.clone())
+            })
+            .await?
+            .flatten();
+        match registry {
+            Some(r) => Ok(Some((r, self.enabled_for(tenant).await?))),
+            None => Ok(None),
+        }
+    }
 }
 
 /// What open mode remembers about a user, keyed by user id.

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::domain::external::{Registry, Service, Template};
 use common::catalog::{service_id, Catalog};
 use common::settings::CatalogSettings;
 use serde_json::value::RawValue;
@@ -79,20 +80,115 @@ impl KeystoneCatalog {
         }
     }
 
-    /// Keystone v2 `serviceCatalog`.
-    pub fn render_v2(&self, tenant_id: &str) -> Arc<RawValue> {
-        self.v2.for_tenant(tenant_id)
+    /// The catalog of a tenant in one of Keystone's formats; the external services the
+    /// tenant sees (`external`: the registry and the template numbers enabled for it)
+    /// come first, as Mimic listed them.
+    pub fn render(
+        &self,
+        format: Format,
+        tenant_id: &str,
+        external: Option<&(Registry, Vec<u64>)>,
+    ) -> Arc<RawValue> {
+        let configured = match format {
+            Format::V2 => &self.v2,
+            Format::V2Endpoints => &self.v2_endpoints,
+            Format::V3 => &self.v3,
+        }
+        .for_tenant(tenant_id);
+        let Some((registry, enabled)) = external else {
+            return configured;
+        };
+        let mut entries: Vec<String> = Vec::new();
+        for (service, templates) in registry.visible(enabled) {
+            match format {
+                Format::V2 => entries.push(external_v2(service, &templates, tenant_id).to_string()),
+                Format::V2Endpoints => entries.extend(
+                    templates
+                        .iter()
+                        .map(|t| external_v2_endpoint(service, t, tenant_id).to_string()),
+                ),
+                Format::V3 => entries.push(external_v3(service, &templates, tenant_id).to_string()),
+            }
+        }
+        let rest: Vec<&RawValue> = serde_json::from_str(configured.get()).unwrap_or_default();
+        entries.extend(rest.iter().map(|r| r.get().to_string()));
+        RawValue::from_string(format!("[{}]", entries.join(",")))
+            .map(Arc::from)
+            .unwrap_or(configured)
     }
+}
 
-    /// Keystone v2 `GET /tokens/{id}/endpoints`: the catalog flattened.
-    pub fn render_v2_endpoints(&self, tenant_id: &str) -> Arc<RawValue> {
-        self.v2_endpoints.for_tenant(tenant_id)
-    }
+/// Which of Keystone's catalog formats to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// v2 `serviceCatalog`.
+    V2,
+    /// v2 `GET /tokens/{id}/endpoints`: the catalog flattened.
+    V2Endpoints,
+    /// v3 `catalog`.
+    V3,
+}
 
-    /// Keystone v3 `catalog`.
-    pub fn render_v3(&self, tenant_id: &str) -> Arc<RawValue> {
-        self.v3.for_tenant(tenant_id)
+/// An external service as a v2 `serviceCatalog` entry (it shows with no endpoints when
+/// none of its templates is enabled for the tenant, as Mimic showed it).
+fn external_v2(service: &Service, templates: &[&Template], tenant_id: &str) -> Value {
+    let endpoints: Vec<Value> = templates
+        .iter()
+        .map(|t| {
+            let mut v = json!({
+                "region": t.region,
+                "tenantId": tenant_id,
+                "publicURL": t.url_for(&t.public_url, tenant_id),
+                "internalURL": t.url_for(&t.internal_url, tenant_id),
+            });
+            if t.admin_url.as_deref().is_some_and(|a| !a.is_empty()) {
+                v["adminURL"] = json!(t.url_for(&t.admin_url, tenant_id));
+            }
+            v
+        })
+        .collect();
+    json!({"name": service.name, "type": service.kind, "endpoints": endpoints, "endpoints_links": []})
+}
+
+/// An external template as a flattened v2 endpoint (`id` is the template's).
+fn external_v2_endpoint(service: &Service, t: &Template, tenant_id: &str) -> Value {
+    let mut v = json!({
+        "id": t.id,
+        "name": service.name,
+        "type": service.kind,
+        "region": t.region,
+        "tenantId": tenant_id,
+        "publicURL": t.url_for(&t.public_url, tenant_id),
+        "internalURL": t.url_for(&t.internal_url, tenant_id),
+    });
+    if t.admin_url.as_deref().is_some_and(|a| !a.is_empty()) {
+        v["adminURL"] = json!(t.url_for(&t.admin_url, tenant_id));
     }
+    v
+}
+
+/// An external service as a v3 catalog entry: one endpoint per interface a template
+/// has a URL for.
+fn external_v3(service: &Service, templates: &[&Template], tenant_id: &str) -> Value {
+    let mut endpoints = Vec::new();
+    for t in templates {
+        for (interface, url) in [
+            ("public", &t.public_url),
+            ("internal", &t.internal_url),
+            ("admin", &t.admin_url),
+        ] {
+            if url.as_deref().is_some_and(|u| !u.is_empty()) {
+                endpoints.push(json!({
+                    "id": format!("{}-{interface}", t.id),
+                    "interface": interface,
+                    "region": t.region,
+                    "region_id": t.region,
+                    "url": t.url_for(url, tenant_id),
+                }));
+            }
+        }
+    }
+    json!({"id": service.id, "name": service.name, "type": service.kind, "endpoints": endpoints})
 }
 
 fn build_v2(catalog: &Catalog, tenant_id: &str) -> Value {
@@ -223,27 +319,30 @@ mod tests {
     fn a_tenant_is_filled_in_everywhere_and_escaped() {
         let c = KeystoneCatalog::new(settings());
         let slow = Catalog::new(settings());
-        let v2 = parsed(&c.render_v2("a\"b"));
+        let v2 = parsed(&c.render(Format::V2, "a\"b", None));
         assert_eq!(v2[0]["endpoints"][0]["tenantId"], "a\"b");
         assert_eq!(
             v2[0]["endpoints"][0]["publicURL"],
             "http://localhost:8774/ORD/v2/a\"b"
         );
         assert_eq!(
-            parsed(&c.render_v2("9")),
+            parsed(&c.render(Format::V2, "9", None)),
             build_v2(&slow, "9"),
             "the fast path renders what the slow one does"
         );
-        assert_eq!(parsed(&c.render_v3("9")), build_v3(&slow, "9"));
         assert_eq!(
-            parsed(&c.render_v2_endpoints("9")),
+            parsed(&c.render(Format::V3, "9", None)),
+            build_v3(&slow, "9")
+        );
+        assert_eq!(
+            parsed(&c.render(Format::V2Endpoints, "9", None)),
             build_v2_endpoints(&slow, "9")
         );
     }
 
     #[test]
     fn v2_rendering_groups_endpoints_by_service() {
-        let v2 = parsed(&KeystoneCatalog::new(settings()).render_v2("123"));
+        let v2 = parsed(&KeystoneCatalog::new(settings()).render(Format::V2, "123", None));
         assert_eq!(v2[0]["name"], "cloudServersOpenStack");
         assert_eq!(v2[0]["type"], "compute");
         assert_eq!(v2[0]["endpoints"][1]["region"], "DFW");
@@ -257,7 +356,7 @@ mod tests {
 
     #[test]
     fn v3_rendering_lists_one_endpoint_per_interface() {
-        let v3 = parsed(&KeystoneCatalog::new(settings()).render_v3("123"));
+        let v3 = parsed(&KeystoneCatalog::new(settings()).render(Format::V3, "123", None));
         let eps = v3[0]["endpoints"].as_array().unwrap();
         assert_eq!(eps.len(), 4, "two regions × public and internal");
         assert_eq!(eps[1]["interface"], "internal");
@@ -269,11 +368,48 @@ mod tests {
     #[test]
     fn flattened_endpoints_have_stable_ids() {
         let c = KeystoneCatalog::new(settings());
-        let first = parsed(&c.render_v2_endpoints("1"));
+        let first = parsed(&c.render(Format::V2Endpoints, "1", None));
         assert_eq!(
             first,
-            parsed(&KeystoneCatalog::new(settings()).render_v2_endpoints("1"))
+            parsed(&KeystoneCatalog::new(settings()).render(Format::V2Endpoints, "1", None))
         );
         assert_eq!(first[0]["name"], "cloudServersOpenStack");
+    }
+
+    #[test]
+    fn external_services_come_first_with_the_tenant_in_their_urls() {
+        use crate::domain::external::{parse_service, parse_template};
+        let mut r = Registry::default();
+        let ext = json!({"name": "ext", "type": "object-store"});
+        r.add_service(parse_service(&ext, || "s1".into()).unwrap())
+            .unwrap();
+        let empty = json!({"name": "empty", "type": "dns"});
+        r.add_service(parse_service(&empty, || "s2".into()).unwrap())
+            .unwrap();
+        let t = json!({"id": "t1", "region": "ORD", "type": "object-store", "name": "ext",
+            "publicURL": "https://ext/v1/%tenant_id%", "internalURL": "https://int/%tenant_id%"});
+        let t = r.add_template(None, parse_template(&t).unwrap()).unwrap();
+        let c = KeystoneCatalog::new(settings());
+        let hidden = (r.clone(), vec![]);
+        let v2 = parsed(&c.render(Format::V2, "9", Some(&hidden)));
+        assert_eq!(v2[0]["name"], "ext");
+        assert_eq!(v2[0]["endpoints"], json!([]), "not enabled for the tenant");
+        assert_eq!(v2[1]["name"], "empty");
+        assert_eq!(v2[2]["name"], "cloudServersOpenStack");
+        let shown = (r, vec![t.seq]);
+        let v2 = parsed(&c.render(Format::V2, "9", Some(&shown)));
+        assert_eq!(v2[0]["endpoints"][0]["publicURL"], "https://ext/v1/9");
+        assert_eq!(v2[0]["endpoints"][0]["tenantId"], "9");
+        let flat = parsed(&c.render(Format::V2Endpoints, "9", Some(&shown)));
+        assert_eq!(flat[0]["id"], "t1");
+        assert_eq!(flat[0]["internalURL"], "https://int/9");
+        assert_eq!(flat[1]["name"], "cloudServersOpenStack");
+        let v3 = parsed(&c.render(Format::V3, "9", Some(&shown)));
+        assert_eq!(
+            v3[0]["endpoints"].as_array().unwrap().len(),
+            2,
+            "public and internal"
+        );
+        assert_eq!(v3[0]["endpoints"][0]["url"], "https://ext/v1/9");
     }
 }

@@ -8,10 +8,13 @@
 //! - [`token`]: what a new token says ([`token::NewToken`]) and when it expires.
 //! - [`render`]: token and user bodies (times, roles, methods) shared by v2 and v3.
 //! - [`keystone`]: the service catalog as Keystone v2 and v3 write it, rendered once.
+//! - [`external`]: external APIs (OS-KSADM services, OS-KSCATALOG endpoint templates)
+//!   suites add to the catalog, and which tenants see them.
 //! - [`mimic`]: Mimic's auth behaviours and the failures they inject.
 
 pub mod credentials;
 pub mod derive;
+pub mod external;
 pub mod keystone;
 pub mod mimic;
 pub mod render;

@@ -2,6 +2,8 @@
 //! - [`versions`]: version documents at `/`, `/v2.0`, `/v3`;
 //! - [`tokens`]: v2.0 authentication, validation, revocation, endpoints, impersonation;
 //! - [`users`]: v2.0 tenants, users, API-key credentials, and v1.1 `mosso`;
+//! - [`external`]: v2.0 OS-KSADM services and OS-KSCATALOG endpoint templates, the
+//!   external APIs suites add to the catalog;
 //! - [`v3`]: v3 tokens and projects;
 //! - [`mimic`]: Mimic's identity control API (tick, presets, auth behaviours);
 //! - [`request`]: what every handler reads from a request (headers, query, the caller's
@@ -14,6 +16,7 @@
 //! Every route is in the one table below, so `/metrics` labels each request with the
 //! pattern it matched (`/v2.0/tokens/{token_id}`), never with a token or an id.
 
+mod external;
 mod mimic;
 mod request;
 mod tokens;
@@ -64,6 +67,34 @@ fn v2_routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/users/{user_id}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials",
             web::get().to(users::get_api_key_credentials),
+        );
+    // Mimic served the services at `/services`; Keystone documents `/OS-KSADM/services`.
+    for services in ["/services", "/OS-KSADM/services"] {
+        cfg.route(services, web::get().to(external::list_services))
+            .route(services, web::post().to(external::create_service))
+            .route(
+                &format!("{services}/{{service_id}}"),
+                web::get().to(external::get_service),
+            )
+            .route(
+                &format!("{services}/{{service_id}}"),
+                web::delete().to(external::delete_service),
+            );
+    }
+    let templates = "/OS-KSCATALOG/endpointTemplates";
+    let template = "/OS-KSCATALOG/endpointTemplates/{template_id}";
+    let endpoints = "/tenants/{tenant_id}/OS-KSCATALOG/endpoints";
+    let endpoint = "/tenants/{tenant_id}/OS-KSCATALOG/endpoints/{template_id}";
+    cfg.route(templates, web::get().to(external::list_templates))
+        .route(templates, web::post().to(external::create_template))
+        .route(template, web::get().to(external::get_template))
+        .route(template, web::put().to(external::replace_template))
+        .route(template, web::delete().to(external::delete_template))
+        .route(endpoints, web::get().to(external::list_tenant_endpoints))
+        .route(endpoints, web::post().to(external::enable_tenant_endpoint))
+        .route(
+            endpoint,
+            web::delete().to(external::disable_tenant_endpoint),
         );
 }
 

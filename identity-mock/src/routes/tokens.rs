@@ -14,6 +14,7 @@ use super::request::{caller, guard_v2, query_param, Ctx, Query, State};
 use crate::domain::credentials::{
     AuthMethod, AuthRequest, Credential, ImpersonationRequest, TenantRef, UserRef,
 };
+use crate::domain::keystone::Format;
 use crate::domain::render;
 use crate::domain::token::{Expiry, NewToken};
 use crate::domain::user::{Refusal, User};
@@ -167,7 +168,7 @@ pub async fn create_token(
     let catalog = if claims.tenant_id.is_empty() {
         render::no_catalog()
     } else {
-        state.catalog.render_v2(&claims.tenant_id)
+        state.catalog_for(Format::V2, &claims.tenant_id).await?
     };
     let region = state.directory.default_region(&claims.user_name);
     Ok(json_answer(render::v2_access(
@@ -281,7 +282,9 @@ pub async fn list_token_endpoints(
     let endpoints = if claims.tenant_id.is_empty() {
         render::no_catalog()
     } else {
-        state.catalog.render_v2_endpoints(&claims.tenant_id)
+        state
+            .catalog_for(Format::V2Endpoints, &claims.tenant_id)
+            .await?
     };
     Ok(HttpResponse::Ok().json(render::WithCatalog::new(
         json!({"endpoints_links": []}),

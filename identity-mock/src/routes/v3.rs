@@ -12,6 +12,7 @@ use common::token::Claims;
 
 use super::request::{base_url, caller, header, query_param, Ctx, Query, State};
 use crate::domain::credentials::{AuthMethod, TenantRef, UserRef};
+use crate::domain::keystone::Format;
 use crate::domain::render;
 use crate::domain::token::{Expiry, NewToken};
 use crate::domain::user::{Refusal, User};
@@ -32,21 +33,24 @@ fn token_not_found(token: &str) -> IdentityError {
     )
 }
 
-fn token_response(
+async fn token_response(
     status: StatusCode,
     token: &str,
     claims: &Claims,
     state: &State,
     query: &Query,
-) -> HttpResponse {
-    let catalog = (!claims.tenant_id.is_empty() && query_param(query, "nocatalog").is_none())
-        .then(|| state.catalog.render_v3(&claims.tenant_id));
-    HttpResponse::build(status)
+) -> Result<HttpResponse, IdentityError> {
+    let catalog = if !claims.tenant_id.is_empty() && query_param(query, "nocatalog").is_none() {
+        Some(state.catalog_for(Format::V3, &claims.tenant_id).await?)
+    } else {
+        None
+    };
+    Ok(HttpResponse::build(status)
         .insert_header((SUBJECT, token))
         .json(std::collections::BTreeMap::from([(
             "token",
             render::v3_token(claims, catalog),
-        )]))
+        )])))
 }
 
 /// `POST /v3/auth/tokens`: 201, the token in `X-Subject-Token`.
@@ -163,13 +167,7 @@ pub async fn create_token(
     {
         return Err(unauthorized());
     }
-    Ok(token_response(
-        StatusCode::CREATED,
-        &token,
-        &claims,
-        &state,
-        &query,
-    ))
+    token_response(StatusCode::CREATED, &token, &claims, &state, &query).await
 }
 
 /// Strict mode wants a live `X-Auth-Token` on validation; open mode does not.
@@ -204,13 +202,7 @@ pub async fn get_token(
     query: Query,
 ) -> Result<HttpResponse, IdentityError> {
     let (token, claims) = subject(&ctx, &state, &req).await?;
-    Ok(token_response(
-        StatusCode::OK,
-        &token,
-        &claims,
-        &state,
-        &query,
-    ))
+    token_response(StatusCode::OK, &token, &claims, &state, &query).await
 }
 
 /// `HEAD /v3/auth/tokens`: the status of `GET`, no body.
@@ -326,6 +318,6 @@ pub async fn get_catalog(
     Ok(HttpResponse::Ok().json(render::WithCatalog::new(
         json!({"links": {"self": format!("{}/v3/auth/catalog", base_url(&req))}}),
         "catalog",
-        Some(state.catalog.render_v3(&claims.tenant_id)),
+        Some(state.catalog_for(Format::V3, &claims.tenant_id).await?),
     )))
 }

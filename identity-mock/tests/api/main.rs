@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod errors;
+mod external;
 mod helpers;
 mod impersonation;
 mod mimic;

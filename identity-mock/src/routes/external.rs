@@ -1,0 +1,292 @@
+//! External APIs a suite adds to the catalog: OS-KSADM services (`/services`, also at
+//! Keystone's `/OS-KSADM/services`), OS-KSCATALOG endpoint templates, and the templates
+//! enabled for one tenant (`/tenants/{tenant_id}/OS-KSCATALOG/endpoints`).
+//!
+//! As in Mimic, these routes want an `X-Auth-Token` header (401 `Authentication
+//! required` without one) but not a particular token in open mode; strict mode wants a
+//! live token, as on the other lookup routes. The service a template belongs to may be
+//! named by Mimic's `serviceid` header or Keystone's `?serviceId=`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use common::json::Body;
+
+use super::request::{guard_v2, header, query_param, Ctx, Query, State};
+use crate::domain::external::{
+    self, parse_enable, parse_service, parse_template, Refused, TEMPLATE_NOT_ENABLED,
+    TEMPLATE_NOT_FOUND,
+};
+use crate::error::IdentityError;
+
+/// Mimic's 400 for a body that is not JSON, on these routes.
+const INVALID_JSON: &str = "Invalid JSON request body";
+
+fn json_of(body: &Body) -> Result<Value, IdentityError> {
+    serde_json::from_slice(&body.0).map_err(|_| IdentityError::bad_request(INVALID_JSON))
+}
+
+/// Mimic's 401 for these routes when no token is given at all.
+const AUTHENTICATION_REQUIRED: &str = "Authentication required";
+
+async fn guard(ctx: &Ctx, state: &State, req: &HttpRequest) -> Result<(), IdentityError> {
+    if header(req, "x-auth-token").is_none() {
+        return Err(IdentityError::unauthorized(AUTHENTICATION_REQUIRED));
+    }
+    guard_v2(ctx, state, req).await
+}
+
+/// The service a template call names: the `serviceid` header, else `?serviceId=`.
+fn service_named<'a>(req: &'a HttpRequest, query: &'a Query) -> Option<&'a str> {
+    header(req, "serviceid").or_else(|| query_param(query, "serviceId"))
+}
+
+fn path<'a>(req: &'a HttpRequest, name: &str) -> &'a str {
+    req.match_info().get(name).unwrap_or_default()
+}
+
+fn created(body: Value) -> HttpResponse {
+    HttpResponse::Created().json(body)
+}
+
+/// `GET /v2.0/services`: every external service, in the order they were added.
+pub async fn list_services(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let registry = state.external.registry().await?;
+    let services: Vec<Value> = registry.services.iter().map(|s| s.to_json()).collect();
+    Ok(HttpResponse::Ok()
+        .json(json!({"OS-KSADM:services": services, "OS-KSADM:services_links": []})))
+}
+
+/// `POST /v2.0/services`: 201 and the service (its `id` made when none is given).
+pub async fn create_service(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    body: Body,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let service = parse_service(&json_of(&body)?, || uuid::Uuid::new_v4().to_string())?;
+    state
+        .external
+        .change(|r| r.add_service(service.clone()))
+        .await??;
+    Ok(created(json!({"OS-KSADM:service": service.to_json()})))
+}
+
+/// `GET /v2.0/services/{service_id}`.
+pub async fn get_service(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let registry = state.external.registry().await?;
+    let service = registry
+        .service(path(&req, "service_id"))
+        .ok_or_else(|| IdentityError::not_found(external::API_NOT_FOUND))?;
+    Ok(HttpResponse::Ok().json(json!({"OS-KSADM:service": service.to_json()})))
+}
+
+/// `DELETE /v2.0/services/{service_id}`: 204; a service with templates stays (409).
+pub async fn delete_service(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let id = path(&req, "service_id");
+    state.external.change(|r| r.remove_service(id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /v2.0/OS-KSCATALOG/endpointTemplates`: every template (of one service, when
+/// one is named), service by service.
+pub async fn list_templates(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    query: Query,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let registry = state.external.registry().await?;
+    let templates: Vec<Value> = registry
+        .templates(service_named(&req, &query))?
+        .into_iter()
+        .map(|t| t.to_json())
+        .collect();
+    // Mimic's keys, which suites read.
+    Ok(HttpResponse::Ok().json(json!({
+        "OS-KSCATALOG": templates,
+        "OS-KSCATALOG:endpointsTemplates_links": [],
+    })))
+}
+
+/// `POST /v2.0/OS-KSCATALOG/endpointTemplates`: 201 and the template. It joins the
+/// service named, else the service whose name is the template's.
+pub async fn create_template(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    query: Query,
+    body: Body,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let template = parse_template(&json_of(&body)?)?;
+    let service = service_named(&req, &query);
+    let kept = state
+        .external
+        .change(|r| r.add_template(service, template.clone()))
+        .await??;
+    Ok(created(
+        json!({"OS-KSCATALOG:endpointTemplate": kept.to_json()}),
+    ))
+}
+
+/// `GET /v2.0/OS-KSCATALOG/endpointTemplates/{template_id}`.
+pub async fn get_template(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let registry = state.external.registry().await?;
+    let (_, template) = registry
+        .template(path(&req, "template_id"))
+        .ok_or_else(|| IdentityError::not_found(TEMPLATE_NOT_FOUND))?;
+    Ok(HttpResponse::Ok().json(json!({"OS-KSCATALOG:endpointTemplate": template.to_json()})))
+}
+
+/// `PUT /v2.0/OS-KSCATALOG/endpointTemplates/{template_id}`: the whole template
+/// replaced (a field left out is back to its default); 201, as Mimic answered.
+pub async fn replace_template(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    query: Query,
+    body: Body,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let id = path(&req, "template_id");
+    let body = json_of(&body)?;
+    // Mimic's first check: a body without an id at all.
+    let named = body
+        .get("OS-KSCATALOG:endpointTemplate")
+        .unwrap_or(&body)
+        .get("id");
+    if named.is_none() {
+        return Err(IdentityError::bad_request(
+            "JSON body does not contain the required parameters: 'id'",
+        ));
+    }
+    if named.and_then(Value::as_str) != Some(id) {
+        return Err(Refused {
+            status: 409,
+            message: external::TEMPLATE_ID_MISMATCH.into(),
+        }
+        .into());
+    }
+    let template = parse_template(&body)?;
+    let service = service_named(&req, &query);
+    let kept = state
+        .external
+        .change(|r| r.replace_template(id, service, template.clone()))
+        .await??;
+    Ok(created(
+        json!({"OS-KSCATALOG:endpointTemplate": kept.to_json()}),
+    ))
+}
+
+/// `DELETE /v2.0/OS-KSCATALOG/endpointTemplates/{template_id}`: 204; no tenant has it
+/// enabled any more.
+pub async fn delete_template(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    query: Query,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let id = path(&req, "template_id");
+    let service = service_named(&req, &query);
+    state
+        .external
+        .change(|r| r.remove_template(id, service))
+        .await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /v2.0/tenants/{tenant_id}/OS-KSCATALOG/endpoints`: the templates the tenant
+/// sees (enabled for everyone, or for it), of one service when one is named.
+pub async fn list_tenant_endpoints(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    query: Query,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let tenant = path(&req, "tenant_id");
+    let registry = state.external.registry().await?;
+    let only = service_named(&req, &query);
+    if let Some(id) = only {
+        registry
+            .service(id)
+            .ok_or_else(|| IdentityError::not_found(external::API_NOT_FOUND))?;
+    }
+    let enabled = state.external.enabled_for(tenant).await?;
+    let endpoints: Vec<Value> = registry
+        .visible(&enabled)
+        .into_iter()
+        .filter(|(s, _)| only.is_none_or(|id| s.id == id))
+        .flat_map(|(_, templates)| templates)
+        .map(|t| t.to_tenant_json(tenant))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"endpoints": endpoints, "endpoints_links": []})))
+}
+
+/// `POST /v2.0/tenants/{tenant_id}/OS-KSCATALOG/endpoints`: enables a template for the
+/// tenant; 201 and the endpoint it now has.
+pub async fn enable_tenant_endpoint(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+    body: Body,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let tenant = path(&req, "tenant_id");
+    let id = parse_enable(&json_of(&body)?)?;
+    let registry = state.external.registry().await?;
+    let (_, template) = registry
+        .template(&id)
+        .ok_or_else(|| IdentityError::not_found(TEMPLATE_NOT_FOUND))?;
+    state.external.enable(tenant, template).await?;
+    Ok(created(
+        json!({"endpoint": template.to_tenant_json(tenant)}),
+    ))
+}
+
+/// `DELETE /v2.0/tenants/{tenant_id}/OS-KSCATALOG/endpoints/{template_id}`: 204; a
+/// template enabled for everyone cannot be hidden from one tenant this way (404).
+pub async fn disable_tenant_endpoint(
+    ctx: Ctx,
+    state: State,
+    req: HttpRequest,
+) -> Result<HttpResponse, IdentityError> {
+    guard(&ctx, &state, &req).await?;
+    let tenant = path(&req, "tenant_id");
+    let registry = state.external.registry().await?;
+    let (_, template) = registry
+        .template(path(&req, "template_id"))
+        .ok_or_else(|| IdentityError::not_found(TEMPLATE_NOT_FOUND))?;
+    if !state.external.disable(tenant, template).await? {
+        return Err(IdentityError::v2(
+            StatusCode::NOT_FOUND,
+            TEMPLATE_NOT_ENABLED,
+        ));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
