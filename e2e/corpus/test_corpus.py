@@ -452,6 +452,66 @@ def identity_cases(run, I):
     id_cases(run, "ks GET /v2.0/users/{id}/.../RAX-KSKEY:apiKeyCredentials", "GET",
              lambda s: f"{I}/v2.0/users/{s}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials",
              shape="keystone", snap=snap, token=token)
+    # External APIs (OS-KSADM services, OS-KSCATALOG templates and a tenant's endpoints):
+    # one service and one template exist, so refusals past the body's own checks are met.
+    svc_name = f"corpus-ext-{uuid.uuid4().hex[:8]}"
+    svc = must(jcall("POST", I + "/v2.0/services", {"name": svc_name, "type": "corpus"},
+                     token=token), 201, what="an external service").json["OS-KSADM:service"]
+    tmpl_id = f"corpus-tmpl-{uuid.uuid4().hex[:8]}"
+    tpl = {"id": tmpl_id, "region": REGION, "type": "corpus", "name": svc_name,
+           "publicURL": "https://ext.example/%tenant_id%", "enabled": False}
+    must(jcall("POST", I + "/v2.0/OS-KSCATALOG/endpointTemplates", tpl, token=token), 201,
+         what="an endpoint template")
+    body_cases(run, "ks POST /v2.0/services", "POST", I + "/v2.0/services",
+               {"name": f"corpus-other-{uuid.uuid4().hex[:8]}", "type": "corpus",
+                "description": "d"}, [
+                   F(("name",), "str", required=True, name=True),
+                   F(("type",), "str", required=True, name=True),
+                   F(("id",), "str", name=True),
+                   F(("description",), "str"),
+               ], shape="keystone", snap=snap, token=token, big=True)
+    run.case("ks POST /v2.0/services", "name-taken", "POST", I + "/v2.0/services",
+             {"name": svc_name, "type": "corpus"}, shape="keystone", snap=snap, token=token)
+    new_tpl = set_path(tpl, ("id",), f"corpus-new-{uuid.uuid4().hex[:8]}")
+    tpl_fields = [F(("id",), "str", required=True, name=True),
+                  F(("region",), "str", required=True, name=True),
+                  F(("type",), "str", required=True, name=True),
+                  F(("name",), "str", required=True, name=True),
+                  F(("publicURL",), "str", name=True),
+                  F(("enabled",), "bool")]
+    body_cases(run, "ks POST /v2.0/OS-KSCATALOG/endpointTemplates", "POST",
+               I + "/v2.0/OS-KSCATALOG/endpointTemplates", new_tpl, tpl_fields,
+               shape="keystone", snap=snap, token=token, big=True)
+    run.case("ks POST /v2.0/OS-KSCATALOG/endpointTemplates", "type-mismatch", "POST",
+             I + "/v2.0/OS-KSCATALOG/endpointTemplates", set_path(new_tpl, ("type",), "other"),
+             shape="keystone", snap=snap, token=token)
+    body_cases(run, "ks PUT /v2.0/OS-KSCATALOG/endpointTemplates/{id}", "PUT",
+               f"{I}/v2.0/OS-KSCATALOG/endpointTemplates/{tmpl_id}",
+               set_path(tpl, ("enabled",), True), tpl_fields, shape="keystone", snap=snap,
+               token=token)
+    body_cases(run, "ks POST /v2.0/tenants/{t}/OS-KSCATALOG/endpoints", "POST",
+               f"{I}/v2.0/tenants/{tenant}/OS-KSCATALOG/endpoints",
+               {"OS-KSCATALOG:endpointTemplate": {"id": tmpl_id}},
+               [F(("OS-KSCATALOG:endpointTemplate", "id"), "str", required=True, name=True)],
+               shape="keystone", snap=snap, token=token,
+               wrapper=("OS-KSCATALOG:endpointTemplate",))
+    run.case("ks DELETE /v2.0/services/{id}", "has-templates", "DELETE",
+             f"{I}/v2.0/services/{svc['id']}", shape="keystone", snap=snap, token=token)
+    run.case("ks DELETE /v2.0/tenants/{t}/OS-KSCATALOG/endpoints/{id}", "not-enabled",
+             "DELETE", f"{I}/v2.0/tenants/{tenant}/OS-KSCATALOG/endpoints/{tmpl_id}",
+             shape="keystone", snap=snap, token=token)
+    for route, url_for in [
+        ("ks DELETE /v2.0/services/{id}", lambda s: f"{I}/v2.0/services/{s}"),
+        ("ks GET /v2.0/services/{id}", lambda s: f"{I}/v2.0/services/{s}"),
+        ("ks DELETE /v2.0/OS-KSCATALOG/endpointTemplates/{id}",
+         lambda s: f"{I}/v2.0/OS-KSCATALOG/endpointTemplates/{s}"),
+        ("ks GET /v2.0/OS-KSCATALOG/endpointTemplates/{id}",
+         lambda s: f"{I}/v2.0/OS-KSCATALOG/endpointTemplates/{s}"),
+        ("ks DELETE /v2.0/tenants/{t}/OS-KSCATALOG/endpoints/{id}",
+         lambda s: f"{I}/v2.0/tenants/{tenant}/OS-KSCATALOG/endpoints/{s}"),
+    ]:
+        method = route.split()[1]
+        id_cases(run, route, method, url_for, shape="keystone", snap=snap, token=token)
     # (Rackspace answers 301 for any tenant here; hostile ids are not ours to refuse.)
     # v3 tokens.
     tpl = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
