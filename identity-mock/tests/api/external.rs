@@ -589,3 +589,41 @@ async fn strict_mode_wants_a_live_token() {
     let token = body["access"]["token"]["id"].as_str().unwrap();
     assert_eq!(app.get_as("/v2.0/services", token).await.status(), 200);
 }
+
+#[tokio::test]
+async fn two_replicas_on_one_store_serve_one_set_of_external_apis() {
+    let mut store = common::store::StoreSettings::Memory;
+    let first = crate::helpers::spawn_app_with(|s| store = s.base.store.clone()).await;
+    if matches!(store, common::store::StoreSettings::Memory) {
+        eprintln!("skipped: UNDERSTUDY_TEST_REDIS is not set");
+        return;
+    }
+    let second = crate::helpers::spawn_app_with(|s| s.base.store = store.clone()).await;
+    let service = json!({"name": "shared", "type": "dns"});
+    assert_eq!(
+        first
+            .ext(Method::POST, "/v2.0/services", Some(service.clone()))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        second
+            .ext(Method::POST, "/v2.0/services", Some(service))
+            .await
+            .0,
+        409,
+        "the name is taken on the other replica"
+    );
+    let mut everyone = template("t", "dns", "shared");
+    everyone["enabled"] = json!(true);
+    assert_eq!(
+        second.ext(Method::POST, TEMPLATES, Some(everyone)).await.0,
+        201
+    );
+    let catalog = first.catalog_of("88").await;
+    assert_eq!(
+        catalog[0]["endpoints"][0]["publicURL"],
+        "https://ext.example/v1/88"
+    );
+}
