@@ -434,7 +434,11 @@ impl Balancers<'_> {
 
     /// DELETE of one or several balancers, all or nothing: ACTIVE, ERROR and SUSPENDED ones
     /// go to PENDING_DELETE; unknown, PENDING_* and DELETED ones are "could not be found"
-    /// (as observed on the real API), BUILD ones "are immutable".
+    /// (as observed on the real API), BUILD ones "are immutable". Once the deletion is
+    /// stored it is answered as done: should noting the balancers in the deleted queue, or
+    /// forgetting older ones, fail afterwards, that is logged (a later deletion forgets
+    /// what the queue holds; a balancer the queue missed is forgotten only when a create
+    /// finds the scope at the balancer limit and scans it).
     pub async fn delete(&self, ids: &[u64]) -> Result<(), LbError> {
         let timings = self.state.timings();
         let now = self.now_ms;
@@ -477,7 +481,10 @@ impl Balancers<'_> {
                 Ok(())
             })
             .await??;
-        self.forget_deleted(ids).await
+        if let Err(e) = self.forget_deleted(ids).await {
+            tracing::warn!(error = %e, "noting deleted balancers failed; the deletion stands");
+        }
+        Ok(())
     }
 
     /// Notes the balancers just deleted and forgets the records of deleted balancers the API
