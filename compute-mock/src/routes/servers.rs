@@ -607,8 +607,14 @@ pub async fn delete_server(
         }
         Deleted::Already => Ok(HttpResponse::NoContent().finish()),
         Deleted::Now(flavor, at) => {
-            state.release(&t.scope, state.usage_of(&flavor)).await?;
-            state.forget_deleted(&t.scope, id, at).await?;
+            // The deletion is stored: nothing after it can undo it, so a step that fails
+            // now is logged and the answer is still 204 (a 5xx would say nothing changed).
+            if let Err(e) = state.release(&t.scope, state.usage_of(&flavor)).await {
+                tracing::warn!(error = %e, "giving back a deleted server's quota failed; it stays counted");
+            }
+            if let Err(e) = state.forget_deleted(&t.scope, id, at).await {
+                tracing::warn!(error = %e, "noting a deleted server failed; its record stays");
+            }
             Ok(HttpResponse::NoContent().finish())
         }
     }

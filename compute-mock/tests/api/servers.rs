@@ -755,6 +755,31 @@ async fn a_trim_that_fails_leaves_its_servers_for_the_next_trim_to_forget() {
     }
 }
 
+/// A deletion stored is answered 204 even when giving back its quota fails afterwards
+/// (a 5xx would say nothing changed). Only on Redis can a test make the usage record
+/// unreadable from outside the app; in memory it checks nothing.
+#[tokio::test]
+async fn a_deletion_whose_quota_cannot_be_given_back_is_still_done() {
+    let Some((app, other, scope)) = crate::helpers::spawn_on_shared_store(|_| {}).await else {
+        return;
+    };
+    let id = app.create_server("doomed").await;
+    let usage = other.table::<Value>("compute_usage");
+    let record = usage.get(&scope, "usage").await.unwrap().unwrap();
+    usage
+        .put(&scope, "usage", json!("unreadable"))
+        .await
+        .unwrap();
+    assert_eq!(app.delete(&format!("servers/{id}")).await.status(), 204);
+    usage.put(&scope, "usage", record).await.unwrap();
+    assert_eq!(app.get(&format!("servers/{id}")).await.status(), 404);
+    assert_eq!(
+        app.delete(&format!("servers/{id}")).await.status(),
+        404,
+        "the deletion stands"
+    );
+}
+
 #[tokio::test]
 async fn deletions_past_the_cap_in_flight_together_still_keep_no_more_than_the_cap() {
     let app = std::sync::Arc::new(spawn_app_with(|s| s.compute.max_deleted_kept = 32).await);
