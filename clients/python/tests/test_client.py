@@ -544,3 +544,30 @@ def test_admin_token_guards_control_and_mimic_calls(tmp_path: Any) -> None:
         behavior.remove()
         auth.remove()
         rule.remove()
+
+
+def test_external_api_reaches_the_catalogs_it_is_meant_for(understudy: Understudy) -> None:
+    url = "https://queues.example/v1/%tenant_id%"
+    with understudy.identity.external_api("suiteQueues", "rax:queues", url) as api:
+        tenant = understudy.tenant()
+        entry = next(e for e in tenant.catalog if e["name"] == "suiteQueues")
+        assert entry["type"] == "rax:queues"
+        assert entry["endpoints"][0]["publicURL"] == f"https://queues.example/v1/{tenant.tenant_id}"
+        assert tenant.endpoint("suiteQueues", "ORD") == f"https://queues.example/v1/{tenant.tenant_id}"
+        assert api.template_ids == [f"{api.id}-ORD"]
+    later = understudy.tenant()
+    assert all(e["name"] != "suiteQueues" for e in later.catalog), "removed with the block"
+
+    with understudy.identity.external_api("privateQueues", "rax:queues", url, everyone=False) as api:
+        chosen, other = understudy.tenant(), understudy.tenant()
+        api.enable(chosen)
+        mine = understudy.tenant(username=chosen.username)
+        assert mine.endpoint("privateQueues", "ORD").endswith(f"/v1/{chosen.tenant_id}")
+        theirs = next(e for e in understudy.tenant(username=other.username).catalog
+                      if e["name"] == "privateQueues")
+        assert theirs["endpoints"] == []
+        api.disable(chosen)
+        with pytest.raises(UnderstudyError) as e:
+            api.disable(chosen)
+        assert e.value.status == 404
+        assert e.value.body == {"itemNotFound": {"code": 404, "message": "Template not enabled for tenant"}}

@@ -511,6 +511,113 @@ class IdentityControls:
         bid = str(answer.body["id"])
         return Behavior(self._client, "auth", bid, f"{base}/{bid}", body)
 
+    def external_api(
+        self,
+        name: str,
+        type: str,
+        public_url: str,
+        *,
+        internal_url: str | None = None,
+        regions: Sequence[str] = ("ORD",),
+        everyone: bool = True,
+        token: str = "understudy-client",
+    ) -> ExternalApi:
+        """Adds a service named ``name`` of ``type`` to the catalog, with one endpoint
+        per region; ``%tenant_id%`` in the URLs becomes each tenant's id. Every tenant
+        sees it (``everyone``), or only those :meth:`ExternalApi.enable` names. ``token``
+        goes in ``X-Auth-Token`` (any text in open mode; a live token in strict mode)."""
+        headers = {"X-Auth-Token": token}
+        base = f"{self._client.url}/v2.0"
+        answer = self._client._transport.request(
+            "POST", f"{base}/services", {"name": name, "type": type}, headers=headers
+        )
+        service = answer.body["OS-KSADM:service"]
+        api = ExternalApi(self._client, token, service, [])
+        try:
+            for region in regions:
+                tid = f"{service['id']}-{region}"
+                template = {
+                    "id": tid,
+                    "region": region,
+                    "type": type,
+                    "name": name,
+                    "publicURL": public_url,
+                    "internalURL": internal_url or public_url,
+                    "enabled": everyone,
+                }
+                self._client._transport.request(
+                    "POST", f"{base}/OS-KSCATALOG/endpointTemplates", template, headers=headers,
+                    params={"serviceId": service["id"]},
+                )
+                api.template_ids.append(tid)
+        except BaseException:
+            api.remove(missing_ok=True)
+            raise
+        return api
+
+
+class ExternalApi:
+    """A service of the suite's own in every catalog, as Mimic's external APIs: an
+    OS-KSADM service and one OS-KSCATALOG endpoint template per region. Removed (its
+    templates, then the service) by :meth:`remove`, or when the ``with`` block it was
+    used in ends."""
+
+    def __init__(self, client: Understudy, token: str, service: Mapping[str, Any], template_ids: Sequence[str]):
+        self._client = client
+        self._headers = {"X-Auth-Token": token}
+        #: The service as Identity keeps it: ``{"id", "name", "type", "description"}``.
+        self.service = dict(service)
+        self.template_ids = list(template_ids)
+
+    @property
+    def id(self) -> str:
+        return str(self.service["id"])
+
+    def _call(self, method: str, path: str, body: object = None) -> Response:
+        url = f"{self._client.url}/v2.0{path}"
+        return self._client._transport.request(method, url, body, headers=self._headers)
+
+    def enable(self, tenant: Tenant | str) -> None:
+        """Shows the service's endpoints in ``tenant``'s catalog (for a service made with
+        ``everyone=False``)."""
+        tid = tenant.tenant_id if isinstance(tenant, Tenant) else tenant
+        for t in self.template_ids:
+            body = {"OS-KSCATALOG:endpointTemplate": {"id": t}}
+            self._call("POST", f"/tenants/{tid}/OS-KSCATALOG/endpoints", body)
+
+    def disable(self, tenant: Tenant | str) -> None:
+        """Hides again what :meth:`enable` showed ``tenant``."""
+        tid = tenant.tenant_id if isinstance(tenant, Tenant) else tenant
+        for t in self.template_ids:
+            self._call("DELETE", f"/tenants/{tid}/OS-KSCATALOG/endpoints/{t}")
+
+    def remove(self, missing_ok: bool = False) -> None:
+        try:
+            for t in self.template_ids:
+                try:
+                    self._call("DELETE", f"/OS-KSCATALOG/endpointTemplates/{t}")
+                except UnderstudyError as e:
+                    if e.status != 404:
+                        raise
+            self._call("DELETE", f"/services/{self.id}")
+        except UnderstudyError as e:
+            if not (missing_ok and e.status == 404):
+                raise
+
+    def __enter__(self) -> ExternalApi:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.remove(missing_ok=True)
+
+    def __repr__(self) -> str:
+        return f"ExternalApi(id={self.id!r}, name={self.service.get('name')!r})"
+
 
 # ------------------------------------------------------------------------------- journal
 
