@@ -555,6 +555,44 @@ def check_console_and_har_follow_the_stack(st, tenant):
            f"the create is not in Identity's HAR with its body: {json.dumps(har)[:500]}")
 
 
+def check_external_api_reaches_its_tenant_and_a_tenant_reset(st, tenant):
+    """A service added to Identity's catalog (Mimic's OS-KSADM service and OS-KSCATALOG
+    template), enabled for one tenant, shows in that tenant's catalog with its id in the URL
+    and in no other; a tenant reset sent to Compute for the stack forgets the enablement on
+    Identity."""
+    ks = st.identity + "/identity/v2.0"
+    admin = "topology-admin"
+    name = f"topoExt{uuid.uuid4().hex[:8]}"
+    svc = expect(call("POST", ks + "/services", {"name": name, "type": "topo"}, token=admin),
+                 201, what="add a service").json["OS-KSADM:service"]
+    tid = f"{name}-tmpl"
+    try:
+        tmpl = {"id": tid, "region": REGION, "type": "topo", "name": name,
+                "publicURL": "https://topo.example/v1/%tenant_id%"}
+        expect(call("POST", ks + "/OS-KSCATALOG/endpointTemplates", tmpl, token=admin), 201,
+               what="add a template")
+        expect(call("POST", f"{ks}/tenants/{tenant}/OS-KSCATALOG/endpoints",
+                    {"OS-KSCATALOG:endpointTemplate": {"id": tid}}, token=admin), 201,
+               what="enable it for the tenant")
+        s = st.authenticate(tenant)
+        want = f"https://topo.example/v1/{tenant}"
+        ensure(s.endpoint(name) == want, f"{name} is {s.endpoint(name)}, not {want}")
+        ensure(s.catalog[0]["name"] == name, "external services come first")
+        other = st.authenticate(f"{tenant}-other")
+        theirs = [e for e in other.catalog if e["name"] == name]
+        ensure(theirs and theirs[0]["endpoints"] == [],
+               f"another tenant sees {theirs}")
+        expect(st.ctl("compute", "POST", f"/reset?scope=stack&tenant={tenant}"), 200,
+               what="reset the tenant across the stack")
+        again = [e for e in st.authenticate(tenant).catalog if e["name"] == name]
+        ensure(again and again[0]["endpoints"] == [],
+               f"the tenant's reset left it enabled: {again}")
+    finally:
+        call("DELETE", f"{ks}/OS-KSCATALOG/endpointTemplates/{tid}", token=admin)
+        expect(call("DELETE", f"{ks}/services/{svc['id']}", token=admin), 204,
+               what="remove the service")
+
+
 def _count(responses):
     out = {}
     for r in responses:
@@ -582,6 +620,8 @@ CHECKS = [
     ("scale_1000_servers_40_balancers", check_scale_1000_servers_40_balancers),
     ("state_out_and_in_across_the_stack", check_state_out_and_in_across_the_stack),
     ("console_and_har_follow_the_stack", check_console_and_har_follow_the_stack),
+    ("external_api_reaches_its_tenant_and_a_tenant_reset",
+     check_external_api_reaches_its_tenant_and_a_tenant_reset),
 ]
 
 
