@@ -85,10 +85,15 @@ const TOKEN_ADMIN_ROLES: [&str; 2] = ["identity:admin", "identity:service-admin"
 pub fn may_revoke(by: &Claims, token: &Claims) -> bool {
     token.user_id == by.user_id
         || (!by.tenant_id.is_empty() && token.tenant_id == by.tenant_id)
-        || by
-            .roles
-            .iter()
-            .any(|r| TOKEN_ADMIN_ROLES.contains(&r.as_str()))
+        || is_identity_admin(by)
+}
+
+/// Whether a token is an identity admin's (`identity:admin`, `identity:service-admin`).
+pub fn is_identity_admin(claims: &Claims) -> bool {
+    claims
+        .roles
+        .iter()
+        .any(|r| TOKEN_ADMIN_ROLES.contains(&r.as_str()))
 }
 
 /// Revokes a token here and tells every mock of the stack, which check tokens locally.
@@ -145,7 +150,7 @@ impl ExternalApis {
     }
 
     /// Changes the registry atomically (against every worker and replica); a refused
-    /// change writes nothing. `f` may run twice, when another writer made the first
+    /// change leaves it as it was. `f` may run twice, when another writer made the first
     /// registry at the same moment.
     pub async fn change<R>(
         &self,
@@ -190,11 +195,19 @@ impl ExternalApis {
             .unwrap_or_default())
     }
 
-    /// Enables a template for a tenant (again: no change).
-    pub async fn enable(&self, tenant: &str, template: &Template) -> Result<(), StoreError> {
+    /// Enables a template for a tenant (again: no change); numbers of templates no
+    /// longer in `registry` are dropped meanwhile.
+    pub async fn enable(
+        &self,
+        tenant: &str,
+        template: &Template,
+        registry: &Registry,
+    ) -> Result<(), StoreError> {
         let seq = template.seq;
+        let live = registry.seqs();
         self.enabled
             .upsert(&Scope::tenant(tenant), ENABLED, Vec::new, |seqs| {
+                seqs.retain(|s| live.contains(s));
                 if !seqs.contains(&seq) {
                     seqs.push(seq);
                 }
@@ -216,22 +229,28 @@ impl ExternalApis {
             .unwrap_or(false))
     }
 
-    /// What a tenant's catalog adds: `None` when no external service exists (one read).
+    /// What a tenant's catalog adds: the services and templates it sees, and the numbers
+    /// enabled for it; `None` when no external service exists (then one read).
     pub async fn for_catalog(
         &self,
         tenant: &str,
     ) -> Result<Option<(Registry, Vec<u64>)>, StoreError> {
-        let registry = self
+        let global = Scope::global();
+        let any = self
             .registry
-            .get_map(&Scope::global(), REGISTRY, |r, _| {
-                (!r.services.is_empty()).then(|| r.clone())
-            })
+            .get_map(&global, REGISTRY, |r, _| !r.services.is_empty())
             .await?
-            .flatten();
-        match registry {
-            Some(r) => Ok(Some((r, self.enabled_for(tenant).await?))),
-            None => Ok(None),
+            .unwrap_or(false);
+        if !any {
+            return Ok(None);
         }
+        let enabled = self.enabled_for(tenant).await?;
+        // Only what the tenant sees is copied out of the registry.
+        let shown = self
+            .registry
+            .get_map(&global, REGISTRY, |r, _| r.shown_to(&enabled))
+            .await?;
+        Ok(shown.map(|r| (r, enabled)))
     }
 }
 

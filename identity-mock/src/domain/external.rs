@@ -1,7 +1,9 @@
 //! External APIs: services a suite adds to the catalog at run time, as Mimic let it
 //! (OS-KSADM `services`, OS-KSCATALOG `endpointTemplates`, and a tenant's enabled
 //! templates). A service has endpoint templates; a template shows in a tenant's catalog
-//! when it is enabled for everyone (`enabled: true`) or for that tenant.
+//! when it is enabled for everyone (`enabled: true`) or for that tenant, and a service
+//! shows when one of its templates does (Mimic listed it with no endpoints otherwise,
+//! which an SDK that takes the first service of a type would pick; Keystone does not).
 //!
 //! Bodies are read as Mimic read them (flat) and as Keystone documents them (wrapped in
 //! `OS-KSADM:service` / `OS-KSCATALOG:endpointTemplate`); the refusals are Mimic's texts,
@@ -28,6 +30,8 @@ fn refused(status: u16, message: impl Into<String>) -> Refused {
 }
 
 pub const SERVICE_FIELDS_REQUIRED: &str = "Invalid Content. 'name' and 'type' fields are required.";
+pub const SERVICE_ID_INVALID: &str =
+    "Invalid Content. 'id' must be text without '/', '%', '?', '#' or spaces.";
 pub const SERVICE_ID_TAKEN: &str = "Conflict: Service with the same uuid already exists.";
 pub const SERVICE_NAME_TAKEN: &str = "Conflict: Service with the same name already exists.";
 pub const SERVICE_NOT_FOUND: &str = "Service not found. Unable to remove.";
@@ -49,9 +53,9 @@ const MISSING: &str = "JSON body does not contain the required parameters";
 
 /// How many services, and templates over all of them, one stack keeps.
 pub const MAX_SERVICES: usize = 200;
-pub const MAX_TEMPLATES: usize = 1_000;
+pub const MAX_TEMPLATES: usize = 500;
 /// The longest URL or description a field may hold (names and ids: Keystone's 255).
-pub const MAX_TEXT: usize = 2_048;
+pub const MAX_TEXT: usize = 1_024;
 
 /// The fields that name or identify something: at most 255 characters, no control or
 /// bidirectional-formatting characters, as a user's or tenant's name.
@@ -82,7 +86,8 @@ pub struct Service {
 }
 
 /// An endpoint template. The optional texts are `None` when the body gave them as
-/// `null` (they are then left out of the answers), `""` when it left them out.
+/// `null` (they are then left out of the answers), and their default when it left them
+/// out: `""`, or `%tenant_id%` for the tenant alias.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {
     pub seq: u64,
@@ -122,7 +127,9 @@ fn text(o: &Map<String, Value>, key: &str, bad: &str) -> Result<Option<String>, 
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
-            let fits = if NAMES.contains(&key) {
+            let fits = if key == "id" {
+                id_fits(s)
+            } else if NAMES.contains(&key) {
                 name_problem(s).is_none()
             } else {
                 s.len() <= MAX_TEXT && !common::has_control_characters(s)
@@ -137,7 +144,13 @@ fn text(o: &Map<String, Value>, key: &str, bad: &str) -> Result<Option<String>, 
     }
 }
 
-/// A service from a `POST /services` body.
+/// Whether `s` can be an id: a name (see [`NAMES`]) that a URL path segment carries as it
+/// is, so that the routes can name it (no `/`, `%`, `?`, `#` or space).
+pub fn id_fits(s: &str) -> bool {
+    name_problem(s).is_none() && !s.contains(['/', '%', '?', '#', ' '])
+}
+
+/// A service from a `POST /services` body (an empty or absent `id`: a new one).
 pub fn parse_service(body: &Value, new_id: impl FnOnce() -> String) -> Result<Service, Refused> {
     let o =
         object(body, "OS-KSADM:service").ok_or_else(|| refused(400, SERVICE_FIELDS_REQUIRED))?;
@@ -145,8 +158,9 @@ pub fn parse_service(body: &Value, new_id: impl FnOnce() -> String) -> Result<Se
     let (Some(name), Some(kind)) = (field("name")?, field("type")?) else {
         return Err(refused(400, SERVICE_FIELDS_REQUIRED));
     };
+    let id = text(o, "id", SERVICE_ID_INVALID)?.filter(|id| !id.is_empty());
     Ok(Service {
-        id: field("id")?.unwrap_or_else(new_id),
+        id: id.unwrap_or_else(new_id),
         name,
         kind,
         description: field("description")?.unwrap_or_else(|| DEFAULT_DESCRIPTION.to_string()),
@@ -203,7 +217,7 @@ pub fn parse_enable(body: &Value) -> Result<String, Refused> {
     body.get("OS-KSCATALOG:endpointTemplate")
         .and_then(|t| t.get("id"))
         .and_then(Value::as_str)
-        .filter(|id| !id.is_empty() && name_problem(id).is_none())
+        .filter(|id| !id.is_empty() && id_fits(id))
         .map(str::to_string)
         .ok_or_else(|| refused(400, ENABLE_ID_REQUIRED))
 }
@@ -353,19 +367,45 @@ impl Registry {
     }
 
     /// What a tenant sees: every template enabled for everyone or for it (`enabled`
-    /// holds the template numbers enabled for the tenant), service by service. A
-    /// service shows even when none of its templates does, as in Mimic's catalog.
+    /// holds the template numbers enabled for the tenant), service by service; a service
+    /// none of whose templates it sees is left out.
     pub fn visible<'a>(&'a self, enabled: &[u64]) -> Vec<(&'a Service, Vec<&'a Template>)> {
         self.services
             .iter()
-            .map(|s| {
-                let shown = s
+            .filter_map(|s| {
+                let shown: Vec<&Template> = s
                     .templates
                     .iter()
                     .filter(|t| t.enabled || enabled.contains(&t.seq))
                     .collect();
-                (s, shown)
+                (!shown.is_empty()).then_some((s, shown))
             })
+            .collect()
+    }
+
+    /// A registry of what a tenant sees (see [`Registry::visible`]) alone.
+    pub fn shown_to(&self, enabled: &[u64]) -> Registry {
+        Registry {
+            services: self
+                .visible(enabled)
+                .into_iter()
+                .map(|(s, templates)| Service {
+                    templates: templates.into_iter().cloned().collect(),
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    kind: s.kind.clone(),
+                    description: s.description.clone(),
+                })
+                .collect(),
+            last_seq: self.last_seq,
+        }
+    }
+
+    /// The numbers of every template there is.
+    pub fn seqs(&self) -> Vec<u64> {
+        self.services
+            .iter()
+            .flat_map(|s| s.templates.iter().map(|t| t.seq))
             .collect()
     }
 }
@@ -554,10 +594,9 @@ mod tests {
         t2.enabled = true;
         r.add_template(None, t2).unwrap();
         let seen = |enabled: &[u64]| -> Vec<String> {
-            r.visible(enabled)[0]
-                .1
+            r.visible(enabled)
                 .iter()
-                .map(|t| t.id.clone())
+                .flat_map(|(_, ts)| ts.iter().map(|t| t.id.clone()))
                 .collect()
         };
         assert_eq!(seen(&[]), ["t2"]);
@@ -592,5 +631,29 @@ mod tests {
                 .message,
             ENABLE_ID_REQUIRED
         );
+    }
+
+    #[test]
+    fn names_and_ids_are_checked_as_keystone_checks_names() {
+        for bad in ["a\u{202e}b", "a\u{0}b"] {
+            let service = json!({"name": bad, "type": "t"});
+            assert!(parse_service(&service, || "i".into()).is_err(), "{bad:?}");
+            let t = json!({"id": "t", "region": "R", "type": "x", "name": "n", "publicURL": bad});
+            assert!(parse_template(&t).is_err(), "{bad:?}");
+        }
+        let long = json!({"name": "n".repeat(256), "type": "t"});
+        assert!(parse_service(&long, || "i".into()).is_err());
+        for id in ["a/b", "50%", "a?b", "a#b", "a b"] {
+            let e = parse_service(&json!({"name": "n", "type": "t", "id": id}), || "i".into());
+            assert_eq!(e.unwrap_err().message, SERVICE_ID_INVALID, "{id}");
+            let t = json!({"id": id, "region": "R", "type": "x", "name": "n"});
+            assert!(parse_template(&t).is_err(), "{id}");
+            let enable = json!({"OS-KSCATALOG:endpointTemplate": {"id": id}});
+            assert!(parse_enable(&enable).is_err(), "{id}");
+        }
+        let s = parse_service(&json!({"name": "n", "type": "t", "id": ""}), || {
+            "new".into()
+        });
+        assert_eq!(s.unwrap().id, "new", "an empty id is a new one");
     }
 }

@@ -391,13 +391,18 @@ mod tests {
         let t = r.add_template(None, parse_template(&t).unwrap()).unwrap();
         let c = KeystoneCatalog::new(settings());
         let hidden = (r.clone(), vec![]);
-        let v2 = parsed(&c.render(Format::V2, "9", Some(&hidden)));
-        assert_eq!(v2[0]["name"], "ext");
-        assert_eq!(v2[0]["endpoints"], json!([]), "not enabled for the tenant");
-        assert_eq!(v2[1]["name"], "empty");
-        assert_eq!(v2[2]["name"], "cloudServersOpenStack");
+        assert_eq!(
+            parsed(&c.render(Format::V2, "9", Some(&hidden))),
+            parsed(&c.render(Format::V2, "9", None)),
+            "services the tenant sees nothing of are left out"
+        );
         let shown = (r, vec![t.seq]);
         let v2 = parsed(&c.render(Format::V2, "9", Some(&shown)));
+        assert_eq!(v2[0]["name"], "ext");
+        assert_eq!(
+            v2[1]["name"], "cloudServersOpenStack",
+            "no empty entry for `empty`"
+        );
         assert_eq!(v2[0]["endpoints"][0]["publicURL"], "https://ext/v1/9");
         assert_eq!(v2[0]["endpoints"][0]["tenantId"], "9");
         let flat = parsed(&c.render(Format::V2Endpoints, "9", Some(&shown)));

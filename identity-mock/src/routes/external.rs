@@ -3,9 +3,11 @@
 //! enabled for one tenant (`/tenants/{tenant_id}/OS-KSCATALOG/endpoints`).
 //!
 //! As in Mimic, these routes want an `X-Auth-Token` header (401 `Authentication
-//! required` without one) but not a particular token in open mode; strict mode wants a
-//! live token, as on the other lookup routes. The service a template belongs to may be
-//! named by Mimic's `serviceid` header or Keystone's `?serviceId=`.
+//! required` without one) but not a particular token in open mode. Strict mode wants a
+//! live token (401), an identity admin's to change anything (403 `Not Authorized`, as
+//! Rackspace's admin routes), and, to list a tenant's endpoints, that tenant's or an
+//! admin's. The service a template belongs to may be named by Mimic's `serviceid` header
+//! or Keystone's `?serviceId=`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -13,12 +15,15 @@ use serde_json::{json, Value};
 
 use common::json::Body;
 
-use super::request::{guard_v2, header, query_param, Ctx, Query, State};
+use common::auth::UNAUTHORIZED_MESSAGE;
+
+use super::request::{caller, header, query_param, Ctx, Query, State};
 use crate::domain::external::{
     self, parse_enable, parse_service, parse_template, Refused, TEMPLATE_NOT_ENABLED,
     TEMPLATE_NOT_FOUND,
 };
 use crate::error::IdentityError;
+use crate::state::is_identity_admin;
 
 /// Mimic's 400 for a body that is not JSON, on these routes.
 const INVALID_JSON: &str = "Invalid JSON request body";
@@ -30,11 +35,42 @@ fn json_of(body: &Body) -> Result<Value, IdentityError> {
 /// Mimic's 401 for these routes when no token is given at all.
 const AUTHENTICATION_REQUIRED: &str = "Authentication required";
 
-async fn guard(ctx: &Ctx, state: &State, req: &HttpRequest) -> Result<(), IdentityError> {
+/// Rackspace's 403 for a token that may not do this.
+const NOT_AUTHORIZED: &str = "Not Authorized";
+
+/// Who may call: in open mode anyone with a token; in strict mode a live token, an
+/// identity admin's to change anything, that tenant's (or an admin's) for `Tenant`.
+enum May<'a> {
+    Read,
+    Change,
+    Tenant(&'a str),
+}
+
+async fn guard(
+    ctx: &Ctx,
+    state: &State,
+    req: &HttpRequest,
+    may: May<'_>,
+) -> Result<(), IdentityError> {
     if header(req, "x-auth-token").is_none() {
         return Err(IdentityError::unauthorized(AUTHENTICATION_REQUIRED));
     }
-    guard_v2(ctx, state, req).await
+    if !state.directory.is_strict() {
+        return Ok(());
+    }
+    let claims = caller(ctx, req)
+        .await
+        .ok_or_else(|| IdentityError::unauthorized(UNAUTHORIZED_MESSAGE))?;
+    let allowed = match may {
+        May::Read => true,
+        May::Change => is_identity_admin(&claims),
+        May::Tenant(t) => claims.tenant_id == t || is_identity_admin(&claims),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(IdentityError::v2(StatusCode::FORBIDDEN, NOT_AUTHORIZED))
+    }
 }
 
 /// The service a template call names: the `serviceid` header, else `?serviceId=`.
@@ -56,7 +92,7 @@ pub async fn list_services(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
+    guard(&ctx, &state, &req, May::Read).await?;
     let registry = state.external.registry().await?;
     let services: Vec<Value> = registry.services.iter().map(|s| s.to_json()).collect();
     Ok(HttpResponse::Ok()
@@ -70,7 +106,7 @@ pub async fn create_service(
     req: HttpRequest,
     body: Body,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
+    guard(&ctx, &state, &req, May::Change).await?;
     let service = parse_service(&json_of(&body)?, || uuid::Uuid::new_v4().to_string())?;
     state
         .external
@@ -85,7 +121,7 @@ pub async fn get_service(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
+    guard(&ctx, &state, &req, May::Read).await?;
     let registry = state.external.registry().await?;
     let service = registry
         .service(path(&req, "service_id"))
@@ -99,7 +135,7 @@ pub async fn delete_service(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
+    guard(&ctx, &state, &req, May::Change).await?;
     let id = path(&req, "service_id");
     state.external.change(|r| r.remove_service(id)).await??;
     Ok(HttpResponse::NoContent().finish())
@@ -113,7 +149,7 @@ pub async fn list_templates(
     req: HttpRequest,
     query: Query,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
+    guard(&ctx, &state, &req, May::Read).await?;
     let registry = state.external.registry().await?;
     let templates: Vec<Value> = registry
         .templates(service_named(&req, &query))?
@@ -136,7 +172,7 @@ pub async fn create_template(
     query: Query,
     body: Body,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
+    guard(&ctx, &state, &req, May::Change).await?;
     let template = parse_template(&json_of(&body)?)?;
     let service = service_named(&req, &query);
     let kept = state
@@ -154,7 +190,7 @@ pub async fn get_template(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
+    guard(&ctx, &state, &req, May::Read).await?;
     let registry = state.external.registry().await?;
     let (_, template) = registry
         .template(path(&req, "template_id"))
@@ -171,7 +207,7 @@ pub async fn replace_template(
     query: Query,
     body: Body,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
+    guard(&ctx, &state, &req, May::Change).await?;
     let id = path(&req, "template_id");
     let body = json_of(&body)?;
     // Mimic's first check: a body without an id at all.
@@ -182,6 +218,11 @@ pub async fn replace_template(
     if named.is_none() {
         return Err(IdentityError::bad_request(
             "JSON body does not contain the required parameters: 'id'",
+        ));
+    }
+    if !named.is_some_and(Value::is_string) {
+        return Err(IdentityError::bad_request(
+            "JSON body does not contain the required parameters: Invalid value id",
         ));
     }
     if named.and_then(Value::as_str) != Some(id) {
@@ -210,7 +251,7 @@ pub async fn delete_template(
     req: HttpRequest,
     query: Query,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
+    guard(&ctx, &state, &req, May::Change).await?;
     let id = path(&req, "template_id");
     let service = service_named(&req, &query);
     state
@@ -228,8 +269,8 @@ pub async fn list_tenant_endpoints(
     req: HttpRequest,
     query: Query,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
     let tenant = path(&req, "tenant_id");
+    guard(&ctx, &state, &req, May::Tenant(tenant)).await?;
     let registry = state.external.registry().await?;
     let only = service_named(&req, &query);
     if let Some(id) = only {
@@ -256,27 +297,28 @@ pub async fn enable_tenant_endpoint(
     req: HttpRequest,
     body: Body,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
+    guard(&ctx, &state, &req, May::Change).await?;
     let tenant = path(&req, "tenant_id");
     let id = parse_enable(&json_of(&body)?)?;
     let registry = state.external.registry().await?;
     let (_, template) = registry
         .template(&id)
         .ok_or_else(|| IdentityError::not_found(TEMPLATE_NOT_FOUND))?;
-    state.external.enable(tenant, template).await?;
+    state.external.enable(tenant, template, &registry).await?;
     Ok(created(
         json!({"endpoint": template.to_tenant_json(tenant)}),
     ))
 }
 
-/// `DELETE /v2.0/tenants/{tenant_id}/OS-KSCATALOG/endpoints/{template_id}`: 204; a
-/// template enabled for everyone cannot be hidden from one tenant this way (404).
+/// `DELETE /v2.0/tenants/{tenant_id}/OS-KSCATALOG/endpoints/{template_id}`: 204, or 404
+/// when it was not enabled for the tenant. A template enabled for everyone stays in the
+/// tenant's catalog all the same.
 pub async fn disable_tenant_endpoint(
     ctx: Ctx,
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
-    guard(&ctx, &state, &req).await?;
+    guard(&ctx, &state, &req, May::Change).await?;
     let tenant = path(&req, "tenant_id");
     let registry = state.external.registry().await?;
     let (_, template) = registry
