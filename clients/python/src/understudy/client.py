@@ -526,13 +526,17 @@ class IdentityControls:
         per region; ``%tenant_id%`` in the URLs becomes each tenant's id. Every tenant
         sees it (``everyone``), or only those :meth:`ExternalApi.enable` names. ``token``
         goes in ``X-Auth-Token`` (any text in open mode; a live token in strict mode)."""
+        if isinstance(regions, str):
+            raise TypeError("regions is a sequence of region names, not one string")
         headers = {"X-Auth-Token": token}
         base = f"{self._client.url}/v2.0"
         answer = self._client._transport.request(
             "POST", f"{base}/services", {"name": name, "type": type}, headers=headers
         )
         service = answer.body["OS-KSADM:service"]
-        api = ExternalApi(self._client, token, service, [])
+        # Every template it may have made is named, so that a failure part way (even one
+        # whose answer was lost) removes them all with the service.
+        api = ExternalApi(self._client, token, service, [f"{service['id']}-{r}" for r in regions])
         try:
             for region in regions:
                 tid = f"{service['id']}-{region}"
@@ -549,9 +553,11 @@ class IdentityControls:
                     "POST", f"{base}/OS-KSCATALOG/endpointTemplates", template, headers=headers,
                     params={"serviceId": service["id"]},
                 )
-                api.template_ids.append(tid)
         except BaseException:
-            api.remove(missing_ok=True)
+            try:
+                api.remove(missing_ok=True)
+            except UnderstudyError:
+                pass  # the first failure is the one to see
             raise
         return api
 
