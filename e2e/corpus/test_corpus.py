@@ -472,6 +472,14 @@ def identity_cases(run, I):
                ], shape="keystone", snap=snap, token=token, big=True)
     run.case("ks POST /v2.0/services", "name-taken", "POST", I + "/v2.0/services",
              {"name": svc_name, "type": "corpus"}, shape="keystone", snap=snap, token=token)
+    for bad_id in ("a/b", "50%", "a?b", "a#b", "a b"):
+        run.case("ks POST /v2.0/services", f"id-unroutable:{bad_id}", "POST",
+                 I + "/v2.0/services", {"name": f"corpus-{uuid.uuid4().hex[:8]}", "type": "corpus",
+                                         "id": bad_id}, shape="keystone", snap=snap, token=token)
+        run.case("ks POST /v2.0/OS-KSCATALOG/endpointTemplates", f"id-unroutable:{bad_id}",
+                 "POST", I + "/v2.0/OS-KSCATALOG/endpointTemplates",
+                 {"id": bad_id, "region": REGION, "type": "corpus", "name": svc_name},
+                 shape="keystone", snap=snap, token=token)
     new_tpl = set_path(tpl, ("id",), f"corpus-new-{uuid.uuid4().hex[:8]}")
     tpl_fields = [F(("id",), "str", required=True, name=True),
                   F(("region",), "str", required=True, name=True),
@@ -512,6 +520,11 @@ def identity_cases(run, I):
     ]:
         method = route.split()[1]
         id_cases(run, route, method, url_for, shape="keystone", snap=snap, token=token)
+    # Nothing refused above removed them; the rest of the run sees no external API.
+    must(jcall("DELETE", f"{I}/v2.0/OS-KSCATALOG/endpointTemplates/{tmpl_id}", token=token), 204,
+         what="remove the template")
+    must(jcall("DELETE", f"{I}/v2.0/services/{svc['id']}", token=token), 204,
+         what="remove the service")
     # (Rackspace answers 301 for any tenant here; hostile ids are not ours to refuse.)
     # v3 tokens.
     tpl = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
