@@ -212,6 +212,21 @@ pub fn parse_template(body: &Value) -> Result<Template, Refused> {
     })
 }
 
+/// Mimic's first checks of a `PUT .../endpointTemplates/{url_id}` body, before the rest
+/// of it is read: it names an id (400), as text (400), and the one of the URL (409).
+pub fn check_put_id(body: &Value, url_id: &str) -> Result<(), Refused> {
+    let named = body
+        .get("OS-KSCATALOG:endpointTemplate")
+        .unwrap_or(body)
+        .get("id");
+    match named {
+        None => Err(refused(400, format!("{MISSING}: 'id'"))),
+        Some(Value::String(id)) if id == url_id => Ok(()),
+        Some(Value::String(_)) => Err(refused(409, TEMPLATE_ID_MISMATCH)),
+        Some(_) => Err(refused(400, format!("{MISSING}: Invalid value id"))),
+    }
+}
+
 /// The template id a `POST /tenants/{t}/OS-KSCATALOG/endpoints` body enables.
 pub fn parse_enable(body: &Value) -> Result<String, Refused> {
     body.get("OS-KSCATALOG:endpointTemplate")
@@ -655,5 +670,21 @@ mod tests {
             "new".into()
         });
         assert_eq!(s.unwrap().id, "new", "an empty id is a new one");
+    }
+
+    #[test]
+    fn a_put_names_the_template_of_its_url_first() {
+        let e = |body: Value| check_put_id(&body, "t").unwrap_err();
+        assert_eq!(
+            e(json!({"region": "R"})).message,
+            format!("{MISSING}: 'id'")
+        );
+        assert_eq!(e(json!([1])).status, 400);
+        assert_eq!(
+            e(json!({"id": 7})).message,
+            format!("{MISSING}: Invalid value id")
+        );
+        assert_eq!(e(json!({"id": "u"})), refused(409, TEMPLATE_ID_MISMATCH));
+        assert!(check_put_id(&json!({"OS-KSCATALOG:endpointTemplate": {"id": "t"}}), "t").is_ok());
     }
 }

@@ -129,33 +129,28 @@ pub enum Format {
     V3,
 }
 
-/// An external service as a v2 `serviceCatalog` entry (it shows with no endpoints when
-/// none of its templates is enabled for the tenant, as Mimic showed it).
+/// An external service as a v2 `serviceCatalog` entry.
 fn external_v2(service: &Service, templates: &[&Template], tenant_id: &str) -> Value {
     let endpoints: Vec<Value> = templates
         .iter()
-        .map(|t| {
-            let mut v = json!({
-                "region": t.region,
-                "tenantId": tenant_id,
-                "publicURL": t.url_for(&t.public_url, tenant_id),
-                "internalURL": t.url_for(&t.internal_url, tenant_id),
-            });
-            if t.admin_url.as_deref().is_some_and(|a| !a.is_empty()) {
-                v["adminURL"] = json!(t.url_for(&t.admin_url, tenant_id));
-            }
-            v
-        })
+        .map(|t| external_endpoint(t, tenant_id))
         .collect();
     json!({"name": service.name, "type": service.kind, "endpoints": endpoints, "endpoints_links": []})
 }
 
-/// An external template as a flattened v2 endpoint (`id` is the template's).
+/// An external template as a flattened v2 endpoint: its catalog endpoint with the
+/// service's name and type and the template's id.
 fn external_v2_endpoint(service: &Service, t: &Template, tenant_id: &str) -> Value {
+    let mut v = external_endpoint(t, tenant_id);
+    v["id"] = json!(t.id);
+    v["name"] = json!(service.name);
+    v["type"] = json!(service.kind);
+    v
+}
+
+/// A template's v2 endpoint for a tenant (`adminURL` when it has one).
+fn external_endpoint(t: &Template, tenant_id: &str) -> Value {
     let mut v = json!({
-        "id": t.id,
-        "name": service.name,
-        "type": service.kind,
         "region": t.region,
         "tenantId": tenant_id,
         "publicURL": t.url_for(&t.public_url, tenant_id),

@@ -19,7 +19,7 @@ use common::auth::UNAUTHORIZED_MESSAGE;
 
 use super::request::{caller, header, query_param, Ctx, Query, State};
 use crate::domain::external::{
-    self, parse_enable, parse_service, parse_template, Refused, TEMPLATE_NOT_ENABLED,
+    self, check_put_id, parse_enable, parse_service, parse_template, TEMPLATE_NOT_ENABLED,
     TEMPLATE_NOT_FOUND,
 };
 use crate::error::IdentityError;
@@ -210,28 +210,7 @@ pub async fn replace_template(
     guard(&ctx, &state, &req, May::Change).await?;
     let id = path(&req, "template_id");
     let body = json_of(&body)?;
-    // Mimic's first check: a body without an id at all.
-    let named = body
-        .get("OS-KSCATALOG:endpointTemplate")
-        .unwrap_or(&body)
-        .get("id");
-    if named.is_none() {
-        return Err(IdentityError::bad_request(
-            "JSON body does not contain the required parameters: 'id'",
-        ));
-    }
-    if !named.is_some_and(Value::is_string) {
-        return Err(IdentityError::bad_request(
-            "JSON body does not contain the required parameters: Invalid value id",
-        ));
-    }
-    if named.and_then(Value::as_str) != Some(id) {
-        return Err(Refused {
-            status: 409,
-            message: external::TEMPLATE_ID_MISMATCH.into(),
-        }
-        .into());
-    }
+    check_put_id(&body, id)?;
     let template = parse_template(&body)?;
     let service = service_named(&req, &query);
     let kept = state
