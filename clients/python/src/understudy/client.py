@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 from urllib.parse import urlsplit
 
 from ._http import JSON, Response, TimeLike, Transport, UnderstudyError, format_time, parse_time
@@ -166,6 +166,28 @@ class Clock:
 # -------------------------------------------------------------------------------- faults
 
 
+_Removable = TypeVar("_Removable", bound="_RemovedAtExit")
+
+
+class _RemovedAtExit:
+    """Something a suite made that ``remove`` undoes; used in a ``with`` block, it is
+    removed when the block ends (already gone is fine then)."""
+
+    def remove(self, missing_ok: bool = False) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Removable) -> _Removable:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.remove(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class Counters:
     """What one service's copy of a rule has done."""
@@ -174,7 +196,7 @@ class Counters:
     fired: int
 
 
-class FaultRule:
+class FaultRule(_RemovedAtExit):
     """A fault rule the stack keeps, with what it has done.
 
     ``rule`` is the rule as stored (``match``, ``action``, ``budget``, ...); a rule sent
@@ -236,17 +258,6 @@ class FaultRule:
     def remove(self, missing_ok: bool = False) -> None:
         """Removes the rule from every mock that keeps it."""
         self._faults.remove(self.id, missing_ok=missing_ok)
-
-    def __enter__(self) -> FaultRule:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.remove(missing_ok=True)
 
     def __repr__(self) -> str:
         return (
@@ -384,7 +395,7 @@ class Faults:
 # ---------------------------------------------------------------------------- behaviours
 
 
-class Behavior:
+class Behavior(_RemovedAtExit):
     """A registered Mimic behaviour (``id``); removed by :meth:`remove`, or when the
     ``with`` block it was used in ends."""
 
@@ -407,17 +418,6 @@ class Behavior:
         except UnderstudyError as e:
             if not (missing_ok and e.status == 404):
                 raise
-
-    def __enter__(self) -> Behavior:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.remove(missing_ok=True)
 
     def __repr__(self) -> str:
         return f"Behavior(event={self.event!r}, id={self.id!r}, name={self.name!r})"
@@ -562,7 +562,7 @@ class IdentityControls:
         return api
 
 
-class ExternalApi:
+class ExternalApi(_RemovedAtExit):
     """A service of the suite's own in every catalog, as Mimic's external APIs: an
     OS-KSADM service and one OS-KSCATALOG endpoint template per region. Removed (its
     templates, then the service) by :meth:`remove`, or when the ``with`` block it was
@@ -609,17 +609,6 @@ class ExternalApi:
         except UnderstudyError as e:
             if not (missing_ok and e.status == 404):
                 raise
-
-    def __enter__(self) -> ExternalApi:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.remove(missing_ok=True)
 
     def __repr__(self) -> str:
         return f"ExternalApi(id={self.id!r}, name={self.service.get('name')!r})"
