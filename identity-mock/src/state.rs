@@ -196,7 +196,8 @@ impl ExternalApis {
     }
 
     /// Enables a template for a tenant (again: no change); numbers of templates no
-    /// longer in `registry` are dropped meanwhile.
+    /// longer in `registry` are dropped meanwhile (those newer than it are kept: another
+    /// request may have added and enabled one since it was read).
     pub async fn enable(
         &self,
         tenant: &str,
@@ -205,9 +206,10 @@ impl ExternalApis {
     ) -> Result<(), StoreError> {
         let seq = template.seq;
         let live = registry.seqs();
+        let read_at = registry.last_seq;
         self.enabled
             .upsert(&Scope::tenant(tenant), ENABLED, Vec::new, |seqs| {
-                seqs.retain(|s| live.contains(s));
+                seqs.retain(|s| *s > read_at || live.contains(s));
                 if !seqs.contains(&seq) {
                     seqs.push(seq);
                 }
@@ -230,22 +232,28 @@ impl ExternalApis {
     }
 
     /// What a tenant's catalog adds: the services and templates it sees, and the numbers
-    /// enabled for it; `None` when no external service exists (then one read).
+    /// enabled for it; `None` when no external service exists. One read when every
+    /// template is enabled for everyone; otherwise the tenant's numbers are read too, and
+    /// the registry again for what they show. Only what the tenant sees is copied out.
     pub async fn for_catalog(
         &self,
         tenant: &str,
     ) -> Result<Option<(Registry, Vec<u64>)>, StoreError> {
         let global = Scope::global();
-        let any = self
+        let first = self
             .registry
-            .get_map(&global, REGISTRY, |r, _| !r.services.is_empty())
+            .get_map(&global, REGISTRY, |r, _| {
+                (!r.services.is_empty()).then(|| (r.shown_to(&[]), r.has_tenant_templates()))
+            })
             .await?
-            .unwrap_or(false);
-        if !any {
+            .flatten();
+        let Some((everyone, per_tenant)) = first else {
             return Ok(None);
+        };
+        if !per_tenant {
+            return Ok(Some((everyone, Vec::new())));
         }
         let enabled = self.enabled_for(tenant).await?;
-        // Only what the tenant sees is copied out of the registry.
         let shown = self
             .registry
             .get_map(&global, REGISTRY, |r, _| r.shown_to(&enabled))

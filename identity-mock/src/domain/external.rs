@@ -122,7 +122,8 @@ fn object<'a>(body: &'a Value, key: &str) -> Option<&'a Map<String, Value>> {
 }
 
 /// A text field: `Ok(None)` when absent; a value that is not text, or too long, or with
-/// control or bidirectional-formatting characters, is refused with `bad`.
+/// control or bidirectional-formatting characters, or an `id` a URL cannot carry (see
+/// [`id_fits`]), is refused with `bad`.
 fn text(o: &Map<String, Value>, key: &str, bad: &str) -> Result<Option<String>, Refused> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -145,9 +146,13 @@ fn text(o: &Map<String, Value>, key: &str, bad: &str) -> Result<Option<String>, 
 }
 
 /// Whether `s` can be an id: a name (see [`NAMES`]) that a URL path segment carries as it
-/// is, so that the routes can name it (no `/`, `%`, `?`, `#` or space).
+/// is, so that the routes can name it (no `/`, `%`, `?`, `#`, `+` or space, and not `.` or
+/// `..`, which clients fold away).
 pub fn id_fits(s: &str) -> bool {
-    name_problem(s).is_none() && !s.contains(['/', '%', '?', '#', ' '])
+    name_problem(s).is_none()
+        && !s.contains(['/', '%', '?', '#', '+', ' '])
+        && s != "."
+        && s != ".."
 }
 
 /// A service from a `POST /services` body (an empty or absent `id`: a new one).
@@ -212,8 +217,10 @@ pub fn parse_template(body: &Value) -> Result<Template, Refused> {
     })
 }
 
-/// Mimic's first checks of a `PUT .../endpointTemplates/{url_id}` body, before the rest
-/// of it is read: it names an id (400), as text (400), and the one of the URL (409).
+/// The first checks of a `PUT .../endpointTemplates/{url_id}` body, in Mimic's order,
+/// before the rest of it is read: it names an id (400), and the one of the URL (409). An
+/// id that is not text is a 400, as in a `POST` (Mimic compared it and answered 409), and
+/// the body may be wrapped as Keystone documents it (Mimic read it flat only).
 pub fn check_put_id(body: &Value, url_id: &str) -> Result<(), Refused> {
     let named = body
         .get("OS-KSCATALOG:endpointTemplate")
@@ -414,6 +421,14 @@ impl Registry {
                 .collect(),
             last_seq: self.last_seq,
         }
+    }
+
+    /// Whether some template is not enabled for everyone (a tenant may see it).
+    pub fn has_tenant_templates(&self) -> bool {
+        self.services
+            .iter()
+            .flat_map(|s| &s.templates)
+            .any(|t| !t.enabled)
     }
 
     /// The numbers of every template there is.
@@ -658,7 +673,7 @@ mod tests {
         }
         let long = json!({"name": "n".repeat(256), "type": "t"});
         assert!(parse_service(&long, || "i".into()).is_err());
-        for id in ["a/b", "50%", "a?b", "a#b", "a b"] {
+        for id in ["a/b", "50%", "a?b", "a#b", "a b", "a+b", ".", ".."] {
             let e = parse_service(&json!({"name": "n", "type": "t", "id": id}), || "i".into());
             assert_eq!(e.unwrap_err().message, SERVICE_ID_INVALID, "{id}");
             let t = json!({"id": id, "region": "R", "type": "x", "name": "n"});

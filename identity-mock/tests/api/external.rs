@@ -252,6 +252,20 @@ async fn a_template_removed_and_added_again_is_not_enabled_where_the_old_one_was
     );
     let (_, listed) = app.ext(Method::GET, path, None).await;
     assert_eq!(listed["endpoints"], json!([]));
+
+    // Enabling the new one drops the old one's number from the tenant's record.
+    let enable = json!({"OS-KSCATALOG:endpointTemplate": {"id": "t"}});
+    assert_eq!(app.ext(Method::POST, path, Some(enable)).await.0, 201);
+    let (_, state) = status_and_json(app.get("/_understudy/v1/state").await).await;
+    let partitions = state["tables"]["identity_external_enabled"]
+        .as_array()
+        .unwrap();
+    let ours = partitions.iter().find(|p| p["tenant"] == "77").unwrap();
+    assert_eq!(
+        ours["records"][0]["value"].as_array().unwrap().len(),
+        1,
+        "{ours}"
+    );
 }
 
 #[tokio::test]
