@@ -437,9 +437,9 @@ impl Balancers<'_> {
     /// (as observed on the real API), BUILD ones "are immutable". Once the deletion is
     /// stored it is answered as done: should noting the balancers in the deleted queue, or
     /// forgetting older ones, fail afterwards, that is logged (a later deletion forgets
-    /// what the queue holds; a balancer the queue missed is forgotten only once it is no
-    /// longer shown and a create finds the scope at the balancer limit, never with
-    /// `loadbalancer_limit = 0`).
+    /// what the queue holds; a balancer the queue missed is forgotten only by a reset, or
+    /// once it is no longer shown, by a create at the balancer limit that succeeds: never
+    /// with `loadbalancer_limit = 0`).
     pub async fn delete(&self, ids: &[u64]) -> Result<(), LbError> {
         let timings = self.state.timings();
         let now = self.now_ms;
