@@ -525,7 +525,8 @@ class IdentityControls:
         """Adds a service named ``name`` of ``type`` to the catalog, with one endpoint
         per region; ``%tenant_id%`` in the URLs becomes each tenant's id. Every tenant
         sees it (``everyone``), or only those :meth:`ExternalApi.enable` names. ``token``
-        goes in ``X-Auth-Token`` (any text in open mode; a live token in strict mode)."""
+        goes in ``X-Auth-Token`` of every call, this one's and the ``ExternalApi``'s: any
+        text in open mode; in strict mode an identity admin's token."""
         if isinstance(regions, str):
             raise TypeError("regions is a sequence of region names, not one string")
         headers = {"X-Auth-Token": token}
