@@ -231,14 +231,11 @@ impl ExternalApis {
             .unwrap_or(false))
     }
 
-    /// What a tenant's catalog adds: the services and templates it sees, and the numbers
-    /// enabled for it; `None` when no external service exists. One read when every
-    /// template is enabled for everyone; otherwise the tenant's numbers are read too, and
+    /// What a tenant's catalog adds: the registry as the tenant sees it
+    /// ([`Registry::shown_to`]); `None` when it sees nothing. One read when no template
+    /// is enabled for some tenants only; otherwise the tenant's numbers are read too, and
     /// the registry again for what they show. Only what the tenant sees is copied out.
-    pub async fn for_catalog(
-        &self,
-        tenant: &str,
-    ) -> Result<Option<(Registry, Vec<u64>)>, StoreError> {
+    pub async fn for_catalog(&self, tenant: &str) -> Result<Option<Registry>, StoreError> {
         let global = Scope::global();
         let first = self
             .registry
@@ -247,18 +244,17 @@ impl ExternalApis {
             })
             .await?
             .flatten();
-        let Some((everyone, per_tenant)) = first else {
-            return Ok(None);
+        let shown = match first {
+            None => None,
+            Some((everyone, false)) => Some(everyone),
+            Some((_, true)) => {
+                let enabled = self.enabled_for(tenant).await?;
+                self.registry
+                    .get_map(&global, REGISTRY, |r, _| r.shown_to(&enabled))
+                    .await?
+            }
         };
-        if !per_tenant {
-            return Ok(Some((everyone, Vec::new())));
-        }
-        let enabled = self.enabled_for(tenant).await?;
-        let shown = self
-            .registry
-            .get_map(&global, REGISTRY, |r, _| r.shown_to(&enabled))
-            .await?;
-        Ok(shown.map(|r| (r, enabled)))
+        Ok(shown.filter(|r| !r.services.is_empty()))
     }
 }
 

@@ -81,13 +81,13 @@ impl KeystoneCatalog {
     }
 
     /// The catalog of a tenant in one of Keystone's formats; the external services the
-    /// tenant sees (`external`: the registry and the template numbers enabled for it)
-    /// come first, as Mimic listed them.
+    /// tenant sees (`external`: the registry as the tenant sees it, see
+    /// [`Registry::shown_to`]) come first, as Mimic listed them.
     pub fn render(
         &self,
         format: Format,
         tenant_id: &str,
-        external: Option<&(Registry, Vec<u64>)>,
+        external: Option<&Registry>,
     ) -> Arc<RawValue> {
         let configured = match format {
             Format::V2 => &self.v2,
@@ -95,11 +95,12 @@ impl KeystoneCatalog {
             Format::V3 => &self.v3,
         }
         .for_tenant(tenant_id);
-        let Some((registry, enabled)) = external else {
+        let Some(registry) = external.filter(|r| !r.services.is_empty()) else {
             return configured;
         };
         let mut entries: Vec<String> = Vec::new();
-        for (service, templates) in registry.visible(enabled) {
+        for service in &registry.services {
+            let templates: Vec<&Template> = service.templates.iter().collect();
             match format {
                 Format::V2 => entries.push(external_v2(service, &templates, tenant_id).to_string()),
                 Format::V2Endpoints => entries.extend(
@@ -110,8 +111,15 @@ impl KeystoneCatalog {
                 Format::V3 => entries.push(external_v3(service, &templates, tenant_id).to_string()),
             }
         }
-        let rest: Vec<&RawValue> = serde_json::from_str(configured.get()).unwrap_or_default();
-        entries.extend(rest.iter().map(|r| r.get().to_string()));
+        // The configured rendering is an array of ours: its entries follow, as they are.
+        let rest = configured.get().trim();
+        let rest = rest
+            .get(1..rest.len().saturating_sub(1))
+            .unwrap_or("")
+            .trim();
+        if !rest.is_empty() {
+            entries.push(rest.to_string());
+        }
         RawValue::from_string(format!("[{}]", entries.join(",")))
             .map(Arc::from)
             .unwrap_or(configured)
@@ -385,13 +393,13 @@ mod tests {
             "publicURL": "https://ext/v1/%tenant_id%", "internalURL": "https://int/%tenant_id%"});
         let t = r.add_template(None, parse_template(&t).unwrap()).unwrap();
         let c = KeystoneCatalog::new(settings());
-        let hidden = (r.clone(), vec![]);
+        let hidden = r.shown_to(&[]);
         assert_eq!(
             parsed(&c.render(Format::V2, "9", Some(&hidden))),
             parsed(&c.render(Format::V2, "9", None)),
             "services the tenant sees nothing of are left out"
         );
-        let shown = (r, vec![t.seq]);
+        let shown = r.shown_to(&[t.seq]);
         let v2 = parsed(&c.render(Format::V2, "9", Some(&shown)));
         assert_eq!(v2[0]["name"], "ext");
         assert_eq!(

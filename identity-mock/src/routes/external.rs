@@ -13,14 +13,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use common::auth::UNAUTHORIZED_MESSAGE;
 use common::json::Body;
 
-use common::auth::UNAUTHORIZED_MESSAGE;
-
-use super::request::{caller, header, query_param, Ctx, Query, State};
+use super::request::{caller, header, query_param, segment, Ctx, Query, State};
 use crate::domain::external::{
-    self, check_put_id, parse_enable, parse_service, parse_template, TEMPLATE_NOT_ENABLED,
-    TEMPLATE_NOT_FOUND,
+    self, check_put_id, parse_enable, parse_service, parse_template, Template,
+    TEMPLATE_NOT_ENABLED, TEMPLATE_NOT_FOUND,
 };
 use crate::error::IdentityError;
 use crate::state::is_identity_admin;
@@ -78,12 +77,13 @@ fn service_named<'a>(req: &'a HttpRequest, query: &'a Query) -> Option<&'a str> 
     header(req, "serviceid").or_else(|| query_param(query, "serviceId"))
 }
 
-fn path<'a>(req: &'a HttpRequest, name: &str) -> &'a str {
-    req.match_info().get(name).unwrap_or_default()
-}
-
 fn created(body: Value) -> HttpResponse {
     HttpResponse::Created().json(body)
+}
+
+/// A template as its routes answer it.
+fn template_body(t: &Template) -> Value {
+    json!({"OS-KSCATALOG:endpointTemplate": t.to_json()})
 }
 
 /// `GET /v2.0/services`: every external service, in the order they were added.
@@ -124,7 +124,7 @@ pub async fn get_service(
     guard(&ctx, &state, &req, May::Read).await?;
     let registry = state.external.registry().await?;
     let service = registry
-        .service(path(&req, "service_id"))
+        .service(segment(&req, "service_id"))
         .ok_or_else(|| IdentityError::not_found(external::API_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(json!({"OS-KSADM:service": service.to_json()})))
 }
@@ -136,7 +136,7 @@ pub async fn delete_service(
     req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
     guard(&ctx, &state, &req, May::Change).await?;
-    let id = path(&req, "service_id");
+    let id = segment(&req, "service_id");
     state.external.change(|r| r.remove_service(id)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -179,9 +179,7 @@ pub async fn create_template(
         .external
         .change(|r| r.add_template(service, template.clone()))
         .await??;
-    Ok(created(
-        json!({"OS-KSCATALOG:endpointTemplate": kept.to_json()}),
-    ))
+    Ok(created(template_body(&kept)))
 }
 
 /// `GET /v2.0/OS-KSCATALOG/endpointTemplates/{template_id}`.
@@ -193,9 +191,9 @@ pub async fn get_template(
     guard(&ctx, &state, &req, May::Read).await?;
     let registry = state.external.registry().await?;
     let (_, template) = registry
-        .template(path(&req, "template_id"))
+        .template(segment(&req, "template_id"))
         .ok_or_else(|| IdentityError::not_found(TEMPLATE_NOT_FOUND))?;
-    Ok(HttpResponse::Ok().json(json!({"OS-KSCATALOG:endpointTemplate": template.to_json()})))
+    Ok(HttpResponse::Ok().json(template_body(template)))
 }
 
 /// `PUT /v2.0/OS-KSCATALOG/endpointTemplates/{template_id}`: the whole template
@@ -208,7 +206,7 @@ pub async fn replace_template(
     body: Body,
 ) -> Result<HttpResponse, IdentityError> {
     guard(&ctx, &state, &req, May::Change).await?;
-    let id = path(&req, "template_id");
+    let id = segment(&req, "template_id");
     let body = json_of(&body)?;
     check_put_id(&body, id)?;
     let template = parse_template(&body)?;
@@ -217,9 +215,7 @@ pub async fn replace_template(
         .external
         .change(|r| r.replace_template(id, service, template.clone()))
         .await??;
-    Ok(created(
-        json!({"OS-KSCATALOG:endpointTemplate": kept.to_json()}),
-    ))
+    Ok(created(template_body(&kept)))
 }
 
 /// `DELETE /v2.0/OS-KSCATALOG/endpointTemplates/{template_id}`: 204; no tenant has it
@@ -231,7 +227,7 @@ pub async fn delete_template(
     query: Query,
 ) -> Result<HttpResponse, IdentityError> {
     guard(&ctx, &state, &req, May::Change).await?;
-    let id = path(&req, "template_id");
+    let id = segment(&req, "template_id");
     let service = service_named(&req, &query);
     state
         .external
@@ -248,7 +244,7 @@ pub async fn list_tenant_endpoints(
     req: HttpRequest,
     query: Query,
 ) -> Result<HttpResponse, IdentityError> {
-    let tenant = path(&req, "tenant_id");
+    let tenant = segment(&req, "tenant_id");
     guard(&ctx, &state, &req, May::Tenant(tenant)).await?;
     let registry = state.external.registry().await?;
     let only = service_named(&req, &query);
@@ -277,7 +273,7 @@ pub async fn enable_tenant_endpoint(
     body: Body,
 ) -> Result<HttpResponse, IdentityError> {
     guard(&ctx, &state, &req, May::Change).await?;
-    let tenant = path(&req, "tenant_id");
+    let tenant = segment(&req, "tenant_id");
     let id = parse_enable(&json_of(&body)?)?;
     let registry = state.external.registry().await?;
     let (_, template) = registry
@@ -298,16 +294,13 @@ pub async fn disable_tenant_endpoint(
     req: HttpRequest,
 ) -> Result<HttpResponse, IdentityError> {
     guard(&ctx, &state, &req, May::Change).await?;
-    let tenant = path(&req, "tenant_id");
+    let tenant = segment(&req, "tenant_id");
     let registry = state.external.registry().await?;
     let (_, template) = registry
-        .template(path(&req, "template_id"))
+        .template(segment(&req, "template_id"))
         .ok_or_else(|| IdentityError::not_found(TEMPLATE_NOT_FOUND))?;
     if !state.external.disable(tenant, template).await? {
-        return Err(IdentityError::v2(
-            StatusCode::NOT_FOUND,
-            TEMPLATE_NOT_ENABLED,
-        ));
+        return Err(IdentityError::not_found(TEMPLATE_NOT_ENABLED));
     }
     Ok(HttpResponse::NoContent().finish())
 }

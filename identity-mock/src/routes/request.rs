@@ -54,6 +54,12 @@ pub(crate) async fn guard_v2(
     Ok(())
 }
 
+/// A segment of the path by its name in the route pattern (`token_id`), as the path
+/// carries it; empty when the pattern has none.
+pub(crate) fn segment<'a>(req: &'a HttpRequest, name: &str) -> &'a str {
+    req.match_info().get(name).unwrap_or_default()
+}
+
 /// `scheme://host` the client used to reach us, for links.
 pub(crate) fn base_url(req: &HttpRequest) -> String {
     common::request_origin(req)

@@ -10,7 +10,7 @@ use common::auth::UNAUTHORIZED_MESSAGE;
 use common::json::Body;
 use common::token::Claims;
 
-use super::request::{caller, guard_v2, query_param, Ctx, Query, State};
+use super::request::{caller, guard_v2, query_param, segment, Ctx, Query, State};
 use crate::domain::credentials::{
     AuthMethod, AuthRequest, Credential, ImpersonationRequest, TenantRef, UserRef,
 };
@@ -184,7 +184,7 @@ fn json_answer(body: impl actix_web::body::MessageBody + 'static) -> HttpRespons
 
 /// The `{token_id}` of `/tokens/{token_id}[/endpoints]`, as the path carries it.
 fn token_id(req: &HttpRequest) -> &str {
-    req.match_info().get("token_id").unwrap_or_default()
+    segment(req, "token_id")
 }
 
 /// Validation shared by `GET` and `HEAD`: the token's claims, or the 404.
