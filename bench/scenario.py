@@ -517,6 +517,16 @@ def write_results(rows, floors, cores):
     say(f"==> appended to {path}")
 
 
+def kept_on_failure(measure, label):
+    """What `measure()` returns, or `[]` (shown as failed) when it fails: the runs before
+    it are written all the same."""
+    try:
+        return measure()
+    except Exception as e:  # noqa: BLE001 - whatever fails here, the earlier runs stand
+        say(f"    {label} failed: {e}")
+        return []
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
         say(__doc__)
@@ -547,17 +557,9 @@ def main():
     floors = apart = None
     if "memory" in TOPOLOGIES:
         say("==> floor: wrk against an in-memory stack")
-        try:
-            floors = floor()
-        except Exception as e:  # noqa: BLE001 - the runs above are kept whatever fails here
-            say(f"    floor failed: {e}")
-            floors = []
+        floors = kept_on_failure(floor, "floor")
         say("==> cores apart: the memory day, the stack on one core and the driver on another")
-        try:
-            apart = cores_apart()
-        except Exception as e:  # noqa: BLE001 - the runs above are kept whatever fails here
-            say(f"    cores apart failed: {e}")
-            apart = []
+        apart = kept_on_failure(cores_apart, "cores apart")
     if os.environ.get("SCENARIO_NO_RESULTS") != "1":
         write_results(rows, floors, apart)
     return 0
