@@ -767,6 +767,38 @@ async fn the_journal_is_one_log_for_every_replica() {
     }
 }
 
+#[tokio::test]
+async fn the_journal_numbers_every_entry_of_concurrent_requests_once() {
+    for b in backends() {
+        let one = Journal::for_store(1000, &b.first);
+        let two = if matches!(b.settings, StoreSettings::Memory) {
+            one.clone()
+        } else {
+            Journal::for_store(1000, &b.replica())
+        };
+        one.clear().await.unwrap();
+        // More at once than one step appends (the Redis journal groups what waits).
+        let appends = (0..600).map(|i| {
+            let j = if i % 2 == 0 { one.clone() } else { two.clone() };
+            async move { j.record(entry(&format!("/{i}"))).await }
+        });
+        futures_util::future::join_all(appends).await;
+        let all = two.query(&JournalQuery::default()).await.unwrap();
+        let mut paths: Vec<&str> = all.iter().map(|e| e.path.as_str()).collect();
+        paths.sort();
+        paths.dedup();
+        assert_eq!(paths.len(), 600, "{}: every entry kept once", b.name);
+        let seqs: Vec<u64> = all.iter().map(|e| e.seq).collect();
+        let first = seqs[0];
+        assert_eq!(
+            seqs,
+            (first..first + 600).collect::<Vec<_>>(),
+            "{}: numbered one after another, oldest first",
+            b.name
+        );
+    }
+}
+
 fn entry(path: &str) -> JournalEntry {
     JournalEntry {
         seq: 0,

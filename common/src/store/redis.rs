@@ -25,8 +25,8 @@
 //! The client is the `redis` crate's `ConnectionManager`: one multiplexed connection per
 //! runtime of a mock (each actix worker's, pipelined, so the requests a worker serves share
 //! it without a pool, and its calls are not handed to another thread; a batch of queued
-//! changes is the exception: it runs on the drainer of the worker whose change queued
-//! first), reconnected after a failure. Every command is bounded by `store.timeout_ms`;
+//! changes, and of journal entries, is the exception: it runs on the task of the worker
+//! whose change or entry queued first), reconnected after a failure. Every command is bounded by `store.timeout_ms`;
 //! a command that fails or times out is [`StoreError::Unavailable`], which the mocks
 //! answer with 503.
 
@@ -129,6 +129,47 @@ struct Inner {
     /// Tables opened in this process, with how each checks a record: a snapshot lists
     /// them even when empty, a restore checks every record first.
     opened: Mutex<BTreeMap<&'static str, CheckRecord>>,
+    /// The journal entries waiting to be appended ([`RedisBackend::log_append`]).
+    log: Mutex<LogQueue>,
+}
+
+/// The most journal entries one step appends, and about the most bytes (an entry may
+/// keep bodies of up to `journal.body_limit_bytes` each; one entry goes whatever its size).
+const LOG_BATCH_MOST: usize = 256;
+const LOG_BATCH_BYTES: usize = 1 << 20;
+
+/// Journal entries waiting for their append, each with whom to tell its number.
+#[derive(Default)]
+struct LogQueue {
+    waiting: Vec<(
+        String,
+        tokio::sync::oneshot::Sender<Result<u64, StoreError>>,
+    )>,
+    /// Whether a task is appending them.
+    draining: bool,
+}
+
+/// The appending task's hold on the queue: dropped before the queue is empty (the task
+/// was dropped), it lets the queue go, so the next append starts another task, and drops
+/// the waiting entries, whose callers hear they were lost.
+struct LogDraining<'a> {
+    backend: &'a RedisBackend,
+    done: bool,
+}
+
+impl Drop for LogDraining<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut q = self
+                .backend
+                .inner
+                .log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            q.draining = false;
+            q.waiting.clear();
+        }
+    }
 }
 
 impl RedisBackend {
@@ -151,6 +192,7 @@ impl RedisBackend {
                 stack,
                 local: Mutex::default(),
                 opened: Mutex::default(),
+                log: Mutex::default(),
             }),
         })
     }
@@ -511,15 +553,73 @@ impl RedisBackend {
     // ---- the journal's shared log ----
 
     /// Appends an entry (JSON without its number) and keeps the newest `capacity` (or
-    /// the capacity set through the control API); returns its number.
+    /// the capacity set through the control API); returns its number, once the entry is in
+    /// Redis. The entries of requests answered at the same time go in one step: the first
+    /// to find the queue idle starts a task ([`Self::drain_log`]) that appends what waits,
+    /// in queue order, until nothing does.
     pub(crate) async fn log_append(&self, entry: &str, capacity: usize) -> Result<u64, StoreError> {
-        let mut inv = LOG_APPEND.prepare_invoke();
-        inv.key(self.key("journal"))
-            .key(self.key("journal:seq"))
-            .key(self.key("journal:cap"))
-            .arg(entry)
-            .arg(capacity);
-        self.eval(inv).await
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut q = self.inner.log.lock().unwrap_or_else(|e| e.into_inner());
+            q.waiting.push((entry.to_string(), tx));
+            !std::mem::replace(&mut q.draining, true)
+        };
+        if start {
+            let backend = self.clone();
+            tokio::spawn(backend.drain_log(capacity));
+        }
+        rx.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the journal's append ended before it was written".into(),
+            ))
+        })
+    }
+
+    /// Appends the waiting entries, a batch per step, until none wait. Should the task
+    /// end early (its runtime stopped), the entries it held are answered as lost and the
+    /// next append starts another.
+    async fn drain_log(self, capacity: usize) {
+        let mut draining = LogDraining {
+            backend: &self,
+            done: false,
+        };
+        loop {
+            let batch: Vec<(
+                String,
+                tokio::sync::oneshot::Sender<Result<u64, StoreError>>,
+            )> = {
+                let mut q = self.inner.log.lock().unwrap_or_else(|e| e.into_inner());
+                if q.waiting.is_empty() {
+                    q.draining = false;
+                    draining.done = true;
+                    return;
+                }
+                let mut bytes = 0;
+                let n = q
+                    .waiting
+                    .iter()
+                    .take(LOG_BATCH_MOST)
+                    .take_while(|(e, _)| {
+                        let first = bytes == 0;
+                        bytes += e.len().max(1);
+                        first || bytes <= LOG_BATCH_BYTES
+                    })
+                    .count();
+                q.waiting.drain(..n).collect()
+            };
+            let mut inv = LOG_APPEND.prepare_invoke();
+            inv.key(self.key("journal"))
+                .key(self.key("journal:seq"))
+                .key(self.key("journal:cap"))
+                .arg(capacity);
+            for (entry, _) in &batch {
+                inv.arg(entry);
+            }
+            let first: Result<u64, StoreError> = self.eval(inv).await;
+            for (i, (_, tx)) in batch.into_iter().enumerate() {
+                let _ = tx.send(first.clone().map(|n| n + i as u64));
+            }
+        }
     }
 
     /// Every entry kept, newest first, with its number.
@@ -1360,15 +1460,19 @@ return 1
     )
 });
 
-/// KEYS list, seq, cap; ARGV entry, default capacity → the entry's number.
+/// KEYS list, seq, cap; ARGV default capacity, then the entries in order → the first
+/// entry's number (the others follow it).
 static LOG_APPEND: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
     Script::new(
         r"
-local n = redis.call('INCR', KEYS[2])
-local cap = tonumber(redis.call('GET', KEYS[3]) or ARGV[2])
-redis.call('LPUSH', KEYS[1], n .. ' ' .. ARGV[1])
+local n = #ARGV - 1
+local first = redis.call('INCRBY', KEYS[2], n) - n + 1
+local cap = tonumber(redis.call('GET', KEYS[3]) or ARGV[1])
+for i = 1, n do
+  redis.call('LPUSH', KEYS[1], (first + i - 1) .. ' ' .. ARGV[i + 1])
+end
 redis.call('LTRIM', KEYS[1], 0, cap - 1)
-return n
+return first
 ",
     )
 });
