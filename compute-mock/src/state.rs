@@ -225,7 +225,7 @@ impl ComputeState {
         &self,
         scope: &Scope,
         id: &str,
-        f: impl FnOnce(&mut ServerRecord, &View, i64) -> Result<R, ComputeError>,
+        mut f: impl FnMut(&mut ServerRecord, &View, i64) -> Result<R, ComputeError>,
     ) -> Result<R, ComputeError> {
         let now = self.now_ms();
         self.servers

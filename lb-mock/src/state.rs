@@ -286,7 +286,7 @@ impl Balancers<'_> {
     pub async fn mutate<T>(
         &self,
         id: u64,
-        f: impl FnOnce(&mut LoadBalancer, LbStatus) -> Result<T, LbError>,
+        f: impl FnMut(&mut LoadBalancer, LbStatus) -> Result<T, LbError>,
     ) -> Result<T, LbError> {
         self.mutate_or(id, LbError::lb_not_found, f).await
     }
@@ -296,7 +296,7 @@ impl Balancers<'_> {
         &self,
         id: u64,
         missing: impl Fn() -> LbError,
-        f: impl FnOnce(&mut LoadBalancer, LbStatus) -> Result<T, LbError>,
+        mut f: impl FnMut(&mut LoadBalancer, LbStatus) -> Result<T, LbError>,
     ) -> Result<T, LbError> {
         let timings = self.state.timings();
         let now = self.now_ms;

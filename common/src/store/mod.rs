@@ -288,26 +288,30 @@ impl<T: Record> Table<T> {
         }
     }
 
-    /// Changes one record atomically; `None` when there is no such record.
+    /// Changes one record atomically; `None` when there is no such record. `f` may run
+    /// more than once (on Redis, again on a fresh read when another writer changed the
+    /// record meanwhile): only its last run's record is kept and its answer returned, so
+    /// `f` changes nothing but the record.
     pub async fn update<R>(
         &self,
         scope: &Scope,
         id: &str,
-        f: impl FnOnce(&mut T) -> R,
+        mut f: impl FnMut(&mut T) -> R,
     ) -> Result<Option<R>, StoreError> {
         match &self.inner {
             TableInner::Memory(t) => Ok(t.transact(scope, |rows| rows.get_mut(id).map(f))),
-            TableInner::Redis(t) => t.modify(scope, id, |slot| slot.as_mut().map(f)).await,
+            TableInner::Redis(t) => t.modify(scope, id, |slot| slot.as_mut().map(&mut f)).await,
         }
     }
 
-    /// Changes one record atomically, creating it with `default()` first when absent.
+    /// Changes one record atomically, creating it with `default()` first when absent. As
+    /// in [`Table::update`], `f` (and `default`) may run more than once.
     pub async fn upsert<R>(
         &self,
         scope: &Scope,
         id: &str,
-        default: impl FnOnce() -> T,
-        f: impl FnOnce(&mut T) -> R,
+        default: impl Fn() -> T,
+        mut f: impl FnMut(&mut T) -> R,
     ) -> Result<R, StoreError> {
         match &self.inner {
             TableInner::Memory(t) => Ok(t.transact(scope, |rows| {
@@ -318,7 +322,7 @@ impl<T: Record> Table<T> {
             }))
             .and_then(|r| r.ok_or_else(|| StoreError::Backend("upsert lost its row".into()))),
             TableInner::Redis(t) => {
-                t.modify(scope, id, |slot| f(slot.get_or_insert_with(default)))
+                t.modify(scope, id, |slot| f(slot.get_or_insert_with(&default)))
                     .await
             }
         }

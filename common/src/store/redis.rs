@@ -18,9 +18,10 @@
 //! Tenant and region are escaped (`%` and `:`), so a key names one partition. Every
 //! write is one Lua script: it checks the partition lock, writes the records with fresh
 //! revisions, moves the table version and keeps `parts`, atomically. A multi-record
-//! operation, and a batch of single-record changes (`redis/batch.rs`), holds the
-//! partition lock (`SET NX PX`) while its closures run; a writer that died holding it
-//! loses it after [`LOCK_TTL`].
+//! operation holds the partition lock (`SET NX PX`) while its closure runs; a writer
+//! that died holding it loses it after [`LOCK_TTL`]. A batch of single-record changes
+//! (`redis/batch.rs`) holds no lock: it writes a record only if its revision is still the
+//! one it read, and takes the lock only after a few tries found its records changed.
 //!
 //! The client is the `redis` crate's `ConnectionManager`: one multiplexed connection per
 //! runtime of a mock (each actix worker's, pipelined, so the requests a worker serves share
@@ -250,6 +251,20 @@ impl RedisBackend {
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         let mut c = self.conn().await?;
         match tokio::time::timeout(self.inner.timeout, cmd.query_async(&mut c)).await {
+            Ok(r) => r.map_err(unavailable),
+            Err(_) => Err(StoreError::Unavailable(
+                "Redis did not answer in time".into(),
+            )),
+        }
+    }
+
+    /// Runs commands in one round trip, bounded by the timeout.
+    async fn query_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, StoreError> {
+        let mut c = self.conn().await?;
+        match tokio::time::timeout(self.inner.timeout, pipe.query_async(&mut c)).await {
             Ok(r) => r.map_err(unavailable),
             Err(_) => Err(StoreError::Unavailable(
                 "Redis did not answer in time".into(),
@@ -711,6 +726,19 @@ impl Backoff {
     }
 }
 
+/// How many times a batch of single-record changes is tried without the partition's lock
+/// (each time its records changed meanwhile, or the partition was held) before it takes
+/// the lock, which no other writer can pass.
+const UNLOCKED_TRIES: usize = 4;
+
+/// How a try without the lock ended: every change answered, or these to try again
+/// (their records were changed meanwhile, or a writer held the partition).
+enum Tried<T> {
+    Done,
+    Changed(Vec<batch::Waiter<T>>),
+    Busy(Vec<batch::Waiter<T>>),
+}
+
 /// A lock held on one partition, released by the write that ends it.
 struct Held {
     token: String,
@@ -934,7 +962,7 @@ impl<T: Record> RedisTable<T> {
         &self,
         scope: &Scope,
         id: &str,
-        f: impl FnOnce(&mut Option<T>) -> R,
+        f: impl FnMut(&mut Option<T>) -> R,
     ) -> Result<R, StoreError> {
         let part = self.part(scope);
         let mut f = f;
@@ -970,10 +998,142 @@ impl<T: Record> RedisTable<T> {
         }
     }
 
+    /// A batch of changes: tried without the partition's lock a few times, then under it.
+    async fn run_batch(
+        &self,
+        part: &str,
+        local: tokio::sync::OwnedRwLockWriteGuard<()>,
+        waiting: Vec<batch::Waiter<T>>,
+    ) {
+        let mut waiting = waiting;
+        let mut backoff = Backoff::new();
+        for _ in 0..UNLOCKED_TRIES {
+            match self.try_batch(part, waiting).await {
+                Tried::Done => return,
+                Tried::Changed(again) => waiting = again,
+                Tried::Busy(again) => {
+                    if let Err(e) = backoff.wait(part).await {
+                        for w in &again {
+                            w.answer(Err(e.clone()));
+                        }
+                        return;
+                    }
+                    waiting = again;
+                }
+            }
+        }
+        self.locked_batch(part, local, waiting).await
+    }
+
+    /// The batch without the partition's lock: its records read (a plain `HMGET`), each
+    /// change run by its caller, and one step that writes each record only if no other
+    /// writer changed it since the read (its revision is the one read) and no writer holds
+    /// the partition. The changes of a record another writer changed meanwhile come back
+    /// to run on a fresh read; the others are answered.
+    async fn try_batch(&self, part: &str, waiting: Vec<batch::Waiter<T>>) -> Tried<T> {
+        let mut ids: Vec<&str> = Vec::new();
+        for w in &waiting {
+            if !ids.contains(&w.id()) {
+                ids.push(w.id());
+            }
+        }
+        let keys = self.keys(part);
+        // The lock and the records in one round trip: while a writer holds the partition
+        // no change runs (it would only run again).
+        let mut read = redis::pipe();
+        read.cmd("GET")
+            .arg(&keys[0])
+            .cmd("HMGET")
+            .arg(&keys[1])
+            .arg(&ids);
+        let (held, read) = match self
+            .backend
+            .query_pipe::<(Option<String>, Vec<Option<String>>)>(&read)
+            .await
+        {
+            Ok(read) => read,
+            Err(e) => {
+                for w in &waiting {
+                    w.answer(Err(e.clone()));
+                }
+                return Tried::Done;
+            }
+        };
+        if held.is_some() {
+            return Tried::Busy(waiting);
+        }
+        let mut found: crate::FastMap<String, Result<(u64, T), StoreError>> = ids
+            .iter()
+            .zip(read)
+            .filter_map(|(id, raw)| Some((id.to_string(), decode::<T>(&raw?))))
+            .collect();
+        let mut revisions: crate::FastMap<String, u64> = crate::FastMap::default();
+        let chains = batch::chains(waiting, |id| {
+            found.remove(id).map(|r| {
+                r.map(|(rev, v)| {
+                    revisions.insert(id.to_string(), rev);
+                    v
+                })
+            })
+        });
+        let chains = batch::run(chains).await;
+        // Each chain's own failure (a record that cannot be encoded), if any.
+        let mut failed: Vec<Option<StoreError>> = vec![None; chains.len()];
+        let mut writes: Vec<(char, &str, String, String)> = Vec::new();
+        for (c, failed) in chains.iter().zip(&mut failed) {
+            let seen = revisions.get(c.id()).copied().unwrap_or(0).to_string();
+            match c.outcome() {
+                Some(Some(value)) => match encode(value) {
+                    Ok(json) => writes.push(('P', c.id(), seen, json)),
+                    Err(e) => *failed = Some(e),
+                },
+                Some(None) => writes.push(('D', c.id(), seen, String::new())),
+                None => {}
+            }
+        }
+        if writes.is_empty() {
+            for (c, failed) in chains.into_iter().zip(failed) {
+                c.answer(failed.map_or(Ok(()), Err));
+            }
+            return Tried::Done;
+        }
+        let mut inv = WRITE_IF_UNCHANGED.prepare_invoke();
+        for k in &keys {
+            inv.key(k);
+        }
+        inv.arg(part).arg(writes.len());
+        for (op, id, seen, json) in &writes {
+            inv.arg(op.to_string()).arg(*id).arg(seen).arg(json);
+        }
+        let answer: Result<Vec<Value>, StoreError> = self.backend.eval(inv).await;
+        let changed: Vec<String> = match &answer {
+            Ok(v) if v.first().map(text).as_deref() == Some("BUSY") => {
+                let again = chains.into_iter().flat_map(batch::Chain::into_waiters);
+                return Tried::Busy(again.collect());
+            }
+            Ok(v) => v.iter().skip(1).map(text).collect(),
+            Err(_) => Vec::new(),
+        };
+        let result = answer.map(|_| ());
+        let mut again = Vec::new();
+        for (c, failed) in chains.into_iter().zip(failed) {
+            if failed.is_none() && changed.iter().any(|id| id == c.id()) {
+                again.extend(c.into_waiters());
+            } else {
+                c.answer(failed.map_or_else(|| result.clone(), Err));
+            }
+        }
+        if again.is_empty() {
+            Tried::Done
+        } else {
+            Tried::Changed(again)
+        }
+    }
+
     /// One lock, the batch's records read with it, each change run by its caller, one
     /// write that lets go of the lock. A record that cannot be read or written fails its
     /// own changes, not the others'.
-    async fn run_batch(
+    async fn locked_batch(
         &self,
         part: &str,
         local: tokio::sync::OwnedRwLockWriteGuard<()>,
@@ -1331,6 +1491,46 @@ if n > 0 then
 end
 if ARGV[1] ~= '' then redis.call('DEL', KEYS[1]) end
 return 'OK'
+",
+    )
+});
+
+/// KEYS lock, rows, order, rev, tv, parts; ARGV part, n, then n quadruples (op P|D, id,
+/// the revision read, '0' = absent; JSON) → {'OK', ids of the records not written because
+/// their revision is no longer the one read…}, or {'BUSY'} while a writer holds the
+/// partition (nothing written).
+static WRITE_IF_UNCHANGED: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) then return {'BUSY'} end
+local out = {'OK'}
+local wrote = false
+for i = 0, tonumber(ARGV[2]) - 1 do
+  local op, id, seen = ARGV[3 + 4 * i], ARGV[4 + 4 * i], ARGV[5 + 4 * i]
+  local cur = redis.call('HGET', KEYS[2], id)
+  local rev = cur and string.match(cur, '^[^:]*:(%d+):') or '0'
+  if rev ~= seen then
+    out[#out + 1] = id
+  elseif op == 'D' then
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+    wrote = true
+  else
+    local r = redis.call('INCR', KEYS[4])
+    redis.call('HSET', KEYS[2], id, 'v1:' .. r .. ':' .. ARGV[6 + 4 * i])
+    if not cur then redis.call('ZADD', KEYS[3], r, id) end
+    wrote = true
+  end
+end
+if wrote then
+  redis.call('INCR', KEYS[5])
+  if redis.call('HLEN', KEYS[2]) == 0 then
+    redis.call('SREM', KEYS[6], ARGV[1])
+  else
+    redis.call('SADD', KEYS[6], ARGV[1])
+  end
+end
+return out
 ",
     )
 });

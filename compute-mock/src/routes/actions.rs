@@ -186,12 +186,12 @@ async fn rebuild(
                 &["active", "stopped", "error"],
                 &[None],
             )?;
-            rec.image_id = image;
-            if let Some(n) = name {
-                rec.name = n;
+            rec.image_id = image.clone();
+            if let Some(n) = &name {
+                rec.name = n.clone();
             }
-            if let Some(md) = metadata {
-                rec.metadata = md;
+            if let Some(md) = &metadata {
+                rec.metadata = md.clone();
             }
             if let Some(d) = disk {
                 rec.disk_auto = d;

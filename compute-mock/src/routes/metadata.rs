@@ -62,7 +62,7 @@ async fn write_all(
             } else {
                 rec.metadata.clone()
             };
-            next.extend(items);
+            next.extend(items.iter().map(|(k, v)| (k.clone(), v.clone())));
             if next.len() > limit {
                 return Err(ComputeError::quota(metadata_limit_message(limit)));
             }

@@ -539,14 +539,14 @@ pub async fn update_server(
         .map_err(ComputeError::bad_request)?;
     state
         .mutate_server(&t.scope, &id, |rec, _, now| {
-            if let Some(n) = name {
-                rec.name = n;
+            if let Some(n) = &name {
+                rec.name = n.clone();
             }
             if server.contains_key("accessIPv4") {
-                rec.access_ipv4 = v4;
+                rec.access_ipv4 = v4.clone();
             }
             if server.contains_key("accessIPv6") {
-                rec.access_ipv6 = v6;
+                rec.access_ipv6 = v6.clone();
             }
             if let Some(d) = disk {
                 rec.disk_auto = d;

@@ -49,6 +49,7 @@ const READ_ONLY: [(&str, &str); 5] = [
 ];
 
 /// The fields create and update share, as checked by [`common_fields`].
+#[derive(Clone)]
 pub struct Common {
     pub name: Option<String>,
     pub protocol: Option<Protocol>,

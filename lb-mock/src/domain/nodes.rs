@@ -17,6 +17,7 @@ const DUPLICATE_IN_BODY: &str =
 const BAD_WEIGHT: &str = "Node weight is invalid. Range is 1-100. Please specify a valid weight.";
 
 /// A node as a create or add body asks for it.
+#[derive(Clone)]
 pub struct NewNode {
     pub address: String,
     pub port: u16,

@@ -29,7 +29,7 @@ pub async fn add_access_list(r: Req) -> Result<HttpResponse, LbError> {
     balancers
         .mutate(id, |lb, status| {
             require_active(lb, status)?;
-            features::add_access_items(lb, items, ids, limit)?;
+            features::add_access_items(lb, items.clone(), ids.clone(), limit)?;
             lb.changed(now, Change::Other);
             Ok(())
         })

@@ -33,7 +33,7 @@ pub async fn set_error_page(r: Req) -> Result<HttpResponse, LbError> {
             if status != LbStatus::Active {
                 return Err(LbError::unprocessable(ERRORPAGE_IMMUTABLE));
             }
-            lb.error_page = Some(content);
+            lb.error_page = Some(content.clone());
             lb.changed(now, Change::Other);
             Ok(())
         })

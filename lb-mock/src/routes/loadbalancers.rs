@@ -182,7 +182,9 @@ pub async fn update_load_balancer(r: Req) -> Result<HttpResponse, LbError> {
     let c = balancer::parse_update(&r.tenant, id, &body)?;
     let now = r.now_ms;
     r.balancers()
-        .mutate(id, |lb, status| Ok(balancer::update(lb, status, c, now)?))
+        .mutate(id, |lb, status| {
+            Ok(balancer::update(lb, status, c.clone(), now)?)
+        })
         .await?;
     Ok(accepted())
 }

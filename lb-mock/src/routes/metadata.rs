@@ -36,7 +36,14 @@ pub async fn add_metadata(r: Req) -> Result<HttpResponse, LbError> {
     let limit = r.state.lb.metadata_limit;
     let added = balancers
         .mutate(id, |lb, status| {
-            Ok(metadata::add(lb, status, target, items, ids, limit)?)
+            Ok(metadata::add(
+                lb,
+                status,
+                target,
+                items.clone(),
+                ids.clone(),
+                limit,
+            )?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "metadata": added })))
@@ -68,7 +75,7 @@ pub async fn update_metadata_item(r: Req) -> Result<HttpResponse, LbError> {
                 .iter_mut()
                 .find(|m| m.id == mid)
                 .ok_or_else(|| target.missing(lb_id, mid))?;
-            item.value = value;
+            item.value = value.clone();
             Ok(())
         })
         .await?;

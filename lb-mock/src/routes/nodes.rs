@@ -65,7 +65,7 @@ pub async fn add_nodes(r: Req) -> Result<HttpResponse, LbError> {
             nodes::admit(lb, status, &new, limit)?;
             let monitored = lb.health_monitor.is_some();
             let first = lb.nodes.len();
-            for (n, nid) in new.into_iter().zip(ids) {
+            for (n, nid) in new.iter().cloned().zip(ids.iter().cloned()) {
                 lb.nodes.push(new_node(n, nid, now, monitored));
             }
             lb.changed(now, Change::NodeList);

@@ -1,23 +1,27 @@
-//! The queue behind one partition lock for single-record changes (`Table::update`,
-//! `Table::upsert` on Redis).
+//! The queue for single-record changes (`Table::update`, `Table::upsert` on Redis).
 //!
-//! A change of one record needs the partition's lock: one round trip to take it and read
-//! the record, one to write it and let go. Queued one by one, a busy partition (a
-//! tenant's quota usage, which every create and delete changes) did one change per two
-//! round trips whatever the load. Instead, the changes waiting for a partition go
-//! together: a drainer task (`RedisTable::drain`, one per partition and table handle)
-//! takes the lock once for a batch, reads its records in the same step, hands each
-//! record in turn to the task that asked (which runs its own closure on it, so closures
-//! may borrow and need not be `Send`), and writes what they made of them in one step that
-//! lets go of the lock.
+//! A change of one record is a read, the caller's closure, and a write. Queued one by
+//! one, a busy partition (a tenant's quota usage, which every create and delete changes)
+//! did one change per two round trips whatever the load. Instead, the changes waiting for
+//! a partition go together: a drainer task (`RedisTable::drain`, one per partition and
+//! table handle) reads the batch's records in one step, hands each record in turn to the
+//! task that asked (which runs its own closure on it, so closures may borrow and need not
+//! be `Send`), and writes what they made of them in one step.
+//!
+//! That step writes a record only if no other writer changed it since the read (its
+//! revision is still the one read) and no writer holds the partition's lock; the changes
+//! of a record that was changed meanwhile get a fresh read and run again, so replicas
+//! changing different records of one partition never wait for each other. After a few
+//! such tries the batch takes the partition's lock, reads and writes under it, and no
+//! other writer can pass it (`redis.rs`, `RedisTable::run_batch`).
 //!
 //! Each change sees the one before it on the same record, in the order they queued, and
-//! a batch is atomic against every other writer, in every replica, as one change was. A
-//! caller that goes away while its change waits leaves the record as it was and the
-//! others whole. A drainer that ends before a change's turn (its runtime stopped) hands
-//! the change back to its caller, which queues it again.
+//! is atomic against every other writer, in every replica, as one change was. A caller
+//! that goes away while its change waits leaves the record as it was and the others
+//! whole. A drainer that ends before a change's turn (its runtime stopped) hands the
+//! change back to its caller, which queues it again.
 //!
-//! This file holds the queue and the hand-over; `redis.rs` takes the lock and writes.
+//! This file holds the queue and the hand-over; `redis.rs` reads and writes.
 
 use std::sync::Arc;
 
@@ -83,16 +87,18 @@ pub(super) enum Served<R, F> {
 
 impl<T> Ticket<T> {
     /// Waits for the change's turn, runs `f` on the record, and answers once the batch's
-    /// write has landed.
-    pub(super) async fn serve<R, F: FnOnce(&mut Option<T>) -> R>(mut self, f: F) -> Served<R, F> {
-        let mut f = Some(f);
+    /// write has landed. A change whose record another writer changed between the read
+    /// and the write is handed the record again: `f` runs once per turn, and the answer
+    /// is what its last run said.
+    pub(super) async fn serve<R, F: FnMut(&mut Option<T>) -> R>(
+        mut self,
+        mut f: F,
+    ) -> Served<R, F> {
         let mut out = None;
         loop {
             match self.turns.recv().await {
                 Some(Turn::Record(mut slot, back)) => {
-                    if let Some(f) = f.take() {
-                        out = Some(f(&mut slot));
-                    }
+                    out = Some(f(&mut slot));
                     // The drainer waits for this answer; if it is gone, so is the batch,
                     // and the next turn says so.
                     let _ = back.send(slot);
@@ -104,9 +110,9 @@ impl<T> Ticket<T> {
                 }
                 Some(Turn::Done(Err(e))) => return Served::Answer(Err(e)),
                 None => {
-                    return match f {
-                        Some(f) => Served::NotRun(f),
-                        None => Served::Answer(Err(StoreError::Unavailable(
+                    return match out {
+                        None => Served::NotRun(f),
+                        Some(_) => Served::Answer(Err(StoreError::Unavailable(
                             "the batch of queued changes ended without knowing whether its \
                              write landed"
                                 .into(),
@@ -272,6 +278,11 @@ impl<T> Chain<T> {
             None if self.existed => Some(None),
             _ => None,
         }
+    }
+
+    /// The changes of the record, to be handed a fresher copy of it.
+    pub(super) fn into_waiters(self) -> Vec<Waiter<T>> {
+        self.waiters
     }
 
     /// Tells each change of the record how the batch ended.
