@@ -786,6 +786,37 @@ async fn the_journal_numbers_every_entry_of_concurrent_requests_once() {
     }
 }
 
+/// An append whose runtime stops before its appending task ever runs (a worker going
+/// away) loses its entry, not the journal: the next append, in another runtime, lands.
+#[test]
+fn an_append_whose_runtime_stops_first_leaves_the_journal_appending() {
+    use std::time::Duration;
+    for b in backends() {
+        let journal = Journal::for_store(10, &b.first);
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        let first = runtime();
+        first.block_on(async {
+            // Polled once, the runtime never parked: the entry queued and its task
+            // spawned, never run.
+            use futures_util::FutureExt;
+            let _ = journal.record(entry("/lost")).now_or_never();
+        });
+        drop(first);
+        runtime().block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), journal.record(entry("/kept")))
+                .await
+                .expect("the journal still appends");
+            let all = journal.query(&JournalQuery::default()).await.unwrap();
+            assert!(all.iter().any(|e| e.path == "/kept"), "{}: {all:?}", b.name);
+        });
+    }
+}
+
 fn entry(path: &str) -> JournalEntry {
     JournalEntry {
         seq: 0,

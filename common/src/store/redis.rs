@@ -21,7 +21,8 @@
 //! operation holds the partition lock (`SET NX PX`) while its closure runs; a writer
 //! that died holding it loses it after [`LOCK_TTL`]. A batch of single-record changes
 //! (`redis/batch.rs`) holds no lock: it writes a record only if its revision is still the
-//! one it read, and takes the lock only after a few tries found its records changed.
+//! one it read, and takes the lock only after a few tries found its records changed or
+//! the partition held.
 //!
 //! The client is the `redis` crate's `ConnectionManager`: one multiplexed connection per
 //! runtime of a mock (each actix worker's, pipelined, so the requests a worker serves share
@@ -153,12 +154,12 @@ struct LogQueue {
 /// The appending task's hold on the queue: dropped before the queue is empty (the task
 /// was dropped), it lets the queue go, so the next append starts another task, and drops
 /// the waiting entries, whose callers hear they were lost.
-struct LogDraining<'a> {
-    backend: &'a RedisBackend,
+struct LogDraining {
+    backend: RedisBackend,
     done: bool,
 }
 
-impl Drop for LogDraining<'_> {
+impl Drop for LogDraining {
     fn drop(&mut self) {
         if !self.done {
             let mut q = self
@@ -169,6 +170,56 @@ impl Drop for LogDraining<'_> {
                 .unwrap_or_else(|e| e.into_inner());
             q.draining = false;
             q.waiting.clear();
+        }
+    }
+}
+
+impl LogDraining {
+    /// Appends the waiting entries, a batch per step, until none wait. Should the task
+    /// end early, or never run (its runtime stopped), the entries it held are answered as
+    /// lost and the next append starts another.
+    async fn run(mut self, capacity: usize) {
+        loop {
+            let batch: Vec<(
+                String,
+                tokio::sync::oneshot::Sender<Result<u64, StoreError>>,
+            )> = {
+                let mut q = self
+                    .backend
+                    .inner
+                    .log
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if q.waiting.is_empty() {
+                    q.draining = false;
+                    self.done = true;
+                    return;
+                }
+                let mut bytes = 0;
+                let n = q
+                    .waiting
+                    .iter()
+                    .take(LOG_BATCH_MOST)
+                    .take_while(|(e, _)| {
+                        let first = bytes == 0;
+                        bytes += e.len().max(1);
+                        first || bytes <= LOG_BATCH_BYTES
+                    })
+                    .count();
+                q.waiting.drain(..n).collect()
+            };
+            let mut inv = LOG_APPEND.prepare_invoke();
+            inv.key(self.backend.key("journal"))
+                .key(self.backend.key("journal:seq"))
+                .key(self.backend.key("journal:cap"))
+                .arg(capacity);
+            for (entry, _) in &batch {
+                inv.arg(entry);
+            }
+            let first: Result<u64, StoreError> = self.backend.eval(inv).await;
+            for (i, (_, tx)) in batch.into_iter().enumerate() {
+                let _ = tx.send(first.clone().map(|n| n + i as u64));
+            }
         }
     }
 }
@@ -580,61 +631,19 @@ impl RedisBackend {
             !std::mem::replace(&mut q.draining, true)
         };
         if start {
-            let backend = self.clone();
-            tokio::spawn(backend.drain_log(capacity));
+            // The hold is made before the task: dropped unpolled (its runtime stopping),
+            // the task still lets the queue go.
+            let draining = LogDraining {
+                backend: self.clone(),
+                done: false,
+            };
+            tokio::spawn(draining.run(capacity));
         }
         rx.await.unwrap_or_else(|_| {
             Err(StoreError::Unavailable(
                 "the journal's append ended before it was written".into(),
             ))
         })
-    }
-
-    /// Appends the waiting entries, a batch per step, until none wait. Should the task
-    /// end early (its runtime stopped), the entries it held are answered as lost and the
-    /// next append starts another.
-    async fn drain_log(self, capacity: usize) {
-        let mut draining = LogDraining {
-            backend: &self,
-            done: false,
-        };
-        loop {
-            let batch: Vec<(
-                String,
-                tokio::sync::oneshot::Sender<Result<u64, StoreError>>,
-            )> = {
-                let mut q = self.inner.log.lock().unwrap_or_else(|e| e.into_inner());
-                if q.waiting.is_empty() {
-                    q.draining = false;
-                    draining.done = true;
-                    return;
-                }
-                let mut bytes = 0;
-                let n = q
-                    .waiting
-                    .iter()
-                    .take(LOG_BATCH_MOST)
-                    .take_while(|(e, _)| {
-                        let first = bytes == 0;
-                        bytes += e.len().max(1);
-                        first || bytes <= LOG_BATCH_BYTES
-                    })
-                    .count();
-                q.waiting.drain(..n).collect()
-            };
-            let mut inv = LOG_APPEND.prepare_invoke();
-            inv.key(self.key("journal"))
-                .key(self.key("journal:seq"))
-                .key(self.key("journal:cap"))
-                .arg(capacity);
-            for (entry, _) in &batch {
-                inv.arg(entry);
-            }
-            let first: Result<u64, StoreError> = self.eval(inv).await;
-            for (i, (_, tx)) in batch.into_iter().enumerate() {
-                let _ = tx.send(first.clone().map(|n| n + i as u64));
-            }
-        }
     }
 
     /// Every entry kept, newest first, with its number.
@@ -987,7 +996,7 @@ impl<T: Record> RedisTable<T> {
         )))
     }
 
-    /// Serves a partition's queued changes, a batch per lock, until none are left.
+    /// Serves a partition's queued changes, a batch at a time, until none are left.
     async fn drain(self, mut draining: batch::Draining<T>) {
         loop {
             let local = self.backend.local_lock(draining.part()).write_owned().await;

@@ -11,15 +11,17 @@
 //! That step writes a record only if no other writer changed it since the read (its
 //! revision is still the one read) and no writer holds the partition's lock; the changes
 //! of a record that was changed meanwhile get a fresh read and run again, so replicas
-//! changing different records of one partition never wait for each other. After a few
+//! changing different records of one partition do not wait for each other. After a few
 //! such tries the batch takes the partition's lock, reads and writes under it, and no
-//! other writer can pass it (`redis.rs`, `RedisTable::run_batch`).
+//! other writer can pass it (`redis.rs`, `RedisTable::run_batch`); while it holds it, the
+//! other writers of the partition, in every replica, wait.
 //!
 //! Each change sees the one before it on the same record, in the order they queued, and
 //! is atomic against every other writer, in every replica, as one change was. A caller
 //! that goes away while its change waits leaves the record as it was and the others
 //! whole. A drainer that ends before a change's turn (its runtime stopped) hands the
-//! change back to its caller, which queues it again.
+//! change back to its caller, which queues it again; a change that already ran on a try
+//! that did not land is told the store did not answer.
 //!
 //! This file holds the queue and the hand-over; `redis.rs` reads and writes.
 
