@@ -1459,10 +1459,41 @@ fn pairs(v: &[Value]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// How every script that writes records writes one (KEYS rows, order, rev, tv, parts at
+/// 2..6, as the scripts below have them): a record put gets a fresh revision and, when
+/// new, its place in the order; a removal leaves both; `moved` moves the table's version
+/// and keeps the partition listed in `parts` while it holds records.
+const RECORD_WRITES: &str = r"
+local function put(id, json)
+  local rev = redis.call('INCR', KEYS[4])
+  redis.call('HSET', KEYS[2], id, 'v1:' .. rev .. ':' .. json)
+  if not redis.call('ZSCORE', KEYS[3], id) then
+    redis.call('ZADD', KEYS[3], rev, id)
+  end
+end
+local function del(id)
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
+end
+local function moved(part)
+  redis.call('INCR', KEYS[5])
+  if redis.call('HLEN', KEYS[2]) == 0 then
+    redis.call('SREM', KEYS[6], part)
+  else
+    redis.call('SADD', KEYS[6], part)
+  end
+end
+";
+
+/// A script that writes records: [`RECORD_WRITES`], then `body`.
+fn record_script(body: &str) -> Script {
+    Script::new(&format!("{RECORD_WRITES}{body}"))
+}
+
 /// KEYS lock, rows, order, rev, tv, parts; ARGV token ('' = hold none), part, n, then n
 /// triples (op I|P|D, id, JSON).
 static WRITE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
-    Script::new(
+    record_script(
         r"
 local lock = redis.call('GET', KEYS[1])
 if ARGV[1] == '' then
@@ -1479,25 +1510,9 @@ for i = 0, n - 1 do
 end
 for i = 0, n - 1 do
   local op, id = ARGV[4 + 3 * i], ARGV[5 + 3 * i]
-  if op == 'D' then
-    redis.call('HDEL', KEYS[2], id)
-    redis.call('ZREM', KEYS[3], id)
-  else
-    local rev = redis.call('INCR', KEYS[4])
-    redis.call('HSET', KEYS[2], id, 'v1:' .. rev .. ':' .. ARGV[6 + 3 * i])
-    if not redis.call('ZSCORE', KEYS[3], id) then
-      redis.call('ZADD', KEYS[3], rev, id)
-    end
-  end
+  if op == 'D' then del(id) else put(id, ARGV[6 + 3 * i]) end
 end
-if n > 0 then
-  redis.call('INCR', KEYS[5])
-  if redis.call('HLEN', KEYS[2]) == 0 then
-    redis.call('SREM', KEYS[6], ARGV[2])
-  else
-    redis.call('SADD', KEYS[6], ARGV[2])
-  end
-end
+if n > 0 then moved(ARGV[2]) end
 if ARGV[1] ~= '' then redis.call('DEL', KEYS[1]) end
 return 'OK'
 ",
@@ -1509,7 +1524,7 @@ return 'OK'
 /// their revision is no longer the one read…}, or {'BUSY'} while a writer holds the
 /// partition (nothing written).
 static WRITE_IF_UNCHANGED: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
-    Script::new(
+    record_script(
         r"
 if redis.call('GET', KEYS[1]) then return {'BUSY'} end
 local out = {'OK'}
@@ -1521,24 +1536,14 @@ for i = 0, tonumber(ARGV[2]) - 1 do
   if rev ~= seen then
     out[#out + 1] = id
   elseif op == 'D' then
-    redis.call('HDEL', KEYS[2], id)
-    redis.call('ZREM', KEYS[3], id)
+    del(id)
     wrote = true
   else
-    local r = redis.call('INCR', KEYS[4])
-    redis.call('HSET', KEYS[2], id, 'v1:' .. r .. ':' .. ARGV[6 + 4 * i])
-    if not cur then redis.call('ZADD', KEYS[3], r, id) end
+    put(id, ARGV[6 + 4 * i])
     wrote = true
   end
 end
-if wrote then
-  redis.call('INCR', KEYS[5])
-  if redis.call('HLEN', KEYS[2]) == 0 then
-    redis.call('SREM', KEYS[6], ARGV[1])
-  else
-    redis.call('SADD', KEYS[6], ARGV[1])
-  end
-end
+if wrote then moved(ARGV[1]) end
 return out
 ",
     )
@@ -1565,15 +1570,13 @@ return out
 /// KEYS lock, rows, order, rev, tv, parts; ARGV part, id → {'OK', record} or {'OK'} when
 /// there was none, or {'BUSY'} while another writer holds the partition.
 static REMOVE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
-    Script::new(
+    record_script(
         r"
 if redis.call('GET', KEYS[1]) then return {'BUSY'} end
 local old = redis.call('HGET', KEYS[2], ARGV[2])
 if not old then return {'OK'} end
-redis.call('HDEL', KEYS[2], ARGV[2])
-redis.call('ZREM', KEYS[3], ARGV[2])
-redis.call('INCR', KEYS[5])
-if redis.call('HLEN', KEYS[2]) == 0 then redis.call('SREM', KEYS[6], ARGV[1]) end
+del(ARGV[2])
+moved(ARGV[1])
 return {'OK', old}
 ",
     )
@@ -1583,15 +1586,12 @@ return {'OK', old}
 /// partition, oldest id, oldest record}, {'EXISTS'} when the id is taken, or {'BUSY'}
 /// while another writer holds the partition.
 static PUSH: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
-    Script::new(
+    record_script(
         r"
 if redis.call('GET', KEYS[1]) then return {'BUSY'} end
 if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {'EXISTS'} end
-local rev = redis.call('INCR', KEYS[4])
-redis.call('HSET', KEYS[2], ARGV[2], 'v1:' .. rev .. ':' .. ARGV[3])
-redis.call('ZADD', KEYS[3], rev, ARGV[2])
-redis.call('INCR', KEYS[5])
-redis.call('SADD', KEYS[6], ARGV[1])
+put(ARGV[2], ARGV[3])
+moved(ARGV[1])
 local oldest = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
 return {'OK', redis.call('HLEN', KEYS[2]), oldest, redis.call('HGET', KEYS[2], oldest)}
 ",
