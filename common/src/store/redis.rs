@@ -28,9 +28,9 @@
 //! runtime of a mock (each actix worker's, pipelined, so the requests a worker serves share
 //! it without a pool, and its calls are not handed to another thread; a batch of queued
 //! changes, and of journal entries, is the exception: it runs on the task of the worker
-//! whose change or entry queued first), reconnected after a failure. Every command is bounded by `store.timeout_ms`;
-//! a command that fails or times out is [`StoreError::Unavailable`], which the mocks
-//! answer with 503.
+//! whose change or entry queued first), reconnected after a failure. Every command is
+//! bounded by `store.timeout_ms`; a command that fails or times out is
+//! [`StoreError::Unavailable`], which the mocks answer with 503.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, Weak};
@@ -621,7 +621,7 @@ impl RedisBackend {
     /// Appends an entry (JSON without its number) and keeps the newest `capacity` (or
     /// the capacity set through the control API); returns its number, once the entry is in
     /// Redis. The entries of requests answered at the same time go in one step: the first
-    /// to find the queue idle starts a task ([`Self::drain_log`]) that appends what waits,
+    /// to find the queue idle starts a task ([`LogDraining::run`]) that appends what waits,
     /// in queue order, until nothing does.
     pub(crate) async fn log_append(&self, entry: &str, capacity: usize) -> Result<u64, StoreError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -1034,8 +1034,8 @@ impl<T: Record> RedisTable<T> {
         self.locked_batch(part, local, waiting).await
     }
 
-    /// The batch without the partition's lock: its records read (a plain `HMGET`), each
-    /// change run by its caller, and one step that writes each record only if no other
+    /// The batch without the partition's lock: its records read (`HMGET`, pipelined with a
+    /// look at the lock), each change run by its caller, and one step that writes each record only if no other
     /// writer changed it since the read (its revision is the one read) and no writer holds
     /// the partition. The changes of a record another writer changed meanwhile come back
     /// to run on a fresh read; the others are answered.
