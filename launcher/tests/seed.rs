@@ -22,12 +22,15 @@ struct Launched {
     identity: String,
     compute: String,
     lb: String,
+    /// Where the child's standard error goes (shown when it does not come up).
+    stderr: std::path::PathBuf,
 }
 
 impl Drop for Launched {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.stderr);
     }
 }
 
@@ -45,8 +48,9 @@ fn launch(seed: &std::path::Path, env: &[(&str, &str)]) -> Launched {
     ])
     .arg(seed)
     .env("UNDERSTUDY__AUTH__MODE", "open")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+    .stdout(Stdio::null());
+    let stderr = tempfile("", "stderr");
+    cmd.stderr(std::fs::File::create(&stderr).unwrap());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -56,7 +60,41 @@ fn launch(seed: &std::path::Path, env: &[(&str, &str)]) -> Launched {
         identity: url(ports[0]),
         compute: url(ports[1]),
         lb: url(ports[2]),
+        stderr,
     }
+}
+
+/// A stack launched with `seed` and up: launched again on other ports when one of its
+/// ports was taken between `free_port` and the bind (the child exits), and its standard
+/// error shown when it does not come up.
+fn launch_up(seed: &std::path::Path) -> Launched {
+    for _ in 0..3 {
+        let mut s = launch(seed, &[]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let up = [&s.identity, &s.compute, &s.lb].iter().all(|u| {
+                let port: u16 = u.rsplit(':').next().unwrap().parse().unwrap();
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            });
+            if up {
+                return s;
+            }
+            if s.child.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the seeded stack did not come up: {}",
+                std::fs::read_to_string(&s.stderr).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!(
+            "the seeded stack exited before it was up; again on other ports: {}",
+            std::fs::read_to_string(&s.stderr).unwrap_or_default()
+        );
+    }
+    panic!("the seeded stack exited three times before it was up")
 }
 
 async fn get(url: &str) -> Value {
@@ -135,7 +173,7 @@ behavior = {{ name = "fail", parameters = {{ code = 500, message = "no room" }},
         ),
         "toml",
     );
-    let s = launch(&seed, &[]);
+    let s = launch_up(&seed);
     let servers = get(&format!("{}/v2/900/servers/detail", s.compute)).await;
     let by_name = |n: &str| {
         servers["servers"]
