@@ -140,13 +140,16 @@ struct Inner {
 const LOG_BATCH_MOST: usize = 256;
 const LOG_BATCH_BYTES: usize = 1 << 20;
 
-/// Journal entries waiting for their append, each with whom to tell its number.
+/// A journal entry waiting for its append, with whom to tell its number.
+type LogEntry = (
+    String,
+    tokio::sync::oneshot::Sender<Result<u64, StoreError>>,
+);
+
+/// Journal entries waiting for their append.
 #[derive(Default)]
 struct LogQueue {
-    waiting: Vec<(
-        String,
-        tokio::sync::oneshot::Sender<Result<u64, StoreError>>,
-    )>,
+    waiting: Vec<LogEntry>,
     /// Whether a task is appending them.
     draining: bool,
 }
@@ -162,12 +165,7 @@ struct LogDraining {
 impl Drop for LogDraining {
     fn drop(&mut self) {
         if !self.done {
-            let mut q = self
-                .backend
-                .inner
-                .log
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut q = self.backend.log_queue();
             q.draining = false;
             q.waiting.clear();
         }
@@ -180,16 +178,8 @@ impl LogDraining {
     /// lost and the next append starts another.
     async fn run(mut self, capacity: usize) {
         loop {
-            let batch: Vec<(
-                String,
-                tokio::sync::oneshot::Sender<Result<u64, StoreError>>,
-            )> = {
-                let mut q = self
-                    .backend
-                    .inner
-                    .log
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
+            let batch: Vec<LogEntry> = {
+                let mut q = self.backend.log_queue();
                 if q.waiting.is_empty() {
                     q.draining = false;
                     self.done = true;
@@ -626,7 +616,7 @@ impl RedisBackend {
     pub(crate) async fn log_append(&self, entry: &str, capacity: usize) -> Result<u64, StoreError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let start = {
-            let mut q = self.inner.log.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = self.log_queue();
             q.waiting.push((entry.to_string(), tx));
             !std::mem::replace(&mut q.draining, true)
         };
@@ -644,6 +634,11 @@ impl RedisBackend {
                 "the journal's append ended before it was written".into(),
             ))
         })
+    }
+
+    /// The journal entries waiting to be appended (a lock never held across an await).
+    fn log_queue(&self) -> std::sync::MutexGuard<'_, LogQueue> {
+        self.inner.log.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Every entry kept, newest first, with its number.
